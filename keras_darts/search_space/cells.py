@@ -1,0 +1,165 @@
+"""The DARTS search cell."""
+
+import keras
+from keras import layers, ops
+
+from keras_darts.search_space.mixed_op import MixedOp
+from keras_darts.search_space.ops import FactorizedReduce, ReLUConvBN
+
+
+def num_edges(steps):
+    """Number of edges of a DARTS cell with `steps` intermediate nodes.
+
+    Node `i` (0-based) has `i + 2` incoming edges, so 4 steps give 14 edges.
+
+    Example:
+
+    >>> num_edges(4)
+    14
+    """
+    return sum(2 + i for i in range(steps))
+
+
+def edge_endpoints(steps):
+    """Returns `(to_node, from_state)` for each edge, in alpha row order.
+
+    States 0 and 1 are the cell's inputs; intermediate node `i` is state
+    `i + 2`. Edge rows are ordered node by node, inputs ascending.
+
+    Example:
+
+    >>> edge_endpoints(2)
+    [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+    """
+    return [(i, j) for i in range(steps) for j in range(i + 2)]
+
+
+def halve(n):
+    """Spatial size after a stride-2 op with symmetric padding (None stays None)."""
+    return None if n is None else (n + 1) // 2
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class SearchCell(layers.Layer):
+    """A DARTS search cell: two inputs, `steps` nodes of mixed edges, a concat.
+
+    The two inputs are preprocessed to `channels` channels (a factorized
+    reduce for the first input when the previous cell was a reduction, else a
+    1x1 ReLU-conv-BN). Every intermediate node sums one `MixedOp` per earlier
+    state; the output concatenates the last `multiplier` nodes. In a
+    reduction cell the edges leaving the two inputs have stride 2.
+
+    The mixing weights are a call argument, so how they are computed (softmax
+    with a temperature, sigmoid, per-cell alphas, masks, single paths) is the
+    business of the caller, not of the cell.
+
+    Args:
+        primitives: candidate op names (the columns of the weights).
+        channels: channels of every node.
+        reduction: whether this is a reduction cell.
+        reduction_prev: whether the previous cell was a reduction cell.
+        steps: number of intermediate nodes.
+        multiplier: number of last nodes concatenated into the output.
+        active: per-edge lists of active op indices (None: all ops on all
+            edges). Inactive ops are neither built nor computed.
+        affine: whether the BNs have a scale and an offset.
+
+    Call arguments:
+        s0: output of the cell before the previous one.
+        s1: output of the previous cell.
+        weights: a `(num_edges, len(primitives))` tensor of mixing weights.
+        training: training mode.
+
+    Returns:
+        A tensor with `multiplier * channels` channels.
+
+    Raises:
+        ValueError: for `steps < 1`, a `multiplier` outside `[1, steps]`, or a
+            malformed `active` list.
+
+    Example:
+
+    >>> cell = SearchCell(["skip_connect", "sep_conv_3x3"], channels=4, steps=2, multiplier=2)
+    >>> x = keras.ops.ones((1, 8, 8, 4))
+    >>> cell(x, x, keras.ops.ones((5, 2)) / 2).shape
+    (1, 8, 8, 8)
+    """
+
+    def __init__(self, primitives, channels, reduction=False, reduction_prev=False, steps=4,
+                 multiplier=4, active=None, affine=False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be a positive integer. Received: steps={steps!r}")
+        if not isinstance(multiplier, int) or not 1 <= multiplier <= steps:
+            raise ValueError(
+                f"multiplier must be in [1, steps={steps}]. Received: multiplier={multiplier!r}"
+            )
+        self.primitives = tuple(primitives)
+        self.channels = channels
+        self.reduction = bool(reduction)
+        self.reduction_prev = bool(reduction_prev)
+        self.steps = steps
+        self.multiplier = multiplier
+        self.affine = affine
+        endpoints = edge_endpoints(steps)
+        if active is not None and len(active) != len(endpoints):
+            raise ValueError(
+                f"active must list the ops of each of the {len(endpoints)} edges. "
+                f"Received {len(active)} entries."
+            )
+        self.active = None if active is None else [list(a) for a in active]
+        if reduction_prev:
+            self.preprocess0 = FactorizedReduce(channels, affine, name="preprocess0")
+        else:
+            self.preprocess0 = ReLUConvBN(channels, 1, 1, 0, affine, name="preprocess0")
+        self.preprocess1 = ReLUConvBN(channels, 1, 1, 0, affine, name="preprocess1")
+        self.edges = [
+            MixedOp(
+                self.primitives,
+                channels,
+                stride=2 if reduction and j < 2 else 1,
+                active=None if active is None else active[e],
+                affine=affine,
+                name=f"edge_{i}_{j}",
+            )
+            for e, (i, j) in enumerate(endpoints)
+        ]
+
+    def build(self, s0_shape, s1_shape, weights_shape=None):
+        self.preprocess0.build(s0_shape)
+        self.preprocess1.build(s1_shape)
+        b, h, w = s1_shape[0], s1_shape[1], s1_shape[2]
+        state = (b, h, w, self.channels)
+        for edge in self.edges:
+            edge.build(state)
+
+    def compute_output_shape(self, s0_shape, s1_shape, weights_shape=None):
+        b, h, w = s1_shape[0], s1_shape[1], s1_shape[2]
+        if self.reduction:
+            h, w = halve(h), halve(w)
+        return (b, h, w, self.multiplier * self.channels)
+
+    def call(self, s0, s1, weights, training=None):
+        states = [self.preprocess0(s0, training=training), self.preprocess1(s1, training=training)]
+        e = 0
+        for i in range(self.steps):
+            node = None
+            for j in range(i + 2):
+                y = self.edges[e](states[j], weights[e], training=training)
+                node = y if node is None else node + y
+                e += 1
+            states.append(node)
+        return ops.concatenate(states[-self.multiplier:], axis=-1)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "primitives": list(self.primitives),
+            "channels": self.channels,
+            "reduction": self.reduction,
+            "reduction_prev": self.reduction_prev,
+            "steps": self.steps,
+            "multiplier": self.multiplier,
+            "active": self.active,
+            "affine": self.affine,
+        }

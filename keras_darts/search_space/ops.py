@@ -1,0 +1,665 @@
+"""Candidate operations of the DARTS search space and the op registry.
+
+Every op is a Keras layer mapping a tensor with `channels` channels to one
+with `channels` channels, at the same resolution (`stride=1`) or half of it
+(`stride=2`). Padding is symmetric, as in the reference PyTorch
+implementation: convolutions pad explicitly and run `"valid"`; strided pools
+and dilated convolutions run at stride 1 with symmetric padding and are then
+subsampled, which gives exactly the reference's window placement and exports
+to ONNX and TFLite as plain ops.
+
+New ops are added by name with `register_op`; every search space, MixedOp and
+stand-alone network looks ops up in the same registry.
+"""
+
+import dataclasses
+
+import keras
+from keras import layers, ops
+
+_PACKAGE = "keras_darts"
+BN_MOMENTUM = 0.9  # PyTorch momentum 0.1
+BN_EPSILON = 1e-5
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class BatchNorm(layers.Layer):
+    """Batch normalisation on one fused kernel, with PyTorch's semantics.
+
+    Training mode normalises with the batch statistics and updates the
+    running statistics inside the same kernel (`FusedBatchNormV3`):
+    `running = (1 - momentum) * batch + momentum * running`, the running
+    variance Bessel-corrected, as PyTorch does. Inference mode is a plain
+    scale and shift, which exporters fold into the preceding convolution.
+    One fused op (and one for its gradient) instead of ~30 keeps supernet
+    graphs small: tracing and steps are several times faster than with
+    `keras.layers.BatchNormalization`.
+
+    Args:
+        affine: learn a scale (`gamma`) and an offset (`beta`).
+        momentum: running-statistics momentum, Keras convention (0.9 =
+            PyTorch's 0.1).
+        epsilon: added to the variance.
+
+    Call arguments:
+        x: a `(batch, height, width, channels)` float32 tensor.
+        training: use and update batch statistics.
+
+    Returns:
+        The normalised tensor.
+
+    Example:
+
+    >>> bn = BatchNorm(affine=False)
+    >>> bn(keras.ops.ones((2, 4, 4, 3)), training=True).shape
+    (2, 4, 4, 3)
+    """
+
+    def __init__(self, affine=True, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1). Received: momentum={momentum!r}")
+        self.affine = bool(affine)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        c = (input_shape[-1],)
+        if self.affine:
+            self.gamma = self.add_weight(name="gamma", shape=c, initializer="ones")
+            self.beta = self.add_weight(name="beta", shape=c, initializer="zeros")
+        self.moving_mean = self.add_weight(name="moving_mean", shape=c, initializer="zeros",
+                                           trainable=False, autocast=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=c,
+                                               initializer="ones", trainable=False,
+                                               autocast=False)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _scale_offset(self, channels):
+        if self.affine:
+            return self.gamma, self.beta
+        return ops.ones((channels,)), ops.zeros((channels,))
+
+    def call(self, x, training=None):
+        import tensorflow as tf
+
+        scale, offset = self._scale_offset(x.shape[-1])
+        if training:
+            y, mean, var = tf.compat.v1.nn.fused_batch_norm(
+                x, ops.convert_to_tensor(scale), ops.convert_to_tensor(offset),
+                mean=ops.convert_to_tensor(self.moving_mean),
+                variance=ops.convert_to_tensor(self.moving_variance), epsilon=self.epsilon,
+                is_training=True, exponential_avg_factor=1.0 - self.momentum,
+            )
+            self.moving_mean.assign(mean)
+            self.moving_variance.assign(var)
+            return y
+        inv = ops.rsqrt(self.moving_variance + self.epsilon)
+        if self.affine:
+            inv = inv * self.gamma
+        return x * inv + (offset - self.moving_mean * inv)
+
+    def get_config(self):
+        return {**super().get_config(), "affine": self.affine, "momentum": self.momentum,
+                "epsilon": self.epsilon}
+
+
+def batch_norm(affine, name=None):
+    """Returns a `BatchNorm` with the reference's settings (momentum 0.1, eps 1e-5, PyTorch terms).
+
+    Args:
+        affine: whether the layer learns a scale and an offset (the supernet's
+            BNs have none; stand-alone networks' BNs do).
+        name: optional layer name.
+
+    Returns:
+        A `BatchNorm` layer.
+
+    Example:
+
+    >>> bn = batch_norm(affine=False)
+    """
+    return BatchNorm(affine=affine, name=name)
+
+
+def subsample(x):
+    """Keeps every second row and column (the centres of stride-2 windows)."""
+    return x[:, ::2, ::2, :]
+
+
+def _spatial(shape, fn):
+    b, h, w, c = shape
+    return (b, None if h is None else fn(h), None if w is None else fn(w), c)
+
+
+def _halved(shape):
+    return _spatial(shape, lambda n: (n + 1) // 2)
+
+
+def _check_stride(stride):
+    if stride not in (1, 2):
+        raise ValueError(f"stride must be 1 or 2. Received: stride={stride!r}")
+
+
+def _check_channels(channels):
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
+        raise ValueError(f"channels must be a positive integer. Received: channels={channels!r}")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Zero(layers.Layer):
+    """The `none` op: zeros of the output shape.
+
+    Args:
+        stride: 1 or 2.
+
+    Call arguments:
+        x: a `(batch, height, width, channels)` tensor.
+
+    Returns:
+        Zeros shaped like `x`, halved spatially when `stride=2`.
+
+    Example:
+
+    >>> Zero(stride=2)(keras.ops.ones((1, 4, 4, 3))).shape
+    (1, 2, 2, 3)
+    """
+
+    def __init__(self, stride=1, **kwargs):
+        super().__init__(**kwargs)
+        _check_stride(stride)
+        self.stride = stride
+
+    def compute_output_shape(self, input_shape):
+        return _halved(input_shape) if self.stride == 2 else tuple(input_shape)
+
+    def call(self, x):
+        x = subsample(x) if self.stride == 2 else x
+        return ops.zeros_like(x)
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Identity(layers.Layer):
+    """The `skip_connect` op at stride 1: returns its input.
+
+    Example:
+
+    >>> Identity()(keras.ops.ones((1, 4, 4, 3))).shape
+    (1, 4, 4, 3)
+    """
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def call(self, x):
+        return x
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class FactorizedReduce(layers.Layer):
+    """Halves the resolution with two offset 1x1 stride-2 convolutions.
+
+    ReLU, then two 1x1 stride-2 convolutions of `channels // 2` filters each,
+    one on the input and one on the input shifted by one pixel, concatenated
+    and batch-normalised. This is `skip_connect` at stride 2 and the
+    preprocessing of a cell's first input after a reduction.
+
+    Args:
+        channels: output channels (even).
+        affine: whether the BN has a scale and an offset.
+
+    Raises:
+        ValueError: if `channels` is odd or not positive.
+
+    Example:
+
+    >>> FactorizedReduce(8)(keras.ops.ones((1, 8, 8, 4))).shape
+    (1, 4, 4, 8)
+    """
+
+    def __init__(self, channels, affine=True, **kwargs):
+        super().__init__(**kwargs)
+        _check_channels(channels)
+        if channels % 2:
+            raise ValueError(
+                f"FactorizedReduce needs an even number of channels. Received: channels={channels}"
+            )
+        self.channels = channels
+        self.affine = affine
+        self.conv_1 = layers.Conv2D(channels // 2, 1, strides=2, use_bias=False, name="conv_1")
+        self.conv_2 = layers.Conv2D(channels // 2, 1, strides=2, use_bias=False, name="conv_2")
+        self.bn = batch_norm(affine, name="bn")
+
+    def build(self, input_shape):
+        self.conv_1.build(input_shape)
+        self.conv_2.build(input_shape)
+        self.bn.build(tuple(input_shape[:-1]) + (self.channels,))
+
+    def compute_output_shape(self, input_shape):
+        return _halved(input_shape)[:3] + (self.channels,)
+
+    def call(self, x, training=None):
+        x = ops.relu(x)
+        # The shifted branch is padded at the far end so that odd sizes give
+        # the same output size as the first branch; for even sizes the padded
+        # row and column are never sampled.
+        shifted = ops.pad(x[:, 1:, 1:, :], [[0, 0], [0, 1], [0, 1], [0, 0]])
+        out = ops.concatenate([self.conv_1(x), self.conv_2(shifted)], axis=-1)
+        return self.bn(out, training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "affine": self.affine}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ReLUConvBN(layers.Layer):
+    """ReLU, a (possibly dilated) convolution, BN.
+
+    Args:
+        channels: output channels.
+        kernel_size: convolution size.
+        stride: 1 or 2.
+        padding: symmetric zero padding.
+        affine: whether the BN has a scale and an offset.
+
+    Example:
+
+    >>> ReLUConvBN(8, 1, 1, 0)(keras.ops.ones((1, 8, 8, 4))).shape
+    (1, 8, 8, 8)
+    """
+
+    def __init__(self, channels, kernel_size, stride=1, padding=0, affine=True, **kwargs):
+        super().__init__(**kwargs)
+        _check_channels(channels)
+        _check_stride(stride)
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.affine = affine
+        self.pad = layers.ZeroPadding2D(padding) if padding else None
+        self.conv = layers.Conv2D(
+            channels, kernel_size, strides=stride, padding="valid", use_bias=False, name="conv"
+        )
+        self.bn = batch_norm(affine, name="bn")
+
+    def build(self, input_shape):
+        shape = self.pad.compute_output_shape(input_shape) if self.pad else input_shape
+        self.conv.build(shape)
+        self.bn.build(self.conv.compute_output_shape(shape))
+
+    def compute_output_shape(self, input_shape):
+        shape = self.pad.compute_output_shape(input_shape) if self.pad else input_shape
+        return self.conv.compute_output_shape(shape)
+
+    def call(self, x, training=None):
+        x = ops.relu(x)
+        if self.pad is not None:
+            x = self.pad(x)
+        return self.bn(self.conv(x), training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "channels": self.channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "affine": self.affine,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class DilConv(layers.Layer):
+    """ReLU, a dilated depthwise convolution, a 1x1 convolution, BN.
+
+    At stride 2 the depthwise convolution runs at stride 1 and is subsampled
+    (Keras has no strided dilated convolution); the result equals the
+    reference's strided dilated convolution with symmetric padding.
+
+    Args:
+        channels: output channels.
+        kernel_size: depthwise kernel size.
+        stride: 1 or 2.
+        padding: symmetric zero padding.
+        dilation: dilation rate.
+        affine: whether the BN has a scale and an offset.
+
+    Example:
+
+    >>> DilConv(8, 3, 2, 2, 2)(keras.ops.ones((1, 8, 8, 8))).shape
+    (1, 4, 4, 8)
+    """
+
+    def __init__(self, channels, kernel_size, stride=1, padding=0, dilation=1, affine=True,
+                 **kwargs):
+        super().__init__(**kwargs)
+        _check_channels(channels)
+        _check_stride(stride)
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.affine = affine
+        self.pad = layers.ZeroPadding2D(padding) if padding else None
+        # A strided dilated conv becomes a stride-1 dilated conv + subsampling.
+        strided_in_conv = stride if dilation == 1 else 1
+        self.depthwise = layers.DepthwiseConv2D(
+            kernel_size, strides=strided_in_conv, dilation_rate=dilation, padding="valid",
+            use_bias=False, name="depthwise",
+        )
+        self._subsample = stride == 2 and dilation > 1
+        self.pointwise = layers.Conv2D(channels, 1, use_bias=False, name="pointwise")
+        self.bn = batch_norm(affine, name="bn")
+
+    def build(self, input_shape):
+        shape = self.pad.compute_output_shape(input_shape) if self.pad else input_shape
+        self.depthwise.build(shape)
+        shape = self.depthwise.compute_output_shape(shape)
+        self.pointwise.build(shape)
+        self.bn.build(tuple(shape[:-1]) + (self.channels,))
+
+    def compute_output_shape(self, input_shape):
+        shape = self.pad.compute_output_shape(input_shape) if self.pad else input_shape
+        shape = self.depthwise.compute_output_shape(shape)
+        if self._subsample:
+            shape = _halved(shape)
+        return tuple(shape[:-1]) + (self.channels,)
+
+    def call(self, x, training=None):
+        x = ops.relu(x)
+        if self.pad is not None:
+            x = self.pad(x)
+        x = self.depthwise(x)
+        if self._subsample:
+            x = subsample(x)
+        return self.bn(self.pointwise(x), training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "channels": self.channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "dilation": self.dilation,
+            "affine": self.affine,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class SepConv(layers.Layer):
+    """Two stacked ReLU-depthwise-pointwise-BN blocks; the first one strided.
+
+    Args:
+        channels: output channels.
+        kernel_size: depthwise kernel size.
+        stride: 1 or 2 (applied in the first block).
+        padding: symmetric zero padding of each depthwise convolution.
+        affine: whether the BNs have a scale and an offset.
+
+    Example:
+
+    >>> SepConv(8, 3, 1, 1)(keras.ops.ones((1, 8, 8, 8))).shape
+    (1, 8, 8, 8)
+    """
+
+    def __init__(self, channels, kernel_size, stride=1, padding=0, affine=True, **kwargs):
+        super().__init__(**kwargs)
+        _check_channels(channels)
+        _check_stride(stride)
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.affine = affine
+        self.block_1 = DilConv(channels, kernel_size, stride, padding, 1, affine, name="block_1")
+        self.block_2 = DilConv(channels, kernel_size, 1, padding, 1, affine, name="block_2")
+
+    def build(self, input_shape):
+        self.block_1.build(input_shape)
+        shape = self.block_1.compute_output_shape(input_shape)
+        self.block_2.build(shape)
+
+    def compute_output_shape(self, input_shape):
+        return self.block_2.compute_output_shape(self.block_1.compute_output_shape(input_shape))
+
+    def call(self, x, training=None):
+        return self.block_2(self.block_1(x, training=training), training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "channels": self.channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "affine": self.affine,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Pool(layers.Layer):
+    """3x3 max or average pooling with symmetric padding (padding excluded from averages).
+
+    Args:
+        kind: `"max"` or `"avg"`.
+        stride: 1 or 2.
+        pool_size: window size (odd).
+
+    Example:
+
+    >>> Pool("avg", stride=2)(keras.ops.ones((1, 8, 8, 3))).shape
+    (1, 4, 4, 3)
+    """
+
+    def __init__(self, kind, stride=1, pool_size=3, **kwargs):
+        super().__init__(**kwargs)
+        if kind not in ("max", "avg"):
+            raise ValueError(f"Pool kind must be 'max' or 'avg'. Received: kind={kind!r}")
+        _check_stride(stride)
+        self.kind = kind
+        self.stride = stride
+        self.pool_size = pool_size
+        cls = layers.MaxPooling2D if kind == "max" else layers.AveragePooling2D
+        # "same" at stride 1 pads symmetrically and excludes the padding.
+        self.pool = cls(pool_size, strides=1, padding="same", name="pool")
+
+    def compute_output_shape(self, input_shape):
+        return _halved(input_shape) if self.stride == 2 else tuple(input_shape)
+
+    def call(self, x):
+        x = self.pool(x)
+        return subsample(x) if self.stride == 2 else x
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "stride": self.stride,
+                "pool_size": self.pool_size}
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclasses.dataclass(frozen=True)
+class OpSpec:
+    """What the registry knows about an op.
+
+    Attributes:
+        name: the op's name in genotypes and alphas.
+        builder: `builder(channels, stride, affine) -> keras.layers.Layer`.
+        parameter_free: whether the op has no weights (pools, skip, none);
+            used by analyses such as counting parameter-free picks.
+        is_zero: whether the op is the `none` op (skipped in mixed sums and
+            excluded by the DARTS derivation rule).
+        search_bn: whether the supernet appends an affine-free BN after it
+            (the reference does so for pooling ops).
+        is_identity: whether the op is the identity at stride 1 (stand-alone
+            networks apply no drop-path to it).
+    """
+
+    name: str
+    builder: object
+    parameter_free: bool = False
+    is_zero: bool = False
+    search_bn: bool = False
+    is_identity: bool = False
+
+
+_OPS = {}
+
+
+def register_op(name, *, parameter_free=False, is_zero=False, search_bn=False,
+                is_identity=False, overwrite=False):
+    """Registers an op builder under `name` (a decorator).
+
+    Args:
+        name: the op's name.
+        parameter_free: the op has no weights.
+        is_zero: the op is a `none` (zero) op.
+        search_bn: the supernet appends a BN without affine parameters after it.
+        is_identity: the op is the identity at stride 1.
+        overwrite: allow replacing an existing op of that name.
+
+    Returns:
+        A decorator taking `builder(channels, stride, affine) -> Layer`.
+
+    Raises:
+        ValueError: if `name` is already registered and `overwrite` is False,
+            or if `name` is not a non-empty string.
+
+    Example:
+
+    >>> @register_op("conv_1x1_demo")
+    ... def _conv_1x1(channels, stride, affine):
+    ...     return ReLUConvBN(channels, 1, stride, 0, affine)
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"Op name must be a non-empty string. Received: name={name!r}")
+
+    def decorator(builder):
+        if name in _OPS and not overwrite:
+            raise ValueError(
+                f"Op {name!r} is already registered. Pass overwrite=True to replace it."
+            )
+        _OPS[name] = OpSpec(name, builder, parameter_free, is_zero, search_bn, is_identity)
+        return builder
+
+    return decorator
+
+
+def op_spec(name):
+    """Returns the `OpSpec` of a registered op.
+
+    Args:
+        name: op name.
+
+    Returns:
+        The `OpSpec`.
+
+    Raises:
+        ValueError: if no op of that name is registered.
+
+    Example:
+
+    >>> op_spec("sep_conv_3x3").parameter_free
+    False
+    """
+    try:
+        return _OPS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"Unknown op {name!r}. Known ops: {sorted(_OPS)}.") from None
+
+
+def registered_ops():
+    """Returns the sorted names of all registered ops.
+
+    Example:
+
+    >>> "sep_conv_3x3" in registered_ops()
+    True
+    """
+    return sorted(_OPS)
+
+
+def build_op(name, channels, stride=1, affine=True):
+    """Builds the layer of a registered op.
+
+    Args:
+        name: op name.
+        channels: input and output channels.
+        stride: 1 or 2.
+        affine: whether its BNs have a scale and an offset.
+
+    Returns:
+        A new `keras.layers.Layer`.
+
+    Raises:
+        ValueError: for an unknown op, a bad stride or bad channels.
+
+    Example:
+
+    >>> layer = build_op("dil_conv_3x3", channels=16, stride=2)
+    """
+    spec = op_spec(name)
+    _check_channels(channels)
+    _check_stride(stride)
+    return spec.builder(channels, stride, affine)
+
+
+@register_op("none", parameter_free=True, is_zero=True)
+def _none(channels, stride, affine):
+    return Zero(stride)
+
+
+@register_op("max_pool_3x3", parameter_free=True, search_bn=True)
+def _max_pool(channels, stride, affine):
+    return Pool("max", stride)
+
+
+@register_op("avg_pool_3x3", parameter_free=True, search_bn=True)
+def _avg_pool(channels, stride, affine):
+    return Pool("avg", stride)
+
+
+@register_op("skip_connect", parameter_free=True, is_identity=True)
+def _skip(channels, stride, affine):
+    return Identity() if stride == 1 else FactorizedReduce(channels, affine)
+
+
+@register_op("sep_conv_3x3")
+def _sep3(channels, stride, affine):
+    return SepConv(channels, 3, stride, 1, affine)
+
+
+@register_op("sep_conv_5x5")
+def _sep5(channels, stride, affine):
+    return SepConv(channels, 5, stride, 2, affine)
+
+
+@register_op("dil_conv_3x3")
+def _dil3(channels, stride, affine):
+    return DilConv(channels, 3, stride, 2, 2, affine)
+
+
+@register_op("dil_conv_5x5")
+def _dil5(channels, stride, affine):
+    return DilConv(channels, 5, stride, 4, 2, affine)
+
+
+DARTS_PRIMITIVES = (
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+)
+"""The 8 candidate ops of the DARTS space, in the reference's column order."""

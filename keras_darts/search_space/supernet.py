@@ -1,0 +1,187 @@
+"""The DARTS search network (supernet)."""
+
+import keras
+from keras import layers as layers_mod
+
+from keras_darts.search_space.cells import SearchCell, num_edges
+from keras_darts.search_space.ops import DARTS_PRIMITIVES, batch_norm
+
+
+def reduction_indices(num_layers, reductions=None):
+    """Indices of the reduction cells: `num_layers // 3` and `2 * num_layers // 3` by default.
+
+    Args:
+        num_layers: number of cells.
+        reductions: explicit indices, or None for the DARTS placement.
+
+    Returns:
+        A sorted tuple of distinct indices in `[0, num_layers)`.
+
+    Raises:
+        ValueError: if `num_layers < 1`, if the indices collide (more
+            reductions than cells, e.g. `num_layers=1`), or are out of range.
+
+    Example:
+
+    >>> reduction_indices(8)
+    (2, 5)
+    """
+    if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers < 1:
+        raise ValueError(f"layers must be a positive integer. Received: layers={num_layers!r}")
+    if reductions is None:
+        reductions = (num_layers // 3, 2 * num_layers // 3)
+        if len(set(reductions)) != len(reductions):
+            raise ValueError(
+                f"layers={num_layers} is too few cells for 2 reduction cells at "
+                f"layers//3 and 2*layers//3 (both would be cell {reductions[0]}). "
+                "Use at least 2 cells."
+            )
+    reductions = tuple(int(r) for r in reductions)
+    if len(set(reductions)) != len(reductions):
+        raise ValueError(f"Duplicate reduction indices: {list(reductions)}.")
+    bad = [r for r in reductions if not 0 <= r < num_layers]
+    if bad:
+        raise ValueError(
+            f"Reduction indices {bad} are out of range for layers={num_layers}."
+        )
+    return tuple(sorted(reductions))
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class DartsSupernet(layers_mod.Layer):
+    """The DARTS supernet: stem, `layers` search cells, global pooling, classifier.
+
+    Reduction cells sit at `layers // 3` and `2 * layers // 3` (or at
+    `reductions`) and double the channels. Every BN inside the cells has no
+    affine parameters, as in the reference; the stem's BN has them.
+
+    Args:
+        num_classes: number of classes.
+        layers: number of cells (8 in the paper).
+        channels: initial channels C (16 in the paper).
+        steps: intermediate nodes per cell (4).
+        multiplier: nodes concatenated into a cell's output (4).
+        stem_multiplier: the stem has `stem_multiplier * channels` channels (3).
+        primitives: candidate op names.
+        normal_active: per-edge active op indices of normal cells (None: all).
+        reduce_active: per-edge active op indices of reduction cells.
+        reductions: explicit reduction indices (None: the DARTS placement).
+
+    Call arguments:
+        x: images `(batch, height, width, channels)`.
+        cell_weights: a list with one `(num_edges, len(primitives))` mixing
+            weight tensor per cell.
+        training: training mode.
+
+    Returns:
+        Logits `(batch, num_classes)`.
+
+    Raises:
+        ValueError: for impossible sizes (no classes, zero nodes, more
+            reductions than cells, a multiplier larger than the nodes).
+
+    Example:
+
+    >>> net = DartsSupernet(10, layers=3, channels=4, steps=2, multiplier=2)
+    """
+
+    def __init__(self, num_classes, layers=8, channels=16, steps=4, multiplier=4,
+                 stem_multiplier=3, primitives=DARTS_PRIMITIVES, normal_active=None,
+                 reduce_active=None, reductions=None, **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("num_classes", num_classes), ("channels", channels),
+                            ("steps", steps), ("multiplier", multiplier),
+                            ("stem_multiplier", stem_multiplier)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes}")
+        self.num_classes = num_classes
+        self.num_layers = layers
+        self.channels = channels
+        self.steps = steps
+        self.multiplier = multiplier
+        self.stem_multiplier = stem_multiplier
+        self.primitives = tuple(primitives)
+        self.normal_active = normal_active
+        self.reduce_active = reduce_active
+        self.reductions = reduction_indices(layers, reductions)
+
+        self.stem_conv = layers_mod.Conv2D(
+            stem_multiplier * channels, 3, padding="same", use_bias=False, name="stem_conv"
+        )
+        self.stem_bn = batch_norm(True, name="stem_bn")
+        self.cells = []
+        c = channels
+        reduction_prev = False
+        for index in range(layers):
+            reduction = index in self.reductions
+            if reduction:
+                c *= 2
+            self.cells.append(
+                SearchCell(
+                    self.primitives, c, reduction=reduction, reduction_prev=reduction_prev,
+                    steps=steps, multiplier=multiplier,
+                    active=reduce_active if reduction else normal_active,
+                    affine=False, name=f"cell_{index}",
+                )
+            )
+            reduction_prev = reduction
+        self.global_pool = layers_mod.GlobalAveragePooling2D(name="global_pool")
+        self.classifier = layers_mod.Dense(num_classes, name="classifier")
+
+    @property
+    def cell_types(self):
+        """`"reduce"` or `"normal"` for each cell, in order."""
+        return ["reduce" if i in self.reductions else "normal" for i in range(self.num_layers)]
+
+    @property
+    def num_edges(self):
+        """Edges per cell."""
+        return num_edges(self.steps)
+
+    def build(self, input_shape):
+        b, h, w = input_shape[0], input_shape[1], input_shape[2]
+        self.stem_conv.build(input_shape)
+        stem_shape = (b, h, w, self.stem_multiplier * self.channels)
+        self.stem_bn.build(stem_shape)
+        s0 = s1 = stem_shape
+        for cell in self.cells:
+            cell.build(s0, s1)
+            s0, s1 = s1, cell.compute_output_shape(s0, s1)
+        self.global_pool.build(s1)
+        self.classifier.build((b, s1[-1]))
+
+    def compute_output_shape(self, input_shape, cell_weights_shape=None):
+        return (input_shape[0], self.num_classes)
+
+    def features(self, x, cell_weights, training=None):
+        """Runs stem and cells; returns the last cell's feature map."""
+        if len(cell_weights) != self.num_layers:
+            raise ValueError(
+                f"Expected mixing weights for {self.num_layers} cells, got {len(cell_weights)}."
+            )
+        s = self.stem_bn(self.stem_conv(x), training=training)
+        s0 = s1 = s
+        for cell, weights in zip(self.cells, cell_weights):
+            s0, s1 = s1, cell(s0, s1, weights, training=training)
+        return s1
+
+    def call(self, x, cell_weights, training=None):
+        return self.classifier(self.global_pool(self.features(x, cell_weights, training)))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "layers": self.num_layers,
+            "channels": self.channels,
+            "steps": self.steps,
+            "multiplier": self.multiplier,
+            "stem_multiplier": self.stem_multiplier,
+            "primitives": list(self.primitives),
+            "normal_active": self.normal_active,
+            "reduce_active": self.reduce_active,
+            "reductions": list(self.reductions),
+        }
+
