@@ -1,0 +1,235 @@
+"""Architecture parameters: the one owner of the alphas."""
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from keras_darts.architecture.activations import get_activation
+from keras_darts.search_space.mixed_op import validate_active
+
+
+def active_to_mask(active, num_edges, num_ops):
+    """Turns per-edge active op index lists into a boolean `(num_edges, num_ops)` array.
+
+    Args:
+        active: a list with one index list per edge, or None (all active).
+        num_edges: number of edges.
+        num_ops: number of candidate ops.
+
+    Returns:
+        A numpy boolean array.
+
+    Raises:
+        ValueError: if the list has the wrong length or bad indices.
+
+    Example:
+
+    >>> active_to_mask([[0, 1], [1]], 2, 3).astype(int).tolist()
+    [[1, 1, 0], [0, 1, 0]]
+    """
+    mask = np.ones((num_edges, num_ops), dtype=bool)
+    if active is None:
+        return mask
+    if len(active) != num_edges:
+        raise ValueError(
+            f"The op mask must list the active ops of each of the {num_edges} edges. "
+            f"Received {len(active)} entries."
+        )
+    mask[:] = False
+    for e, edge in enumerate(active):
+        mask[e, list(validate_active(edge, num_ops, where=f"edge {e}"))] = True
+    return mask
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class ArchitectureParameters(layers.Layer):
+    """Owns the architecture parameters (alphas) and turns them into mixing weights.
+
+    By default there are two variables shared by all cells of a kind,
+    `alpha_normal` and `alpha_reduce`, each `(num_edges, num_ops)`, initialised
+    as in the reference: `init_scale * N(0, 1)`. With `per_cell=True` every
+    cell owns its own variable `alpha_cell_{i}` (D-DARTS). A temperature is a
+    non-trainable variable so that callbacks can anneal it inside a traced
+    step; the activation (softmax, sigmoid, ...) is looked up by name.
+
+    Args:
+        num_edges: edges per cell.
+        primitives: candidate op names (the columns).
+        cell_types: `"normal"` or `"reduce"` for each cell of the supernet.
+        activation: name of a registered mixing function.
+        temperature: initial temperature (> 0).
+        per_cell: one alpha variable per cell instead of one per cell kind.
+        init_scale: standard deviation of the initial alphas; 0 gives zeros.
+        init_value: constant added to the initial alphas (e.g. -ln(7) for a
+            sigmoid that starts at 1/8).
+        normal_active: per-edge active op indices for normal cells (None: all).
+        reduce_active: per-edge active op indices for reduction cells.
+        seed: seed of the initializer.
+
+    Raises:
+        ValueError: for an unknown activation, a non-positive temperature,
+            a negative init scale, or malformed masks.
+
+    Example:
+
+    >>> arch = ArchitectureParameters(14, DARTS_PRIMITIVES, ["normal", "reduce"])
+    >>> arch.build()
+    >>> [w.shape for w in arch.mixing_weights()]
+    [(14, 8), (14, 8)]
+    """
+
+    def __init__(self, num_edges, primitives, cell_types, activation="softmax", temperature=1.0,
+                 per_cell=False, init_scale=1e-3, init_value=0.0, normal_active=None,
+                 reduce_active=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        get_activation(activation)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive. Received: temperature={temperature!r}")
+        if init_scale < 0:
+            raise ValueError(f"init_scale must be >= 0. Received: init_scale={init_scale!r}")
+        bad = [t for t in cell_types if t not in ("normal", "reduce")]
+        if bad:
+            raise ValueError(f"cell_types must be 'normal' or 'reduce'. Received: {bad}")
+        self.num_edges = num_edges
+        self.primitives = tuple(primitives)
+        self.cell_types = list(cell_types)
+        self.activation = activation
+        self.initial_temperature = float(temperature)
+        self.per_cell = bool(per_cell)
+        self.init_scale = float(init_scale)
+        self.init_value = float(init_value)
+        self.normal_active = normal_active
+        self.reduce_active = reduce_active
+        self.seed = seed
+        num_ops = len(self.primitives)
+        self._masks = {
+            "normal": active_to_mask(normal_active, num_edges, num_ops),
+            "reduce": active_to_mask(reduce_active, num_edges, num_ops),
+        }
+
+    def _initializer(self, offset):
+        seed = None if self.seed is None else int(self.seed) + offset
+        normal = keras.initializers.RandomNormal(0.0, self.init_scale or 1.0, seed=seed)
+        value, scale = self.init_value, self.init_scale
+
+        def init(shape, dtype=None):
+            x = normal(shape, dtype) if scale else ops.zeros(shape, dtype)
+            return x + value
+
+        return init
+
+    def build(self, input_shape=None):
+        shape = (self.num_edges, len(self.primitives))
+        self.temperature = self.add_weight(
+            name="temperature", shape=(), initializer=keras.initializers.Constant(
+                self.initial_temperature), trainable=False,
+        )
+        if self.per_cell:
+            self.alphas = [
+                self.add_weight(name=f"alpha_cell_{i}", shape=shape,
+                                initializer=self._initializer(i))
+                for i in range(len(self.cell_types))
+            ]
+        else:
+            self.alpha_normal = self.add_weight(
+                name="alpha_normal", shape=shape, initializer=self._initializer(0))
+            self.alpha_reduce = self.add_weight(
+                name="alpha_reduce", shape=shape, initializer=self._initializer(1))
+        self.built = True
+
+    @property
+    def variables_by_kind(self):
+        """`{"normal": var, "reduce": var}` (shared mode) or `{"cell_i": var}` (per cell)."""
+        if self.per_cell:
+            return {f"cell_{i}": a for i, a in enumerate(self.alphas)}
+        return {"normal": self.alpha_normal, "reduce": self.alpha_reduce}
+
+    def cell_alphas(self):
+        """The alpha variable used by each cell, in cell order."""
+        if self.per_cell:
+            return list(self.alphas)
+        return [self.alpha_reduce if t == "reduce" else self.alpha_normal for t in self.cell_types]
+
+    def mask(self, kind):
+        """The boolean op mask of `"normal"` or `"reduce"` cells (numpy)."""
+        return self._masks[kind]
+
+    def weights_for(self, alpha, kind, temperature=None):
+        """Mixing weights for one alpha tensor of a cell of `kind`.
+
+        Args:
+            alpha: `(num_edges, num_ops)` tensor.
+            kind: `"normal"` or `"reduce"` (selects the op mask).
+            temperature: overrides the temperature variable.
+
+        Returns:
+            The `(num_edges, num_ops)` weights.
+        """
+        t = self.temperature if temperature is None else temperature
+        mask = self._masks[kind]
+        return get_activation(self.activation)(alpha, t, None if mask.all() else mask)
+
+    def mixing_weights(self, temperature=None):
+        """Mixing weights for every cell.
+
+        Args:
+            temperature: overrides the temperature variable (e.g. SP-DARTS
+                picking its sparse or smooth temperature for one step).
+
+        Returns:
+            A list of `(num_edges, num_ops)` tensors, one per cell. Cells that
+            share alphas share the same tensor (computed once).
+        """
+        if self.per_cell:
+            return [self.weights_for(a, k, temperature)
+                    for a, k in zip(self.alphas, self.cell_types)]
+        cache = {}
+        for kind, alpha in (("normal", self.alpha_normal), ("reduce", self.alpha_reduce)):
+            if kind in self.cell_types:
+                cache[kind] = self.weights_for(alpha, kind, temperature)
+        return [cache[k] for k in self.cell_types]
+
+    def weights_by_kind(self, temperature=None):
+        """Mixing weights as numpy arrays, keyed like `variables_by_kind`."""
+        out = {}
+        for key, alpha in self.variables_by_kind.items():
+            kind = self.cell_types[int(key.split("_")[1])] if self.per_cell else key
+            out[key] = ops.convert_to_numpy(self.weights_for(alpha, kind, temperature))
+        return out
+
+    def entropy(self, temperature=None):
+        """Mean entropy (nats) of the per-edge op distributions, over all edges and alphas.
+
+        Weights are renormalised over each edge's active ops first, so the
+        value is also meaningful for the sigmoid activation. It is 0 for a
+        one-hot choice and `ln(num_active_ops)` for a uniform one.
+
+        Args:
+            temperature: overrides the temperature variable.
+
+        Returns:
+            A scalar tensor.
+        """
+        values = []
+        for key, alpha in self.variables_by_kind.items():
+            kind = self.cell_types[int(key.split("_")[1])] if self.per_cell else key
+            w = self.weights_for(alpha, kind, temperature)
+            p = w / ops.maximum(ops.sum(w, axis=-1, keepdims=True), 1e-12)
+            values.append(ops.mean(-ops.sum(p * ops.log(ops.maximum(p, 1e-12)), axis=-1)))
+        return ops.mean(ops.stack(values))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_edges": self.num_edges,
+            "primitives": list(self.primitives),
+            "cell_types": self.cell_types,
+            "activation": self.activation,
+            "temperature": self.initial_temperature,
+            "per_cell": self.per_cell,
+            "init_scale": self.init_scale,
+            "init_value": self.init_value,
+            "normal_active": self.normal_active,
+            "reduce_active": self.reduce_active,
+            "seed": self.seed,
+        }
