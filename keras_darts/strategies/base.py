@@ -1,0 +1,300 @@
+"""`SearchModel`: the supernet plus its architecture, the base of every search strategy."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_darts.architecture.parameters import ArchitectureParameters
+from keras_darts.derivation.darts import derive_genotype
+from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
+from keras_darts.search_space.ops import DARTS_PRIMITIVES
+from keras_darts.search_space.supernet import DartsSupernet
+
+
+def _num_replicas():
+    ctx = tf.distribute.get_replica_context()
+    return 1 if ctx is None else ctx.num_replicas_in_sync
+
+
+def all_reduce_sum(grads):
+    """Sums tensors over replicas (identity on one replica or in cross-replica context)."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return list(grads)
+    return list(ctx.all_reduce(tf.distribute.ReduceOp.SUM, list(grads)))
+
+
+class SearchModel(keras.Model):
+    """Base class of the search strategies: a DARTS supernet and its architecture parameters.
+
+    A strategy is a subclass that overrides `train_step`; `fit()` stays the
+    entry point. The model owns two clearly separated variable lists:
+    `weight_variables` (the supernet's weights) and `arch_variables` (the
+    alphas), two optimizers (`optimizer` and `arch_optimizer`), and derives its
+    current genotype at any time with `genotype()`.
+
+    Losses are computed per replica as a mean over the local batch divided by
+    the number of replicas, so that gradients summed over replicas are the
+    global-batch mean; reported metrics are unscaled.
+
+    Args:
+        num_classes: number of classes.
+        input_shape: `(height, width, channels)` of the images.
+        layers: cells in the supernet (8 in the paper).
+        channels: initial channels (16).
+        steps: intermediate nodes per cell (4).
+        multiplier: nodes concatenated per cell (4).
+        stem_multiplier: stem channels factor (3).
+        primitives: candidate op names.
+        normal_active: per-edge active op indices of normal cells (None: all).
+        reduce_active: per-edge active op indices of reduction cells.
+        reductions: explicit reduction cell indices (None: layers//3, 2*layers//3).
+        activation: how alphas become mixing weights (`"softmax"`, `"sigmoid"`, ...).
+        temperature: initial temperature of the activation.
+        per_cell_alphas: one alpha variable per cell instead of per cell kind.
+        alpha_init_scale: std of the initial alphas (1e-3).
+        alpha_init_value: constant added to the initial alphas.
+        grad_clip: global-norm clipping of the weight gradients (5; None: off).
+        seed: seed of the alpha initialisation.
+        **kwargs: `keras.Model` arguments (e.g. `name`).
+
+    Raises:
+        ValueError: for impossible configurations (see `DartsSupernet` and
+            `ArchitectureParameters`).
+
+    Example:
+
+    >>> model = BilevelSearch(num_classes=10, input_shape=(28, 28, 1), layers=5, channels=8)
+    >>> model.compile(epochs=10, steps_per_epoch=78)
+    >>> model.fit(search_ds, validation_data=test_ds, epochs=10)  # doctest: +SKIP
+    >>> model.genotype()  # doctest: +SKIP
+    """
+
+    #: `"bilevel"`: batches are `((x_train, y_train), (x_val, y_val))`;
+    #: `"single"`: batches are `(x, y)`.
+    data_mode = "bilevel"
+    #: whether the strategy has a separate architecture loss to report.
+    reports_arch_loss = True
+
+    def __init__(self, num_classes, input_shape, layers=8, channels=16, steps=4, multiplier=4,
+                 stem_multiplier=3, primitives=DARTS_PRIMITIVES, normal_active=None,
+                 reduce_active=None, reductions=None, activation="softmax", temperature=1.0,
+                 per_cell_alphas=False, alpha_init_scale=1e-3, alpha_init_value=0.0,
+                 grad_clip=5.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        input_shape = tuple(int(d) for d in input_shape)
+        if len(input_shape) != 3 or min(input_shape) < 1:
+            raise ValueError(
+                f"input_shape must be (height, width, channels). Received: input_shape={input_shape}"
+            )
+        if grad_clip is not None and not grad_clip > 0:
+            raise ValueError(f"grad_clip must be positive or None. Received: grad_clip={grad_clip!r}")
+        self._config = dict(
+            num_classes=num_classes, input_shape=list(input_shape), layers=layers,
+            channels=channels, steps=steps, multiplier=multiplier,
+            stem_multiplier=stem_multiplier, primitives=list(primitives),
+            normal_active=normal_active, reduce_active=reduce_active,
+            reductions=None if reductions is None else list(reductions),
+            activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,
+            alpha_init_scale=alpha_init_scale, alpha_init_value=alpha_init_value,
+            grad_clip=grad_clip, seed=seed,
+        )
+        self.grad_clip = grad_clip
+        self.network = DartsSupernet(
+            num_classes, layers=layers, channels=channels, steps=steps, multiplier=multiplier,
+            stem_multiplier=stem_multiplier, primitives=primitives, normal_active=normal_active,
+            reduce_active=reduce_active, reductions=reductions, name="supernet",
+        )
+        self.architecture = ArchitectureParameters(
+            self.network.num_edges, primitives, self.network.cell_types, activation=activation,
+            temperature=temperature, per_cell=per_cell_alphas, init_scale=alpha_init_scale,
+            init_value=alpha_init_value, normal_active=normal_active,
+            reduce_active=reduce_active, seed=seed, name="architecture",
+        )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.arch_loss_tracker = keras.metrics.Mean(name="arch_loss")
+        self.entropy_tracker = keras.metrics.Mean(name="alpha_entropy")
+        self.arch_optimizer = None
+        self.build((None,) + input_shape)
+
+    # ------------------------------------------------------------------ structure
+    def build(self, input_shape):
+        self.network.build(input_shape)
+        self.architecture.build()
+        self.arch_updates_enabled = self.add_weight(
+            name="arch_updates_enabled", shape=(), initializer="ones", trainable=False
+        )
+        self.built = True
+
+    @property
+    def weight_variables(self):
+        """The supernet's trainable weights (updated by `optimizer`)."""
+        return self.network.trainable_variables
+
+    @property
+    def arch_variables(self):
+        """The architecture parameters (updated by `arch_optimizer`)."""
+        return self.architecture.trainable_variables
+
+    @property
+    def primitives(self):
+        """Candidate op names."""
+        return self.network.primitives
+
+    def call(self, x, training=None, temperature=None):
+        weights = self.architecture.mixing_weights(temperature)
+        return self.network(x, weights, training=training)
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer=None, arch_optimizer=None, loss=None, epochs=None,
+                steps_per_epoch=None, **kwargs):
+        """Configures both optimizers and the loss, and builds the optimizers.
+
+        With no optimizers given, the reference settings are used:
+        `CoupledSGD` (momentum 0.9, coupled weight decay 3e-4) with a cosine
+        schedule from 0.025 to 0.001 over `epochs` when `epochs` and
+        `steps_per_epoch` are given (a constant 0.025 otherwise), and
+        `CoupledAdam(3e-4, beta_1=0.5, coupled_weight_decay=1e-3)` for the alphas.
+
+        Args:
+            optimizer: the weight optimizer.
+            arch_optimizer: the architecture optimizer.
+            loss: a callable `loss(y_true, logits)`; default sparse categorical
+                cross-entropy on logits.
+            epochs: search epochs, for the default cosine schedule.
+            steps_per_epoch: steps per epoch, for the default cosine schedule.
+            **kwargs: other `keras.Model.compile` arguments (`steps_per_execution`,
+                `run_eagerly`, ...). `jit_compile` defaults to False (XLA is
+                slower for supernets on CPU).
+
+        Raises:
+            ValueError: if only one of `epochs` / `steps_per_epoch` is given.
+        """
+        if (epochs is None) != (steps_per_epoch is None):
+            raise ValueError("Pass both epochs and steps_per_epoch for the cosine schedule, "
+                             f"or neither. Received: epochs={epochs}, "
+                             f"steps_per_epoch={steps_per_epoch}")
+        if epochs is not None:
+            default_w, default_a = search_optimizers(epochs, steps_per_epoch)
+        else:
+            default_w = CoupledSGD(0.025, momentum=0.9, coupled_weight_decay=3e-4)
+            default_a = CoupledAdam(3e-4, beta_1=0.5, beta_2=0.999, coupled_weight_decay=1e-3,
+                                    name="arch_adam")
+        kwargs.setdefault("jit_compile", False)
+        super().compile(optimizer=optimizer or default_w, **kwargs)
+        self.arch_optimizer = arch_optimizer or default_a
+        self.search_loss = loss or keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction=None)
+        self.optimizer.build(self.weight_variables)
+        self.arch_optimizer.build(self.arch_variables)
+
+    # ------------------------------------------------------------------ helpers
+    def compute_search_loss(self, x, y, training=True, temperature=None):
+        """Forward pass and loss.
+
+        Returns:
+            `(loss, scaled_loss, logits)`: `loss` is the local-batch mean,
+            `scaled_loss` is divided by the number of replicas (differentiate
+            this one).
+        """
+        logits = self(x, training=training, temperature=temperature)
+        loss = ops.mean(self.search_loss(y, logits))
+        return loss, loss / _num_replicas(), logits
+
+    def apply_gradients(self, optimizer, grads, variables, clipnorm=None, reduced=False):
+        """Sums gradients over replicas, clips by global norm, applies them.
+
+        The global norm is taken of the summed (global-batch) gradient, as on
+        one device. `optimizer.apply` sums gradients over replicas itself, so
+        the summed gradient is handed to it divided by the replica count.
+
+        Args:
+            optimizer: the optimizer.
+            grads: gradients (per replica, unless `reduced`).
+            variables: the variables.
+            clipnorm: global-norm clip value, or None.
+            reduced: the gradients are already summed over replicas.
+        """
+        grads = [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        if not reduced:
+            grads = all_reduce_sum(grads)
+        if clipnorm:
+            grads, _ = tf.clip_by_global_norm(grads, clipnorm)
+        n = _num_replicas()
+        if n > 1:
+            grads = [g / n for g in grads]
+        optimizer.apply(grads, variables)
+
+    def weight_step(self, x, y, temperature=None):
+        """One weight update on `(x, y)`; returns `(loss, logits)`."""
+        with tf.GradientTape() as tape:
+            loss, scaled, logits = self.compute_search_loss(x, y, temperature=temperature)
+        grads = tape.gradient(scaled, self.weight_variables)
+        self.apply_gradients(self.optimizer, grads, self.weight_variables, self.grad_clip)
+        return loss, logits
+
+    def when_arch_enabled(self, fn):
+        """Runs `fn()` (returning a scalar loss) only while architecture updates are enabled.
+
+        `ArchitectureWarmup` switches them off for the first epochs; while off,
+        the architecture optimizer's state does not change at all.
+        """
+        return tf.cond(self.arch_updates_enabled > 0.5, fn, lambda: tf.constant(0.0))
+
+    def update_metrics(self, loss, y, logits, arch_loss=None):
+        """Updates the trackers and returns the logs dict."""
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(y, logits)
+        if arch_loss is not None:
+            self.arch_loss_tracker.update_state(arch_loss)
+        self.entropy_tracker.update_state(self.architecture.entropy())
+        return {m.name: m.result() for m in self.metrics}
+
+    @property
+    def metrics(self):
+        arch = [self.arch_loss_tracker] if self.reports_arch_loss else []
+        return [self.loss_tracker, self.accuracy_tracker, *arch, self.entropy_tracker]
+
+    def unpack_bilevel(self, data):
+        """Splits a `((x_t, y_t), (x_v, y_v))` batch, with a clear error otherwise."""
+        try:
+            (x_t, y_t), (x_v, y_v) = data
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{type(self).__name__} expects batches ((x_train, y_train), (x_val, y_val)); "
+                "build them with keras_darts.data.search_data(..., mode='bilevel')."
+            ) from None
+        return x_t, y_t, x_v, y_v
+
+    def test_step(self, data):
+        x, y = data[0], data[1]
+        loss, _, logits = self.compute_search_loss(x, y, training=False)
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(y, logits)
+        return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_tracker.result()}
+
+    # ------------------------------------------------------------------ results
+    def mixing_weights(self):
+        """Current mixing weights as numpy arrays (`{"normal": ..., "reduce": ...}`)."""
+        return self.architecture.weights_by_kind()
+
+    def genotype(self):
+        """The genotype the current alphas derive by the DARTS rule.
+
+        Returns:
+            A `Genotype`.
+        """
+        w = self.architecture.weights_by_kind()
+        return derive_genotype(
+            w["normal"], w["reduce"], self.primitives, self.network.steps,
+            self.network.multiplier, self.architecture.mask("normal"),
+            self.architecture.mask("reduce"),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), **self._config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

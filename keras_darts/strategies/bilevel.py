@@ -1,0 +1,138 @@
+"""Bi-level DARTS: first order and second order (unrolled, finite-difference Hessian)."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_darts.optimizers import CoupledSGD
+from keras_darts.strategies.base import SearchModel, all_reduce_sum
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class BilevelSearch(SearchModel):
+    """Bi-level DARTS: an architecture step on a validation batch, then a weight step.
+
+    Each iteration takes `((x_train, y_train), (x_val, y_val))`. First the
+    alphas move along the gradient of the validation loss, then the weights
+    along the gradient of the training loss (the reference's order).
+
+    * `order=1`: the architecture gradient is `dL_val(w, a)/da`.
+    * `order=2`: the unrolled gradient of DARTS,
+      `dL_val(w', a)/da - xi * d2L_train(w, a)/(da dw) . dL_val(w', a)/dw'`
+      with the virtual step `w' = w - xi * (mu * b + dL_train/dw + wd * w)`
+      (xi the current weight learning rate, `b` the SGD momentum buffer, `wd`
+      the coupled weight decay) and the Hessian-vector product by central
+      finite differences at `w +- eps * dL_val(w')/dw'`,
+      `eps = fd_scale / ||dL_val(w')/dw'||` (`fd_scale=0.01` in the reference).
+      Weights are restored exactly from a copy afterwards. Needs the weight
+      optimizer to be `CoupledSGD`.
+
+    Args:
+        order: 1 or 2.
+        fd_scale: step of the finite-difference Hessian-vector product,
+            relative to the norm of the direction (0.01 as in the reference).
+        **kwargs: `SearchModel` arguments.
+
+    Raises:
+        ValueError: for another order or a non-positive `fd_scale`.
+
+    Example:
+
+    >>> model = BilevelSearch(order=2, num_classes=10, input_shape=(28, 28, 1), layers=5,
+    ...                       channels=8)
+    >>> model.compile(epochs=10, steps_per_epoch=78)
+    """
+
+    data_mode = "bilevel"
+
+    def __init__(self, order=1, fd_scale=0.01, **kwargs):
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2. Received: order={order!r}")
+        if not fd_scale > 0:
+            raise ValueError(f"fd_scale must be positive. Received: fd_scale={fd_scale!r}")
+        self.order = order
+        self.fd_scale = float(fd_scale)
+        super().__init__(**kwargs)
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        if self.order == 2 and not isinstance(self.optimizer, CoupledSGD):
+            raise ValueError(
+                "Second-order DARTS needs the weight optimizer to be keras_darts.optimizers."
+                f"CoupledSGD (its virtual step uses PyTorch-style momentum buffers). Received: "
+                f"{type(self.optimizer).__name__}"
+            )
+
+    def train_step(self, data):
+        x_t, y_t, x_v, y_v = self.unpack_bilevel(data)
+        if self.order == 1:
+            arch_loss = self.when_arch_enabled(lambda: self.first_order_arch_step(x_v, y_v))
+        else:
+            arch_loss = self.when_arch_enabled(
+                lambda: self.second_order_arch_step(x_t, y_t, x_v, y_v))
+        loss, logits = self.weight_step(x_t, y_t)
+        return self.update_metrics(loss, y_t, logits, arch_loss)
+
+    def first_order_arch_step(self, x_v, y_v):
+        """Updates the alphas with `dL_val(w, a)/da`; returns the validation loss."""
+        with tf.GradientTape() as tape:
+            loss, scaled, _ = self.compute_search_loss(x_v, y_v)
+        grads = tape.gradient(scaled, self.arch_variables)
+        self.apply_gradients(self.arch_optimizer, grads, self.arch_variables)
+        return loss
+
+    def unrolled_arch_gradient(self, x_t, y_t, x_v, y_v):
+        """The second-order architecture gradient (summed over replicas).
+
+        Returns:
+            `(arch_grads, val_loss)`; all weights are back to their exact
+            values when it returns.
+        """
+        w_vars = self.weight_variables
+        a_vars = self.arch_variables
+        opt = self.optimizer
+        xi = ops.cast(opt.learning_rate, "float32")
+        backup = [tf.identity(v) for v in w_vars]
+
+        # Virtual step w' = w - xi * (mu * b + g + wd * w), g on the training batch.
+        with tf.GradientTape() as tape:
+            _, scaled, _ = self.compute_search_loss(x_t, y_t)
+        g = all_reduce_sum(tape.gradient(scaled, w_vars))
+        for v, w0, gi in zip(w_vars, backup, g):
+            d = gi + opt.coupled_weight_decay * w0 + opt.momentum * opt.buffer(v)
+            v.assign(w0 - xi * d)
+
+        # dL_val(w', a)/da and dL_val(w', a)/dw'.
+        with tf.GradientTape() as tape:
+            val_loss, scaled, _ = self.compute_search_loss(x_v, y_v)
+        grads = tape.gradient(scaled, a_vars + w_vars)
+        grads = all_reduce_sum([ops.zeros_like(v) if gr is None else gr
+                                for gr, v in zip(grads, a_vars + w_vars)])
+        d_alpha, d_w = grads[:len(a_vars)], grads[len(a_vars):]
+
+        # Hessian-vector product by central differences around w.
+        eps = self.fd_scale / tf.linalg.global_norm(d_w)
+
+        def arch_grad_at(sign):
+            for v, w0, dv in zip(w_vars, backup, d_w):
+                v.assign(w0 + sign * eps * dv)
+            with tf.GradientTape() as tape:
+                _, scaled, _ = self.compute_search_loss(x_t, y_t)
+            return all_reduce_sum(tape.gradient(scaled, a_vars))
+
+        g_plus = arch_grad_at(1.0)
+        g_minus = arch_grad_at(-1.0)
+        for v, w0 in zip(w_vars, backup):
+            v.assign(w0)
+        arch_grads = [da - xi * (gp - gm) / (2.0 * eps)
+                      for da, gp, gm in zip(d_alpha, g_plus, g_minus)]
+        return arch_grads, val_loss
+
+    def second_order_arch_step(self, x_t, y_t, x_v, y_v):
+        """Updates the alphas with the unrolled gradient; returns the validation loss at w'."""
+        arch_grads, val_loss = self.unrolled_arch_gradient(x_t, y_t, x_v, y_v)
+        self.apply_gradients(self.arch_optimizer, arch_grads, self.arch_variables, reduced=True)
+        return val_loss
+
+    def get_config(self):
+        return {**super().get_config(), "order": self.order, "fd_scale": self.fd_scale}
