@@ -1,0 +1,244 @@
+"""Dataset sources: the embedded subset, scikit-learn digits, local files and tfds names.
+
+Every source yields uint8-or-float images `(N, H, W, C)` and integer labels.
+Nothing here downloads at run time unless asked to: a dataset that is not on
+the machine fails at once with a message saying how to get it.
+"""
+
+import dataclasses
+import gzip
+import os
+
+import numpy as np
+
+EMBEDDED_PATH = os.path.join(os.path.dirname(__file__), "embedded", "fashion_mnist_subset.npz")
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+
+
+class DatasetNotAvailableError(ValueError):
+    """The dataset is not available offline on this machine (the message says how to get it)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """Static facts about a dataset.
+
+    Attributes:
+        name: dataset name.
+        image_shape: `(height, width, channels)` after preprocessing.
+        num_classes: number of classes.
+        mean: per-channel mean of images scaled to [0, 1].
+        std: per-channel standard deviation.
+        flip: whether horizontal flips are a valid augmentation.
+        crop_padding: zero padding before the random crop (0: no crop).
+        scale: divisor that maps raw pixel values to [0, 1].
+        tfds_name: the `tensorflow_datasets` name, if any.
+    """
+
+    name: str
+    image_shape: tuple
+    num_classes: int
+    mean: tuple
+    std: tuple
+    flip: bool = True
+    crop_padding: int = 4
+    scale: float = 255.0
+    tfds_name: str = None
+
+
+_INFO = {
+    "fashion_mnist_subset": DatasetInfo("fashion_mnist_subset", (28, 28, 1), 10, (0.2860,),
+                                        (0.3530,), True, 2),
+    "digits": DatasetInfo("digits", (8, 8, 1), 10, (0.3053,), (0.3760,), False, 1, 16.0),
+    "fashion_mnist": DatasetInfo("fashion_mnist", (28, 28, 1), 10, (0.2860,), (0.3530,), True, 2,
+                                 tfds_name="fashion_mnist"),
+    "mnist": DatasetInfo("mnist", (28, 28, 1), 10, (0.1307,), (0.3081,), False, 2,
+                         tfds_name="mnist"),
+    "cifar10": DatasetInfo("cifar10", (32, 32, 3), 10, (0.4914, 0.4822, 0.4465),
+                           (0.2470, 0.2435, 0.2616), True, 4, tfds_name="cifar10"),
+    "cifar100": DatasetInfo("cifar100", (32, 32, 3), 100, (0.5071, 0.4865, 0.4409),
+                            (0.2673, 0.2564, 0.2762), True, 4, tfds_name="cifar100"),
+    "svhn_cropped": DatasetInfo("svhn_cropped", (32, 32, 3), 10, (0.4377, 0.4438, 0.4728),
+                                (0.1980, 0.2010, 0.1970), False, 4, tfds_name="svhn_cropped"),
+    "imagenet2012": DatasetInfo("imagenet2012", (224, 224, 3), 1000, (0.485, 0.456, 0.406),
+                                (0.229, 0.224, 0.225), True, 0, tfds_name="imagenet2012"),
+}
+_ALIASES = {"embedded": "fashion_mnist_subset", "sklearn_digits": "digits"}
+
+DEFAULT_DATASET = "fashion_mnist_subset"
+
+
+def dataset_names():
+    """Names accepted by `dataset_info` and `load_dataset` (aliases included)."""
+    return sorted(set(_INFO) | set(_ALIASES))
+
+
+def dataset_info(name):
+    """Returns the `DatasetInfo` of a named dataset.
+
+    Args:
+        name: one of `dataset_names()`.
+
+    Returns:
+        A `DatasetInfo`.
+
+    Raises:
+        ValueError: for an unknown name.
+
+    Example:
+
+    >>> dataset_info("embedded").image_shape
+    (28, 28, 1)
+    """
+    key = _ALIASES.get(name, name)
+    if key not in _INFO:
+        raise ValueError(f"Unknown dataset {name!r}. Known datasets: {dataset_names()}; "
+                         "or pass numpy arrays or a tf.data.Dataset.")
+    return _INFO[key]
+
+
+def info_from_arrays(x, y, name="arrays"):
+    """Infers a `DatasetInfo` (shape, classes, mean, std) from numpy arrays.
+
+    Args:
+        x: images `(N, H, W)` or `(N, H, W, C)`.
+        y: integer labels `(N,)`.
+        name: a name for logs.
+
+    Returns:
+        A `DatasetInfo` with no flips and a padding of 1/8 of the height.
+
+    Raises:
+        ValueError: if the shapes do not fit together or labels are not integers.
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"Expected images (N, H, W[, C]) and N labels. Received: x {x.shape}, "
+                         f"y {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"Labels must be integers. Received dtype {y.dtype}")
+    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    xs = x.astype(np.float32) / scale
+    return DatasetInfo(name, tuple(x.shape[1:]), int(y.max()) + 1,
+                       tuple(float(v) for v in xs.mean(axis=(0, 1, 2))),
+                       tuple(float(max(v, 1e-3)) for v in xs.std(axis=(0, 1, 2))),
+                       False, max(1, x.shape[1] // 8), scale)
+
+
+def _read_idx(path, offset):
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+def _fashion_mnist_files():
+    candidates = [DEBIAN_FASHION_MNIST,
+                  os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")),
+                               "datasets", "fashion-mnist")]
+    for d in candidates:
+        if os.path.exists(os.path.join(d, "train-images-idx3-ubyte.gz")):
+            return d
+    return None
+
+
+def load_arrays(name, data_dir=None):
+    """Loads a dataset that fits in memory as numpy arrays.
+
+    Args:
+        name: `"fashion_mnist_subset"` (alias `"embedded"`), `"digits"`,
+            `"fashion_mnist"` (from Debian's `dataset-fashion-mnist` or the
+            Keras cache) or `"mnist"` (Keras cache), else a tfds name that is
+            already prepared in `data_dir`.
+        data_dir: the tensorflow_datasets directory.
+
+    Returns:
+        `((x_train, y_train), (x_test, y_test), info)`; images are
+        `(N, H, W, C)`.
+
+    Raises:
+        ValueError: for an unknown name.
+        DatasetNotAvailableError: if the dataset is not on this machine.
+
+    Example:
+
+    >>> (x, y), (xt, yt), info = load_arrays("embedded")
+    >>> x.shape, xt.shape
+    ((5000, 28, 28, 1), (1000, 28, 28, 1))
+    """
+    info = dataset_info(name)
+    if info.name == "fashion_mnist_subset":
+        with np.load(EMBEDDED_PATH) as d:
+            train, test = (d["x_train"], d["y_train"]), (d["x_test"], d["y_test"])
+    elif info.name == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        x, y = digits.images.astype(np.float32), digits.target.astype(np.int64)
+        rng = np.random.default_rng(0)
+        idx = rng.permutation(len(x))
+        cut = int(0.8 * len(x))
+        train, test = (x[idx[:cut]], y[idx[:cut]]), (x[idx[cut:]], y[idx[cut:]])
+    elif info.name == "fashion_mnist" and _fashion_mnist_files():
+        d = _fashion_mnist_files()
+        train = (_read_idx(os.path.join(d, "train-images-idx3-ubyte.gz"), 16).reshape(-1, 28, 28),
+                 _read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), 8))
+        test = (_read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz"), 16).reshape(-1, 28, 28),
+                _read_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"), 8))
+    else:
+        train, test = _load_tfds_arrays(info, data_dir)
+    train = (_with_channels(train[0]), np.asarray(train[1], np.int64))
+    test = (_with_channels(test[0]), np.asarray(test[1], np.int64))
+    return train, test, info
+
+
+def _with_channels(x):
+    x = np.asarray(x)
+    return x[..., None] if x.ndim == 3 else x
+
+
+def tfds_builder(info, data_dir=None):
+    """Returns a prepared tfds builder, or raises `DatasetNotAvailableError` at once.
+
+    Never touches the network: tfds is only asked whether the data is already
+    prepared in `data_dir`.
+    """
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise DatasetNotAvailableError(
+            f"Dataset {info.name!r} needs tensorflow_datasets: pip install tensorflow-datasets."
+        ) from None
+    try:
+        builder = tfds.builder(info.tfds_name, data_dir=data_dir)
+        prepared = builder.is_prepared()
+    except Exception as e:  # noqa: BLE001 - tfds raises many kinds
+        prepared, builder = False, None
+        reason = f" ({type(e).__name__}: {e})"
+    else:
+        reason = ""
+    if not prepared:
+        where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
+        manual = (" ImageNet must be downloaded by hand from image-net.org into "
+                  "<data_dir>/downloads/manual first." if info.name == "imagenet2012" else "")
+        raise DatasetNotAvailableError(
+            f"Dataset {info.name!r} is not prepared in {where}{reason}. keras_darts never "
+            "downloads at run time. On a machine with internet run `python -c \"import "
+            f"tensorflow_datasets as tfds; tfds.builder('{info.tfds_name}').download_and_prepare()\"` "
+            f"and copy the directory here, or pass --data-dir.{manual} Without it, use the "
+            "embedded dataset ('fashion_mnist_subset'), 'digits', or your own numpy arrays."
+        )
+    return builder
+
+
+def _load_tfds_arrays(info, data_dir):
+    builder = tfds_builder(info, data_dir)
+    import tensorflow_datasets as tfds
+
+    out = []
+    for split in ("train", "test"):
+        ds = builder.as_dataset(split=split, as_supervised=True)
+        x, y = zip(*tfds.as_numpy(ds))
+        out.append((np.stack(x), np.asarray(y)))
+    return out

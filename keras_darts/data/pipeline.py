@@ -1,0 +1,222 @@
+"""tf.data pipelines: preprocessing, augmentation, the search split, evaluation data."""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from keras_darts.data.datasets import DatasetInfo, dataset_info, info_from_arrays, load_arrays
+
+
+@dataclasses.dataclass
+class SearchData:
+    """Everything `fit()` needs for a search.
+
+    Attributes:
+        train: the search dataset: `((x_t, y_t), (x_v, y_v))` batches
+            (`mode="bilevel"`) or `(x, y)` batches (`mode="single"`).
+        validation: `(x, y)` batches of the test split, for
+            `fit(validation_data=...)` and `evaluate`.
+        steps_per_epoch: batches per epoch of `train`.
+        info: the dataset's `DatasetInfo`.
+        mode: `"bilevel"` or `"single"`.
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    steps_per_epoch: int
+    info: DatasetInfo
+    mode: str
+
+
+def normalize(x, info):
+    """Scales raw pixels to [0, 1] and standardises them per channel."""
+    x = tf.cast(x, tf.float32) / info.scale
+    return (x - tf.constant(info.mean, tf.float32)) / tf.constant(info.std, tf.float32)
+
+
+def augment(x, seed, info, cutout=0):
+    """Random crop with zero padding, horizontal flip (if valid) and cutout; stateless.
+
+    Args:
+        x: one normalised image `(H, W, C)`.
+        seed: a `(2,)` int tensor; the same seed gives the same augmentation.
+        info: the `DatasetInfo` (crop padding, flip).
+        cutout: side of the square zeroed by cutout (0: off).
+
+    Returns:
+        The augmented image.
+    """
+    h, w, c = info.image_shape
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    if info.crop_padding:
+        p = info.crop_padding
+        x = tf.pad(x, [[p, p], [p, p], [0, 0]])
+        x = tf.image.stateless_random_crop(x, (h, w, c), seed=seeds[0])
+    if info.flip:
+        x = tf.image.stateless_random_flip_left_right(x, seed=seeds[1])
+    if cutout:
+        cy = tf.random.stateless_uniform((), seeds[2], 0, h, tf.int32)
+        cx = tf.random.stateless_uniform((), seeds[3], 0, w, tf.int32)
+        ys = tf.range(h)[:, None]
+        xs = tf.range(w)[None, :]
+        top, left = cy - cutout // 2, cx - cutout // 2
+        inside = (ys >= top) & (ys < top + cutout) & (xs >= left) & (xs < left + cutout)
+        x = x * tf.cast(~inside, x.dtype)[:, :, None]
+    return x
+
+
+def _source(source, test, data_dir):
+    """Resolves a source to `(train_ds, test_ds, n_train, info)` of unbatched raw examples."""
+    if isinstance(source, str):
+        (x, y), (xt, yt), info = load_arrays(source, data_dir)
+    elif isinstance(source, tf.data.Dataset):
+        if test is None or not isinstance(test, tf.data.Dataset):
+            raise ValueError("With a tf.data.Dataset source, pass test=<tf.data.Dataset> too.")
+        spec = source.element_spec
+        shape = tuple(spec[0].shape)
+        info = DatasetInfo("dataset", shape, _num_classes(source), (0.0,) * shape[-1],
+                           (1.0,) * shape[-1], False, 0, 1.0)
+        n = int(source.cardinality())
+        if n < 0:
+            n = sum(1 for _ in source)
+        return source, test, n, info
+    else:
+        try:
+            x, y = source
+        except (TypeError, ValueError):
+            raise ValueError(
+                "source must be a dataset name, (x, y) numpy arrays or a tf.data.Dataset. "
+                f"Received: {type(source).__name__}"
+            ) from None
+        info = info_from_arrays(x, y)
+        x = np.asarray(x)
+        x = x[..., None] if x.ndim == 3 else x
+        y = np.asarray(y, np.int64)
+        if test is None:
+            raise ValueError("With numpy arrays, pass test=(x_test, y_test) too.")
+        xt, yt = test
+        xt = np.asarray(xt)
+        xt = xt[..., None] if xt.ndim == 3 else xt
+        yt = np.asarray(yt, np.int64)
+    return (tf.data.Dataset.from_tensor_slices((x, y)), tf.data.Dataset.from_tensor_slices((xt, yt)),
+            len(x), info)
+
+
+def _num_classes(ds):
+    return int(max(int(y) for _, y in ds.as_numpy_iterator())) + 1
+
+
+def _augmented(ds, info, seed, augmentation, cutout):
+    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    ds = tf.data.Dataset.zip((ds, seeds))
+
+    def fn(example, s):
+        x, y = example
+        x = normalize(x, info)
+        if len(x.shape) == 2:
+            x = x[..., None]
+        if augmentation:
+            x = augment(x, tf.cast(s, tf.int64), info, cutout)
+        return x, y
+
+    return ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir=None):
+    """Batches of the test split, normalised, not augmented.
+
+    Args:
+        source: a dataset name, `(x, y)` arrays (with `test`), or a tf.data.Dataset.
+        batch_size: batch size.
+        test: test data for array / tf.data sources.
+        data_dir: tensorflow_datasets directory.
+
+    Returns:
+        `(dataset, info)`.
+
+    Example:
+
+    >>> ds, info = eval_data("digits", batch_size=64)
+    """
+    _, test_ds, _, info = _source(source, test, data_dir)
+    ds = test_ds.map(lambda x, y: (normalize(x, info), y)).batch(batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE), info
+
+
+def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", train_portion=0.5,
+                seed=0, augmentation=True, max_train=None, test=None, data_dir=None,
+                eval_batch_size=256):
+    """Builds the search dataset: the training set split into weight and architecture halves.
+
+    In `"bilevel"` mode the training set (after an optional seeded
+    subsample to `max_train` examples) is shuffled with `seed` once and split
+    into a weight part (`train_portion`) and an architecture part (the rest),
+    as the DARTS reference does; each part is reshuffled every epoch with the
+    seed, augmented (crop, flip) and batched, and the two are zipped into
+    `((x_t, y_t), (x_v, y_v))` batches. In `"single"` mode the whole training
+    set gives `(x, y)` batches. Incomplete batches are dropped so every step
+    has the same shape.
+
+    Args:
+        source: a dataset name (see `dataset_names()`), `(x_train, y_train)`
+            numpy arrays (pass `test` too), or an unbatched tf.data.Dataset of
+            `(image, label)` (pass `test` too).
+        batch_size: batch size of each half.
+        mode: `"bilevel"` or `"single"`.
+        train_portion: share of the training set used for weights (0.5).
+        seed: shuffling and augmentation seed.
+        augmentation: apply random crop and flip.
+        max_train: use at most this many training examples (a seeded subset).
+        test: test data for array / tf.data sources.
+        data_dir: tensorflow_datasets directory.
+        eval_batch_size: batch size of `validation`.
+
+    Returns:
+        A `SearchData`.
+
+    Raises:
+        ValueError: for a bad mode, portion or batch size, or too little data
+            for one batch.
+        DatasetNotAvailableError: if a named dataset is not on this machine.
+
+    Example:
+
+    >>> data = search_data("embedded", batch_size=32, seed=0)
+    >>> model.fit(data.train, validation_data=data.validation, epochs=2)  # doctest: +SKIP
+    """
+    if mode not in ("bilevel", "single"):
+        raise ValueError(f"mode must be 'bilevel' or 'single'. Received: mode={mode!r}")
+    if not 0 < train_portion < 1:
+        raise ValueError(f"train_portion must be in (0, 1). Received: {train_portion!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+    if isinstance(source, str):
+        dataset_info(source)  # unknown names fail before any loading
+    train_ds, test_ds, n, info = _source(source, test, data_dir)
+    if max_train is not None and max_train < n:
+        train_ds = train_ds.shuffle(n, seed=seed + 1, reshuffle_each_iteration=False).take(max_train)
+        n = max_train
+    train_ds = train_ds.cache().shuffle(n, seed=seed, reshuffle_each_iteration=False)
+
+    def batches(ds, count, offset):
+        if count < batch_size:
+            raise ValueError(
+                f"Only {count} examples for a batch of {batch_size}: lower batch_size or "
+                "raise max_train."
+            )
+        ds = ds.shuffle(count, seed=seed + offset, reshuffle_each_iteration=True)
+        ds = _augmented(ds, info, seed + 100 + offset, augmentation, 0)
+        return ds.batch(batch_size, drop_remainder=True), count // batch_size
+
+    if mode == "bilevel":
+        n_w = int(np.floor(train_portion * n))
+        w_ds, steps_w = batches(train_ds.take(n_w), n_w, 2)
+        a_ds, steps_a = batches(train_ds.skip(n_w), n - n_w, 3)
+        ds = tf.data.Dataset.zip((w_ds, a_ds))
+        steps = min(steps_w, steps_a)
+    else:
+        ds, steps = batches(train_ds, n, 2)
+    val = test_ds.map(lambda x, y: (normalize(x, info), y)).batch(eval_batch_size)
+    return SearchData(ds.prefetch(tf.data.AUTOTUNE), val.cache().prefetch(tf.data.AUTOTUNE),
+                      steps, info, mode)
