@@ -1,0 +1,280 @@
+"""Running a search end to end: configuration, presets, outputs in a run directory."""
+
+import dataclasses
+import json
+import os
+import time
+
+from keras_darts.search_space.ops import DARTS_PRIMITIVES
+
+PRESETS = {
+    # The DARTS paper's CIFAR-10 search (Liu et al., 2019; reference implementation).
+    "paper": dict(dataset="cifar10", layers=8, channels=16, steps=4, multiplier=4,
+                  stem_multiplier=3, batch_size=64, epochs=50, learning_rate=0.025,
+                  min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4, grad_clip=5.0,
+                  arch_learning_rate=3e-4, arch_weight_decay=1e-3, train_portion=0.5,
+                  max_train=None, warmup_epochs=0),
+    # A few minutes on 2 CPU cores, on the embedded Fashion-MNIST subset.
+    "small": dict(dataset="fashion_mnist_subset", layers=5, channels=8, steps=3, multiplier=3,
+                  stem_multiplier=3, batch_size=32, epochs=3, learning_rate=0.05,
+                  min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4, grad_clip=5.0,
+                  arch_learning_rate=3e-3, arch_weight_decay=1e-3, train_portion=0.5,
+                  max_train=1280, warmup_epochs=0),
+}
+
+
+@dataclasses.dataclass
+class SearchConfig:
+    """Every hyperparameter of a search; defaults are the DARTS paper's.
+
+    Attributes:
+        method: a registered strategy (`"darts"`, `"single-level"`, ...).
+        order: 1 or 2 for bi-level DARTS.
+        dataset: dataset name (see `keras_darts.data.dataset_names()`).
+        data_dir: tensorflow_datasets directory.
+        layers, channels, steps, multiplier, stem_multiplier: supernet sizes.
+        batch_size: batch size (of each half in bi-level searches).
+        epochs: search epochs.
+        learning_rate, min_learning_rate: cosine schedule of the weights.
+        momentum, weight_decay, grad_clip: weight optimizer settings.
+        arch_learning_rate, arch_weight_decay, arch_beta_1, arch_beta_2:
+            architecture optimizer settings.
+        train_portion: share of the training set for the weights.
+        max_train: use at most this many training images (None: all).
+        augmentation: random crop and flip during the search.
+        warmup_epochs: epochs with frozen alphas.
+        activation, temperature: how alphas become mixing weights.
+        seed: the run's seed (data order, augmentation, initialisation).
+        deterministic: enable TensorFlow op determinism.
+        steps_per_execution: steps per traced call.
+        run_eagerly: debug mode without tracing.
+    """
+
+    method: str = "darts"
+    order: int = 1
+    dataset: str = "cifar10"
+    data_dir: str = None
+    layers: int = 8
+    channels: int = 16
+    steps: int = 4
+    multiplier: int = 4
+    stem_multiplier: int = 3
+    batch_size: int = 64
+    epochs: int = 50
+    learning_rate: float = 0.025
+    min_learning_rate: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    arch_learning_rate: float = 3e-4
+    arch_weight_decay: float = 1e-3
+    arch_beta_1: float = 0.5
+    arch_beta_2: float = 0.999
+    train_portion: float = 0.5
+    max_train: int = None
+    augmentation: bool = True
+    warmup_epochs: int = 0
+    activation: str = "softmax"
+    temperature: float = 1.0
+    seed: int = 0
+    deterministic: bool = True
+    steps_per_execution: int = 1
+    run_eagerly: bool = False
+
+    @classmethod
+    def from_preset(cls, preset, **overrides):
+        """A config from a preset (`"paper"` or `"small"`) with overrides.
+
+        Raises:
+            ValueError: for an unknown preset or unknown fields.
+        """
+        if preset not in PRESETS:
+            raise ValueError(f"Unknown preset {preset!r}. Known presets: {sorted(PRESETS)}.")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ValueError(f"Unknown search settings {unknown}.")
+        return cls(**{**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}})
+
+    def validate(self):
+        """Checks values that need no model or data; returns self.
+
+        Raises:
+            ValueError: naming the first bad setting.
+        """
+        from keras_darts.strategies import get_strategy
+
+        get_strategy(self.method)
+        if self.order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2. Received: order={self.order!r}")
+        for name in ("epochs", "batch_size", "layers", "channels", "steps", "multiplier",
+                     "stem_multiplier", "steps_per_execution"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer. Received: {name}={v!r}")
+        if self.multiplier > self.steps:
+            raise ValueError(f"multiplier ({self.multiplier}) cannot exceed steps ({self.steps}).")
+        for name in ("learning_rate", "min_learning_rate", "arch_learning_rate", "weight_decay",
+                     "arch_weight_decay", "momentum"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
+        if self.min_learning_rate > self.learning_rate:
+            raise ValueError(f"min_learning_rate ({self.min_learning_rate}) exceeds "
+                             f"learning_rate ({self.learning_rate}).")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1). Received: momentum={self.momentum!r}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ValueError(f"grad_clip must be positive. Received: grad_clip={self.grad_clip!r}")
+        if not 0 < self.train_portion < 1:
+            raise ValueError(f"train_portion must be in (0, 1). Received: {self.train_portion!r}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive. Received: {self.temperature!r}")
+        if not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs must be >= 0. Received: {self.warmup_epochs!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer. Received: {self.seed!r}")
+        return self
+
+    def to_dict(self):
+        """The config as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class SearchResult:
+    """What a search returns.
+
+    Attributes:
+        genotype: the final derived `Genotype`.
+        model: the trained search model.
+        history: `fit()`'s history dict.
+        summary: figures written to `summary.json` (test accuracy, timings).
+        out_dir: the run directory.
+    """
+
+    genotype: object
+    model: object
+    history: dict
+    summary: dict
+    out_dir: str
+
+
+def build_search_model(config, info):
+    """Creates the search model of a config for a dataset.
+
+    Args:
+        config: a `SearchConfig`.
+        info: the dataset's `DatasetInfo`.
+
+    Returns:
+        The (uncompiled) search model.
+
+    Raises:
+        ValueError: for impossible model sizes.
+    """
+    import inspect
+
+    from keras_darts.strategies import get_strategy
+
+    cls = get_strategy(config.method)
+    kwargs = dict(num_classes=info.num_classes, input_shape=info.image_shape,
+                  layers=config.layers, channels=config.channels, steps=config.steps,
+                  multiplier=config.multiplier, stem_multiplier=config.stem_multiplier,
+                  primitives=DARTS_PRIMITIVES, activation=config.activation,
+                  temperature=config.temperature, grad_clip=config.grad_clip, seed=config.seed)
+    if "order" in inspect.signature(cls.__init__).parameters:
+        kwargs["order"] = config.order
+    return cls(**kwargs)
+
+
+def run_search(config, out_dir, verbose=1, callbacks=()):
+    """Runs a search and writes its results to `out_dir`.
+
+    Everything that can fail on bad input (settings, dataset, model sizes)
+    is checked before the run directory is created, so a bad command leaves
+    no files behind. The run directory then holds `config.json`,
+    `genotype.json` (updated every epoch), `genotype_history.json`,
+    `alpha_history.json` / `.csv`, `normal`/`reduce` `.dot` (and `.png` with
+    graphviz), `history.csv`, TensorBoard logs in `logs/`,
+    `checkpoints/last.weights.h5` and `summary.json`.
+
+    Args:
+        config: a `SearchConfig`.
+        out_dir: the run directory.
+        verbose: Keras progress output (0, 1, 2).
+        callbacks: extra callbacks.
+
+    Returns:
+        A `SearchResult`.
+
+    Raises:
+        ValueError: for invalid settings or model sizes.
+        DatasetNotAvailableError: if the dataset is not on this machine.
+
+    Example:
+
+    >>> cfg = SearchConfig.from_preset("small", epochs=1)
+    >>> result = run_search(cfg, "runs/demo")  # doctest: +SKIP
+    >>> print(result.genotype)  # doctest: +SKIP
+    """
+    import keras
+
+    from keras_darts.callbacks import (
+        AlphaHistory, ArchitectureWarmup, GenotypeCheckpoint, StepTimer, WeightsCheckpoint,
+    )
+    from keras_darts.data import search_data
+    from keras_darts.optimizers import search_optimizers
+    from keras_darts.strategies import get_strategy
+    from keras_darts.utils import atomic_write_json, set_seed
+
+    config.validate()
+    set_seed(config.seed, config.deterministic)
+    mode = get_strategy(config.method).data_mode
+    data = search_data(config.dataset, batch_size=config.batch_size, mode=mode,
+                       train_portion=config.train_portion, seed=config.seed,
+                       augmentation=config.augmentation, max_train=config.max_train,
+                       data_dir=config.data_dir)
+    model = build_search_model(config, data.info)
+    w_opt, a_opt = search_optimizers(
+        config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,
+        config.momentum, config.weight_decay, config.arch_learning_rate,
+        config.arch_weight_decay, config.arch_beta_1, config.arch_beta_2)
+    model.compile(optimizer=w_opt, arch_optimizer=a_opt,
+                  steps_per_execution=config.steps_per_execution,
+                  run_eagerly=config.run_eagerly)
+
+    os.makedirs(out_dir, exist_ok=True)
+    atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
+    timer = StepTimer()
+    cbs = [
+        ArchitectureWarmup(config.warmup_epochs),
+        timer,
+        AlphaHistory(os.path.join(out_dir, "alpha_history.json"),
+                     os.path.join(out_dir, "alpha_history.csv"), os.path.join(out_dir, "logs")),
+        GenotypeCheckpoint(out_dir, metadata={"method": config.method, "order": config.order,
+                                              "dataset": config.dataset, "seed": config.seed}),
+        WeightsCheckpoint(os.path.join(out_dir, "checkpoints", "last.weights.h5")),
+        keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv")),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),
+        *callbacks,
+    ]
+    start = time.time()
+    history = model.fit(data.train, validation_data=data.validation, epochs=config.epochs,
+                        steps_per_epoch=data.steps_per_epoch, callbacks=cbs, verbose=verbose)
+    genotype = model.genotype()
+    summary = {
+        "genotype": genotype.to_text(),
+        "final": {k: float(v[-1]) for k, v in history.history.items()},
+        "wall_s": time.time() - start,
+        "steps_per_epoch": data.steps_per_epoch,
+        **timer.summary(),
+    }
+    atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
+    return SearchResult(genotype, model, history.history, summary, out_dir)
+
+
+def load_config(path):
+    """Reads a `config.json` written by `run_search`."""
+    with open(path, encoding="utf-8") as f:
+        return SearchConfig(**json.load(f))
