@@ -1,0 +1,47 @@
+import json
+import subprocess
+import sys
+
+from keras_darts.cli import main
+
+
+def test_genotype_command_prints_json(capsys):
+    assert main(["genotype", "DARTS_V2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["normal"][0] == ["sep_conv_3x3", 0]
+
+
+def test_genotype_command_parses_reference_text(capsys):
+    text = ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2], "
+            "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])")
+    assert main(["genotype", text]) == 0
+    assert "node 0 <- skip_connect" in capsys.readouterr().out
+
+
+def test_bad_genotype_exits_2_with_message(capsys):
+    assert main(["genotype", "Genotype(normal=[('conv_9x9', 0)])"]) == 2
+    assert "missing fields" in capsys.readouterr().err
+    assert main(["genotype", "NOPE"]) == 2
+    assert "Unknown genotype 'NOPE'" in capsys.readouterr().err
+
+
+def test_search_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["search", "--out", str(out), "--learning-rate", "-1"]) == 2
+    assert "learning_rate must be >= 0" in capsys.readouterr().err
+    assert main(["search", "--out", str(out), "--dataset", "nope"]) == 2
+    assert "Unknown dataset 'nope'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_console_entry_point_runs_a_tiny_search(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "keras_darts.cli", "search", "--preset", "small", "--out",
+           str(out), "--epochs", "1", "--layers", "3", "--steps", "2", "--multiplier", "2",
+           "--channels", "4", "--batch-size", "16", "--max-train", "64", "--run-eagerly",
+           "--verbose", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Derived genotype" in proc.stdout
+    saved = json.loads((out / "genotype.json").read_text())
+    assert saved["method"] == "darts" and len(saved["genotype"]["normal"]) == 4

@@ -1,0 +1,89 @@
+"""Short searches on the embedded dataset, end to end."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_darts.architecture import Genotype
+from keras_darts.search import SearchConfig, run_search
+from keras_darts.search_space import DARTS_PRIMITIVES
+
+TINY_SEARCH = dict(layers=3, channels=4, steps=2, multiplier=2, batch_size=16, max_train=128,
+                   stem_multiplier=1)
+
+
+def _config(**kw):
+    return SearchConfig.from_preset("small", **{**TINY_SEARCH, **kw})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method,order", [("darts", 1), ("darts", 2), ("single-level", 1)])
+def test_graph_mode_search_moves_alphas_lowers_loss_and_writes_results(tmp_path, method, order):
+    cfg = _config(method=method, order=order, epochs=3, learning_rate=0.1,
+                  arch_learning_rate=0.01)
+    from keras_darts.search import build_search_model
+    from keras_darts.data import dataset_info
+
+    initial = build_search_model(cfg, dataset_info(cfg.dataset))
+    keras.utils.set_random_seed(cfg.seed)
+    result = run_search(cfg, str(tmp_path), verbose=0)
+    model = result.model
+    # Same seed, same initial alphas: compare them to the final ones.
+    keras.utils.set_random_seed(cfg.seed)
+    for a0, a1 in zip(initial.arch_variables, model.arch_variables):
+        assert np.abs(keras.ops.convert_to_numpy(a1) - keras.ops.convert_to_numpy(a0)).max() > 1e-3
+    losses = result.history["loss"]
+    assert losses[-1] < losses[0]
+    g = Genotype.load(str(tmp_path / "genotype.json"))
+    assert g == result.genotype and g.validate(DARTS_PRIMITIVES) is g
+    for name in ("config.json", "genotype_history.json", "alpha_history.json",
+                 "alpha_history.csv", "history.csv", "summary.json", "normal.dot",
+                 "reduce.dot"):
+        assert (tmp_path / name).exists(), name
+    assert (tmp_path / "checkpoints" / "last.weights.h5").exists()
+    assert os.listdir(tmp_path / "logs")
+    with open(tmp_path / "summary.json") as f:
+        summary = json.load(f)
+    assert summary["median_step_s"] > 0 and "val_accuracy" in summary["final"]
+
+
+def test_same_seed_same_genotype_and_alphas(tmp_path):
+    cfg = _config(epochs=1, run_eagerly=True, arch_learning_rate=0.05)
+    r1 = run_search(cfg, str(tmp_path / "a"), verbose=0)
+    r2 = run_search(cfg, str(tmp_path / "b"), verbose=0)
+    assert r1.genotype == r2.genotype
+    for a, b in zip(r1.model.arch_variables, r2.model.arch_variables):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+@pytest.mark.parametrize("overrides,match", [
+    ({"learning_rate": -0.1}, "learning_rate must be >= 0"),
+    ({"steps": 0}, "steps must be a positive integer"),
+    ({"layers": 1}, "too few cells"),
+    ({"dataset": "cifar11"}, "Unknown dataset"),
+    ({"method": "gdas"}, "Unknown search method"),
+    ({"order": 3}, "order must be 1 or 2"),
+    ({"multiplier": 3}, "multiplier"),
+])
+def test_bad_settings_fail_before_writing_anything(tmp_path, overrides, match):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=match):
+        run_search(_config(**overrides), str(out), verbose=0)
+    assert not out.exists()
+
+
+def test_unavailable_dataset_leaves_no_run_directory(tmp_path):
+    from keras_darts.data import DatasetNotAvailableError
+
+    out = tmp_path / "run"
+    with pytest.raises(DatasetNotAvailableError):
+        run_search(_config(dataset="cifar10", data_dir=str(tmp_path / "tfds")), str(out))
+    assert not out.exists()
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="Unknown preset 'huge'"):
+        SearchConfig.from_preset("huge")

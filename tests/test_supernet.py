@@ -1,0 +1,103 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_darts.search_space import DartsSupernet, SearchCell, num_edges, reduction_indices
+from keras_darts.strategies import BilevelSearch, SingleLevelSearch, create_search_model
+
+rng = np.random.default_rng(2)
+
+
+def _np(t):
+    return keras.ops.convert_to_numpy(t)
+
+
+def test_reduction_placement_and_channel_doubling():
+    assert reduction_indices(8) == (2, 5)
+    assert reduction_indices(20) == (6, 13)
+    net = DartsSupernet(10, layers=8, channels=16)
+    assert net.cell_types == ["normal", "normal", "reduce", "normal", "normal", "reduce",
+                              "normal", "normal"]
+    assert [c.channels for c in net.cells] == [16, 16, 32, 32, 32, 64, 64, 64]
+    assert [c.reduction_prev for c in net.cells][3] and num_edges(4) == 14
+
+
+def test_paper_supernet_weights_count():
+    # DARTS's CIFAR-10 search supernet: ~1.93 M weights (PyTorch reference, BN without affine).
+    model = BilevelSearch(num_classes=10, input_shape=(32, 32, 3))
+    n = sum(int(np.prod(v.shape)) for v in model.weight_variables)
+    assert n == pytest.approx(1.93e6, rel=0.01)
+
+
+def test_search_cell_output_shapes(tiny):
+    cell = SearchCell(["skip_connect", "sep_conv_3x3"], channels=4, reduction=True, steps=3,
+                      multiplier=2)
+    x = rng.normal(size=(2, 8, 8, 6)).astype("float32")
+    y = cell(x, x, keras.ops.ones((num_edges(3), 2)) / 2, training=True)
+    assert tuple(y.shape) == (2, 4, 4, 8)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"steps": 0}, "steps must be a positive integer"),
+    ({"layers": 1}, "too few cells for 2 reduction cells"),
+    ({"layers": 0}, "layers must be a positive integer"),
+    ({"multiplier": 5}, "multiplier"),
+    ({"num_classes": 1}, "num_classes must be at least 2"),
+    ({"reductions": [0, 7]}, "out of range"),
+    ({"grad_clip": -1.0}, "grad_clip"),
+    ({"input_shape": (8, 8)}, "input_shape"),
+])
+def test_impossible_configurations_raise(kwargs, match):
+    args = dict(num_classes=3, input_shape=(8, 8, 1), layers=3, channels=4, steps=2,
+                multiplier=2)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        BilevelSearch(**args)
+
+
+def test_unknown_method_names_known_ones():
+    with pytest.raises(ValueError, match=r"Unknown search method 'gdas'.*darts"):
+        create_search_model("gdas")
+
+
+def test_config_round_trip(tiny):
+    model = BilevelSearch(order=2, num_classes=3, input_shape=(8, 8, 1), seed=1, **tiny)
+    clone = BilevelSearch.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    for layer in (model.network, model.architecture):
+        assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_keras_save_and_load_round_trip(tmp_path, tiny):
+    model = SingleLevelSearch(num_classes=3, input_shape=(8, 8, 1), seed=1, **tiny)
+    model.architecture.alpha_normal.assign(rng.normal(size=(5, 8)).astype("float32"))
+    x = rng.normal(size=(4, 8, 8, 1)).astype("float32")
+    model(x, training=True)  # move BN statistics
+    path = str(tmp_path / "supernet.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is SingleLevelSearch
+    np.testing.assert_allclose(_np(loaded(x, training=False)), _np(model(x, training=False)),
+                               atol=1e-6)
+    assert loaded.genotype() == model.genotype()
+
+
+def test_evaluate_measures_the_supernet(tiny):
+    model = BilevelSearch(num_classes=3, input_shape=(8, 8, 1), **tiny)
+    model.compile(run_eagerly=True)
+    x = rng.normal(size=(8, 8, 8, 1)).astype("float32")
+    y = rng.integers(0, 3, 8)
+    logs = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    logits = _np(model(x, training=False))
+    ce = -np.log(np.exp(logits - logits.max(1, keepdims=True))[np.arange(8), y]
+                 / np.exp(logits - logits.max(1, keepdims=True)).sum(1))
+    assert logs["loss"] == pytest.approx(ce.mean(), rel=1e-4)
+    assert logs["accuracy"] == pytest.approx((logits.argmax(1) == y).mean())
+
+
+def test_bilevel_rejects_unpaired_batches(tiny):
+    model = BilevelSearch(num_classes=3, input_shape=(8, 8, 1), **tiny)
+    model.compile(run_eagerly=True)
+    x = rng.normal(size=(8, 8, 8, 1)).astype("float32")
+    with pytest.raises(ValueError, match=r"expects batches \(\(x_train"):
+        model.fit(x, rng.integers(0, 3, 8), epochs=1, verbose=0)
