@@ -1,0 +1,33 @@
+# Two commands set up everything on a fresh machine:
+#   make demo   - small search, derivation and outputs on the embedded dataset
+#   make test   - the whole test suite (slow end-to-end tests included)
+# Each creates .venv and installs what it needs.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUT ?= runs/demo
+
+.PHONY: demo test test-fast venv clean
+
+$(STAMP): requirements.txt setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/keras-darts search --preset small --out $(OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest tests -p no:cacheprovider --timeout=1200 -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -p no:cacheprovider --timeout=600 -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

@@ -1,0 +1,113 @@
+"""Benchmark: seconds per search step, tracing time, images/s and peak memory per strategy.
+
+Each (configuration, strategy) runs in a fresh subprocess so that peak resident memory is
+its own. Prints one JSON document (and writes it with --out).
+
+Usage:
+    python benchmarks/search_step.py                       # small preset, every strategy
+    python benchmarks/search_step.py --config paper --steps 3
+    python benchmarks/search_step.py --config paper small --strategies darts-1 single-level
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+CONFIGS = {
+    # DARTS paper supernet: 8 cells, 16 channels, 4 nodes, batch 64, 32x32x3, 10 classes.
+    "paper": dict(layers=8, channels=16, steps=4, multiplier=4, stem_multiplier=3, batch=64,
+                  input_shape=(32, 32, 3), num_classes=10),
+    # The CLI's small preset on the embedded dataset's shape.
+    "small": dict(layers=5, channels=8, steps=3, multiplier=3, stem_multiplier=3, batch=32,
+                  input_shape=(28, 28, 1), num_classes=10),
+}
+STRATEGIES = {
+    "darts-1": ("darts", {"order": 1}),
+    "darts-2": ("darts", {"order": 2}),
+    "single-level": ("single-level", {}),
+}
+
+
+def _child(config_name, strategy, steps):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_darts.strategies import create_search_model
+
+    cfg = dict(CONFIGS[config_name])
+    batch = cfg.pop("batch")
+    method, extra = STRATEGIES[strategy]
+    model = create_search_model(method, seed=0, **cfg, **extra)
+    model.compile(epochs=50, steps_per_epoch=100)
+    rng = np.random.default_rng(0)
+    shape = (batch,) + tuple(cfg["input_shape"])
+
+    def batch_pair():
+        x = tf.constant(rng.normal(size=shape).astype("float32"))
+        y = tf.constant(rng.integers(0, cfg["num_classes"], batch))
+        return x, y
+
+    data = (batch_pair(), batch_pair()) if model.data_mode == "bilevel" else batch_pair()
+    step = tf.function(model.train_step)
+    t = time.perf_counter()
+    step(data)
+    first = time.perf_counter() - t
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        out = step(data)
+        float(out["loss"])
+        times.append(time.perf_counter() - t)
+    median = float(np.median(times))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "config": config_name, "strategy": strategy, "batch": batch,
+        "first_step_s": round(first, 2), "median_step_s": round(median, 3),
+        "images_per_s": round(batch / median, 1), "peak_rss_mb": round(peak_mb),
+        "steps_timed": steps,
+        "weights_m": round(sum(int(np.prod(v.shape)) for v in model.weight_variables) / 1e6, 3),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", nargs="+", default=["small"], choices=sorted(CONFIGS))
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES),
+                        choices=sorted(STRATEGIES))
+    parser.add_argument("--steps", type=int, default=5, help="timed steps after the first")
+    parser.add_argument("--out", help="also write the JSON here")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child[0], args.child[1], args.steps)))
+        return
+    results = []
+    for config in args.config:
+        for strategy in args.strategies:
+            proc = subprocess.run([sys.executable, __file__, "--child", config, strategy,
+                                   "--steps", str(args.steps)], capture_output=True, text=True)
+            if proc.returncode:
+                results.append({"config": config, "strategy": strategy,
+                                "error": proc.stderr[-1000:]})
+            else:
+                results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(json.dumps(results[-1]), file=sys.stderr)
+    import tensorflow as tf
+
+    doc = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                       "tensorflow": tf.__version__}, "results": results}
+    text = json.dumps(doc, indent=2)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
