@@ -32,6 +32,7 @@ setup(
         "keras>=3.8",
         "numpy>=1.26",
         "scikit-learn>=1.3",
+        "matplotlib>=3.7",
     ],
     extras_require={
         "cpu": ["tensorflow-cpu>=2.16"],

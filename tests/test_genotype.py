@@ -135,11 +135,25 @@ def test_render_and_dot():
     assert dot.count("->") == 8 + 4 and "max_pool_3x3" in dot
 
 
-def test_plot_cell_without_graphviz_fails_clearly_and_writes_nothing(tmp_path, monkeypatch):
+def test_graphviz_backend_without_graphviz_fails_clearly_and_writes_nothing(tmp_path,
+                                                                           monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
-        plot_cell(get_genotype("DARTS_V2"), str(tmp_path / "normal.png"))
+        plot_cell(get_genotype("DARTS_V2"), str(tmp_path / "normal.png"), backend="graphviz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_without_graphviz_matplotlib_draws_the_cell(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    path = plot_cell(get_genotype("DARTS_V2"), str(tmp_path / "reduce.png"), kind="reduce")
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert os.listdir(tmp_path) == ["reduce.png"]
+
+
+def test_bad_plot_backend():
+    with pytest.raises(ValueError, match="backend must be"):
+        plot_cell(get_genotype("DARTS_V2"), "x.png", backend="tikz")
 
 
 @pytest.mark.skipif(not __import__("shutil").which("dot"), reason="graphviz not installed")

@@ -3,6 +3,7 @@
 import ast
 import dataclasses
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -371,34 +372,88 @@ def cell_to_dot(genotype, kind="normal"):
     return "\n".join(lines) + "\n"
 
 
-def plot_cell(genotype, path, kind="normal"):
-    """Draws one cell to an image file with graphviz's `dot` (format from the suffix).
+def plot_cell(genotype, path, kind="normal", backend="auto"):
+    """Draws one cell to an image file.
+
+    With graphviz's `dot` installed the cell is laid out by graphviz (any
+    format `dot` knows, from the suffix); otherwise matplotlib draws it
+    (PNG, PDF or SVG), so images are always available.
 
     Args:
         genotype: a `Genotype`.
-        path: output file, e.g. `normal.png` or `normal.pdf`.
+        path: output file, e.g. `normal.png`.
         kind: `"normal"` or `"reduce"`.
+        backend: `"auto"` (graphviz if installed, else matplotlib),
+            `"graphviz"` or `"matplotlib"`.
 
     Returns:
-        The path written.
+        The path written (atomically: no partial file on failure).
 
     Raises:
-        GraphvizNotFoundError: if `dot` is not installed (the message says how
-            to install it); nothing is written then.
+        GraphvizNotFoundError: with `backend="graphviz"` when `dot` is not
+            installed (the message says how to install it).
+        ValueError: for an unknown backend or kind.
 
     Example:
 
     >>> plot_cell(get_genotype("DARTS_V2"), "/tmp/normal.png")  # doctest: +SKIP
     """
+    if backend not in ("auto", "graphviz", "matplotlib"):
+        raise ValueError(f"backend must be 'auto', 'graphviz' or 'matplotlib'. "
+                         f"Received: backend={backend!r}")
     dot = shutil.which("dot")
-    if dot is None:
+    if backend == "graphviz" and dot is None:
         raise GraphvizNotFoundError(
-            "Drawing cells needs graphviz's `dot` program, which is not installed. "
-            "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
-            "or `conda install graphviz`; `cell_to_dot()` gives the DOT text without it."
+            "Drawing cells with graphviz needs its `dot` program, which is not installed. "
+            "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install "
+            "graphviz` or `conda install graphviz`, or use backend='matplotlib'."
         )
     fmt = os.path.splitext(path)[1].lstrip(".") or "png"
+    source = cell_to_dot(genotype, kind)
     with atomic_path(path, suffix="." + fmt) as tmp:
-        subprocess.run([dot, f"-T{fmt}", "-o", tmp], input=cell_to_dot(genotype, kind),
-                       text=True, check=True, capture_output=True)
+        if dot is not None and backend != "matplotlib":
+            subprocess.run([dot, f"-T{fmt}", "-o", tmp], input=source, text=True, check=True,
+                           capture_output=True)
+        else:
+            _plot_cell_matplotlib(genotype, kind, tmp, fmt)
     return path
+
+
+def _plot_cell_matplotlib(genotype, kind, path, fmt):
+    """A left-to-right drawing of a cell with matplotlib (no system packages needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    edges = getattr(genotype, kind)
+    steps = len(edges) // 2
+    names = ["c_{k-2}", "c_{k-1}"] + [str(i) for i in range(steps)] + ["c_{k}"]
+    pos = {0: (0.0, 1.0), 1: (0.0, -1.0), steps + 2: (steps + 1.0, 0.0)}
+    for i in range(steps):
+        pos[i + 2] = (i + 1.0, 1.5 if i % 2 == 0 else -1.5)
+    fig, ax = plt.subplots(figsize=(2.2 * (steps + 2), 4.0))
+    colors = {0: "#b4eeb4", 1: "#b4eeb4", steps + 2: "#eee8aa"}
+    arrow = dict(arrowstyle="-|>", color="#444444", lw=1.0, shrinkA=14, shrinkB=14)
+    for k, (op, inp) in enumerate(edges):
+        (x0, y0), (x1, y1) = pos[inp], pos[k // 2 + 2]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=arrow)
+        # The label sits on its own edge, rotated along it.
+        angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
+        ax.text(x0 + 0.55 * (x1 - x0), y0 + 0.55 * (y1 - y0), op, fontsize=8, ha="center",
+                va="center", rotation=angle, rotation_mode="anchor",
+                transform_rotates_text=True,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+    for c in getattr(genotype, f"{kind}_concat"):
+        (x0, y0), (x1, y1) = pos[c], pos[steps + 2]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={**arrow, "color": "#999999", "linestyle": "dashed"})
+    for n, (x, y) in pos.items():
+        ax.text(x, y, names[n], ha="center", va="center", fontsize=10,
+                bbox=dict(boxstyle="round,pad=0.4", fc=colors.get(n, "#add8e6"), ec="#333333"))
+    ax.set_title(f"{kind} cell")
+    ax.set_xlim(-0.6, steps + 1.6)
+    ax.set_ylim(-2.4, 2.4)
+    ax.axis("off")
+    fig.savefig(path, format=fmt, bbox_inches="tight", dpi=120)
+    plt.close(fig)

@@ -1,11 +1,10 @@
 """`GenotypeCheckpoint`: the derived genotype written after every epoch."""
 
 import os
-import warnings
 
 import keras
 
-from keras_darts.architecture.genotype import GraphvizNotFoundError, cell_to_dot, plot_cell
+from keras_darts.architecture.genotype import cell_to_dot, plot_cell
 from keras_darts.utils.io import atomic_write_json, atomic_write_text
 
 
@@ -14,8 +13,8 @@ class GenotypeCheckpoint(keras.callbacks.Callback):
 
     Files in `directory`: `genotype.json` (the latest genotype with its epoch,
     the strategy class and `metadata`), `genotype_history.json` (one genotype per epoch),
-    `normal.dot` / `reduce.dot` and, when graphviz is installed, `normal.png`
-    / `reduce.png`. Without graphviz a single warning says how to get the images.
+    `normal.dot` / `reduce.dot` and `normal.png` / `reduce.png` (drawn by
+    graphviz when installed, else by matplotlib).
 
     Args:
         directory: the run directory.
@@ -33,7 +32,6 @@ class GenotypeCheckpoint(keras.callbacks.Callback):
         self.plot = plot
         self.metadata = dict(metadata or {})
         self.history = []
-        self._warned = False
 
     def on_epoch_end(self, epoch, logs=None):
         genotype = self.model.genotype()
@@ -47,9 +45,4 @@ class GenotypeCheckpoint(keras.callbacks.Callback):
             atomic_write_text(os.path.join(self.directory, f"{kind}.dot"),
                               cell_to_dot(genotype, kind))
             if self.plot:
-                try:
-                    plot_cell(genotype, os.path.join(self.directory, f"{kind}.png"), kind)
-                except GraphvizNotFoundError as e:
-                    if not self._warned:
-                        warnings.warn(str(e), stacklevel=2)
-                        self._warned = True
+                plot_cell(genotype, os.path.join(self.directory, f"{kind}.png"), kind)
