@@ -126,3 +126,19 @@ def test_ops_serialize_round_trip():
         layer = O.build_op(name, 4, 2, affine=False)
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("kernel,padding,size", [(3, 2, 8), (5, 4, 8), (3, 2, 7), (5, 4, 9)])
+def test_strided_dilated_conv_both_paths_agree(kernel, padding, size):
+    # Even phase (subsample first) vs stride-1 dilated conv then subsample.
+    x = rng.normal(size=(2, size, size, 3)).astype("float32")
+    fast = O.DilConv(3, kernel, stride=2, padding=padding, dilation=2, affine=False)
+    y_fast = keras.ops.convert_to_numpy(fast(x, training=False))
+    assert fast._subsample_first
+    dw = keras.ops.convert_to_numpy(fast.depthwise.kernel)
+    full = tf.nn.depthwise_conv2d(
+        np.pad(np.maximum(x, 0), [[0, 0], [padding] * 2, [padding] * 2, [0, 0]]), dw,
+        strides=[1, 1, 1, 1], padding="VALID", dilations=[2, 2])[:, ::2, ::2, :]
+    ref = tf.einsum("bhwc,cd->bhwd", full, keras.ops.convert_to_numpy(fast.pointwise.kernel)[0, 0])
+    np.testing.assert_allclose(y_fast, ref.numpy() / np.sqrt(1 + 1e-5), atol=1e-5)
+    assert y_fast.shape[1] == (size + 1) // 2

@@ -318,9 +318,12 @@ class ReLUConvBN(layers.Layer):
 class DilConv(layers.Layer):
     """ReLU, a dilated depthwise convolution, a 1x1 convolution, BN.
 
-    At stride 2 the depthwise convolution runs at stride 1 and is subsampled
-    (Keras has no strided dilated convolution); the result equals the
-    reference's strided dilated convolution with symmetric padding.
+    A stride-2 convolution with an even dilation and even padding reads only
+    the even rows and columns of its padded input, so it is computed exactly
+    as an undilated (dilation / 2) convolution of the subsampled input with
+    half the padding: the reference's strided dilated convolution at a
+    quarter of the work, with no strided dilated kernel (which Keras lacks).
+    Other strided dilated settings run at stride 1 and are subsampled.
 
     Args:
         channels: output channels.
@@ -347,37 +350,46 @@ class DilConv(layers.Layer):
         self.padding = padding
         self.dilation = dilation
         self.affine = affine
-        self.pad = layers.ZeroPadding2D(padding) if padding else None
-        # A strided dilated conv becomes a stride-1 dilated conv + subsampling.
-        strided_in_conv = stride if dilation == 1 else 1
+        # Strided dilated convs: subsample first (even phase) or after (general case).
+        self._subsample_first = stride == 2 and dilation % 2 == 0 and padding % 2 == 0
+        self._subsample_after = stride == 2 and dilation > 1 and not self._subsample_first
+        conv_padding = padding // 2 if self._subsample_first else padding
+        conv_dilation = dilation // 2 if self._subsample_first else dilation
+        self.pad = layers.ZeroPadding2D(conv_padding) if conv_padding else None
         self.depthwise = layers.DepthwiseConv2D(
-            kernel_size, strides=strided_in_conv, dilation_rate=dilation, padding="valid",
-            use_bias=False, name="depthwise",
+            kernel_size, strides=stride if dilation == 1 else 1, dilation_rate=conv_dilation,
+            padding="valid", use_bias=False, name="depthwise",
         )
-        self._subsample = stride == 2 and dilation > 1
         self.pointwise = layers.Conv2D(channels, 1, use_bias=False, name="pointwise")
         self.bn = batch_norm(affine, name="bn")
 
+    def _depthwise_shape(self, input_shape):
+        shape = _halved(input_shape) if self._subsample_first else input_shape
+        shape = self.pad.compute_output_shape(shape) if self.pad else shape
+        return shape, self.depthwise.compute_output_shape(shape)
+
     def build(self, input_shape):
-        shape = self.pad.compute_output_shape(input_shape) if self.pad else input_shape
-        self.depthwise.build(shape)
-        shape = self.depthwise.compute_output_shape(shape)
+        conv_in, shape = self._depthwise_shape(input_shape)
+        self.depthwise.build(conv_in)
+        if self._subsample_after:
+            shape = _halved(shape)
         self.pointwise.build(shape)
         self.bn.build(tuple(shape[:-1]) + (self.channels,))
 
     def compute_output_shape(self, input_shape):
-        shape = self.pad.compute_output_shape(input_shape) if self.pad else input_shape
-        shape = self.depthwise.compute_output_shape(shape)
-        if self._subsample:
+        _, shape = self._depthwise_shape(input_shape)
+        if self._subsample_after:
             shape = _halved(shape)
         return tuple(shape[:-1]) + (self.channels,)
 
     def call(self, x, training=None):
         x = ops.relu(x)
+        if self._subsample_first:
+            x = subsample(x)
         if self.pad is not None:
             x = self.pad(x)
         x = self.depthwise(x)
-        if self._subsample:
+        if self._subsample_after:
             x = subsample(x)
         return self.bn(self.pointwise(x), training=training)
 
