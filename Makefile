@@ -1,5 +1,7 @@
 # Two commands set up everything on a fresh machine:
-#   make demo   - small search, derivation and outputs on the embedded dataset
+#   make demo   - small search -> derived genotype -> short stand-alone training ->
+#                 export to SavedModel, ONNX and TFLite (fp32, fp16, dynamic, int8) with
+#                 parity reports, all on the embedded dataset
 #   make test   - the whole test suite (slow end-to-end tests included)
 # Each creates .venv and installs what it needs.
 
@@ -21,7 +23,10 @@ $(STAMP): requirements.txt setup.py
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/keras-darts search --preset small --out $(OUT)
+	$(VENV)/bin/keras-darts search --preset small --out $(OUT)/search
+	$(VENV)/bin/keras-darts train --preset small --genotype $(OUT)/search/genotype.json --out $(OUT)/train
+	$(VENV)/bin/keras-darts export --model $(OUT)/train/model.keras --out $(OUT)/export
+	$(VENV)/bin/keras-darts profile $(OUT)/train/model.keras --latency
 
 test: $(STAMP)
 	$(PY) -m pytest tests -p no:cacheprovider --timeout=1200 -q

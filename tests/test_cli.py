@@ -45,3 +45,25 @@ def test_console_entry_point_runs_a_tiny_search(tmp_path):
     assert "Derived genotype" in proc.stdout
     saved = json.loads((out / "genotype.json").read_text())
     assert saved["method"] == "darts" and len(saved["genotype"]["normal"]) == 4
+
+
+def test_profile_command_json(capsys):
+    assert main(["profile", "DARTS_V2", "--layers", "3", "--channels", "4", "--input-shape",
+                 "8", "8", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["params_m"] > 0 and out["macs_m"] > 0 and out["input_shape"] == [8, 8, 1]
+
+
+def test_train_and_export_bad_input(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--genotype", "DARTS_V9"]) == 2
+    assert "Unknown genotype 'DARTS_V9'" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), "--drop-path", "1.5"]) == 2
+    assert "drop_path must be in" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["export", "--model", str(tmp_path / "none.keras"), "--out", str(out)]) == 2
+    assert "No model file" in capsys.readouterr().err
+    assert main(["export", "--model", "x.keras", "--out", str(out), "--quantizations",
+                 "int4"]) == 2
+    assert "Unknown quantizations ['int4']" in capsys.readouterr().err
+    assert not out.exists()

@@ -146,7 +146,7 @@ def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir
 
 def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", train_portion=0.5,
                 seed=0, augmentation=True, max_train=None, test=None, data_dir=None,
-                eval_batch_size=256):
+                eval_batch_size=256, cutout=0):
     """Builds the search dataset: the training set split into weight and architecture halves.
 
     In `"bilevel"` mode the training set (after an optional seeded
@@ -171,6 +171,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         test: test data for array / tf.data sources.
         data_dir: tensorflow_datasets directory.
         eval_batch_size: batch size of `validation`.
+        cutout: side of the cutout square (0: off; 16 for CIFAR training).
 
     Returns:
         A `SearchData`.
@@ -191,6 +192,8 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         raise ValueError(f"train_portion must be in (0, 1). Received: {train_portion!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+    if not isinstance(cutout, int) or cutout < 0:
+        raise ValueError(f"cutout must be a non-negative integer. Received: cutout={cutout!r}")
     if isinstance(source, str):
         dataset_info(source)  # unknown names fail before any loading
     train_ds, test_ds, n, info = _source(source, test, data_dir)
@@ -206,7 +209,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
                 "raise max_train."
             )
         ds = ds.shuffle(count, seed=seed + offset, reshuffle_each_iteration=True)
-        ds = _augmented(ds, info, seed + 100 + offset, augmentation, 0)
+        ds = _augmented(ds, info, seed + 100 + offset, augmentation, cutout)
         return ds.batch(batch_size, drop_remainder=True), count // batch_size
 
     if mode == "bilevel":
@@ -220,3 +223,32 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     val = test_ds.map(lambda x, y: (normalize(x, info), y)).batch(eval_batch_size)
     return SearchData(ds.prefetch(tf.data.AUTOTUNE), val.cache().prefetch(tf.data.AUTOTUNE),
                       steps, info, mode)
+
+
+def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentation=True,
+               cutout=0, max_train=None, test=None, data_dir=None, eval_batch_size=256):
+    """`(x, y)` batches of the whole training set for stand-alone training.
+
+    The same pipeline as `search_data(mode="single")`, with cutout.
+
+    Args:
+        source: a dataset name, `(x, y)` arrays or a tf.data.Dataset (see `search_data`).
+        batch_size: batch size.
+        seed: shuffling and augmentation seed.
+        augmentation: random crop and flip.
+        cutout: side of the cutout square (16 for CIFAR; 0: off).
+        max_train: use at most this many training examples.
+        test: test data for array / tf.data sources.
+        data_dir: tensorflow_datasets directory.
+        eval_batch_size: batch size of the test batches.
+
+    Returns:
+        A `SearchData` with `mode="single"`.
+
+    Example:
+
+    >>> data = train_data("embedded", batch_size=64, cutout=8)
+    """
+    return search_data(source, batch_size, "single", seed=seed, augmentation=augmentation,
+                       max_train=max_train, test=test, data_dir=data_dir,
+                       eval_batch_size=eval_batch_size, cutout=cutout)

@@ -1,0 +1,212 @@
+"""Layers of stand-alone networks: drop-path, the genotype cell, auxiliary heads."""
+
+import keras
+from keras import layers, ops
+
+from keras_darts.architecture.genotype import Genotype
+from keras_darts.search_space.ops import (
+    BatchNorm, FactorizedReduce, ReLUConvBN, batch_norm, build_op, op_spec,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class DropPath(layers.Layer):
+    """Drops a whole op output per sample during training (scaled by 1 / keep).
+
+    The drop probability is a non-trainable variable, so `DropPathSchedule`
+    can ramp it during training without retracing. In inference the layer is
+    the identity and leaves no op in exported graphs.
+
+    Args:
+        seed: seed of the per-sample masks.
+
+    Call arguments:
+        x: the op output.
+        training: drop only in training.
+
+    Example:
+
+    >>> DropPath()(keras.ops.ones((2, 4, 4, 3)), training=False).shape
+    (2, 4, 4, 3)
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        self.rate = self.add_weight(name="rate", shape=(), initializer="zeros", trainable=False)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        keep = 1.0 - self.rate
+        shape = (ops.shape(x)[0], 1, 1, 1)
+        mask = ops.floor(keep + keras.random.uniform(shape, seed=self.seed_generator))
+        return x / keep * mask
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class GenotypeCell(layers.Layer):
+    """A discrete cell built from a genotype (normal or reduction part).
+
+    Inputs are preprocessed as in the search cell (factorized reduce after a
+    reduction, else 1x1 ReLU-conv-BN); every edge applies its op (stride 2 on
+    the cell inputs of a reduction cell) followed by drop-path unless the op
+    is an identity; each node sums its edges; the output concatenates the
+    genotype's `concat` states. BNs have affine parameters.
+
+    Args:
+        genotype: a `Genotype` (or its dict form, as in configs).
+        channels: channels of every node.
+        reduction: use the reduction part of the genotype.
+        reduction_prev: the previous cell was a reduction cell.
+        drop_path: insert drop-path layers after non-identity ops.
+        seed: seed of the drop-path masks.
+
+    Call arguments:
+        s0, s1: outputs of the two previous cells.
+        training: training mode.
+
+    Returns:
+        A tensor with `len(concat) * channels` channels.
+
+    Example:
+
+    >>> cell = GenotypeCell(get_genotype("DARTS_V2"), channels=16)
+    """
+
+    def __init__(self, genotype, channels, reduction=False, reduction_prev=False,
+                 drop_path=True, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(genotype, dict):
+            genotype = Genotype.from_dict(genotype)
+        self.genotype = genotype
+        self.channels = channels
+        self.reduction = bool(reduction)
+        self.reduction_prev = bool(reduction_prev)
+        self.use_drop_path = bool(drop_path)
+        self.seed = seed
+        kind = "reduce" if reduction else "normal"
+        self.edges_spec = getattr(genotype, kind)
+        self.concat = tuple(getattr(genotype, f"{kind}_concat"))
+        self.steps = len(self.edges_spec) // 2
+        if reduction_prev:
+            self.preprocess0 = FactorizedReduce(channels, True, name="preprocess0")
+        else:
+            self.preprocess0 = ReLUConvBN(channels, 1, 1, 0, True, name="preprocess0")
+        self.preprocess1 = ReLUConvBN(channels, 1, 1, 0, True, name="preprocess1")
+        self.ops = []
+        self.drop_paths = []
+        for k, (name, inp) in enumerate(self.edges_spec):
+            stride = 2 if reduction and inp < 2 else 1
+            self.ops.append(build_op(name, channels, stride, affine=True))
+            identity = op_spec(name).is_identity and stride == 1
+            self.drop_paths.append(
+                DropPath(seed=None if seed is None else seed + k, name=f"drop_path_{k}")
+                if drop_path and not identity and not op_spec(name).is_zero else None)
+
+    def build(self, s0_shape, s1_shape):
+        self.preprocess0.build(s0_shape)
+        self.preprocess1.build(s1_shape)
+        b, h, w = s1_shape[0], s1_shape[1], s1_shape[2]
+        state = (b, h, w, self.channels)
+        for op, dp in zip(self.ops, self.drop_paths):
+            op.build(state)
+            if dp is not None:
+                dp.build(op.compute_output_shape(state))
+
+    def compute_output_shape(self, s0_shape, s1_shape):
+        b, h, w = s1_shape[0], s1_shape[1], s1_shape[2]
+        if self.reduction:
+            h, w = (None if h is None else (h + 1) // 2), (None if w is None else (w + 1) // 2)
+        return (b, h, w, len(self.concat) * self.channels)
+
+    def call(self, s0, s1, training=None):
+        states = [self.preprocess0(s0, training=training), self.preprocess1(s1, training=training)]
+        for node in range(self.steps):
+            total = None
+            for k in (2 * node, 2 * node + 1):
+                _, inp = self.edges_spec[k]
+                h = self.ops[k](states[inp], training=training)
+                if self.drop_paths[k] is not None:
+                    h = self.drop_paths[k](h, training=training)
+                total = h if total is None else total + h
+            states.append(total)
+        return ops.concatenate([states[i] for i in self.concat], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "genotype": self.genotype.to_dict(),
+                "channels": self.channels, "reduction": self.reduction,
+                "reduction_prev": self.reduction_prev, "drop_path": self.use_drop_path,
+                "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class AuxiliaryHead(layers.Layer):
+    """The reference auxiliary classifier (training only).
+
+    ReLU, 5x5 average pooling (stride 3 for CIFAR's 8x8 maps, stride 2 for
+    ImageNet's 14x14; padding excluded), 1x1 conv to 128, BN, ReLU, 2x2 conv to
+    768, BN, ReLU, global pooling, a linear classifier. On maps smaller than
+    the reference's (small images) the pooling window and the 2x2 kernel
+    shrink to fit.
+
+    Args:
+        num_classes: number of classes.
+        pool_stride: 3 (CIFAR) or 2 (ImageNet).
+
+    Example:
+
+    >>> AuxiliaryHead(10)(keras.ops.ones((2, 8, 8, 576))).shape
+    (2, 10)
+    """
+
+    def __init__(self, num_classes, pool_stride=3, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.pool_stride = pool_stride
+        self.conv1 = layers.Conv2D(128, 1, use_bias=False, name="conv1")
+        self.bn1 = batch_norm(True, name="bn1")
+        self.bn2 = batch_norm(True, name="bn2")
+        self.gap = layers.GlobalAveragePooling2D(name="gap")
+        self.classifier = layers.Dense(num_classes, name="classifier")
+
+    def build(self, input_shape):
+        size = min(int(input_shape[1]), int(input_shape[2]))
+        window = min(5, size)
+        self.pool = layers.AveragePooling2D(window, strides=min(self.pool_stride, window),
+                                            padding="valid", name="pool")
+        shape = self.pool.compute_output_shape(input_shape)
+        self.conv1.build(shape)
+        shape = self.conv1.compute_output_shape(shape)
+        self.bn1.build(shape)
+        self.conv2 = layers.Conv2D(768, min(2, int(shape[1]), int(shape[2])), use_bias=False,
+                                   name="conv2")
+        self.conv2.build(shape)
+        shape = self.conv2.compute_output_shape(shape)
+        self.bn2.build(shape)
+        self.classifier.build((shape[0], 768))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_classes)
+
+    def call(self, x, training=None):
+        x = self.pool(ops.relu(x))
+        x = ops.relu(self.bn1(self.conv1(x), training=training))
+        x = ops.relu(self.bn2(self.conv2(x), training=training))
+        return self.classifier(self.gap(x))
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "pool_stride": self.pool_stride}
+
+
+__all__ = ["AuxiliaryHead", "BatchNorm", "DropPath", "GenotypeCell"]
