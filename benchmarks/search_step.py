@@ -1,11 +1,13 @@
 """Benchmark: seconds per search step, tracing time, images/s and peak memory per strategy.
 
 Each (configuration, strategy) runs in a fresh subprocess so that peak resident memory is
-its own. Prints one JSON document (and writes it with --out).
+its own. With `--reference` and torch installed, the same supernet and steps written directly
+in PyTorch (`torch_reference.py`) run in the same invocation, and the ratio is reported.
+Prints one JSON document (and writes it with --out).
 
 Usage:
     python benchmarks/search_step.py                       # small preset, every strategy
-    python benchmarks/search_step.py --config paper --steps 3
+    python benchmarks/search_step.py --config paper --steps 3 --reference
     python benchmarks/search_step.py --config paper small --strategies darts-1 single-level
 """
 
@@ -75,6 +77,53 @@ def _child(config_name, strategy, steps):
     }
 
 
+def _torch_child(config_name, strategy, steps):
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from torch_reference import Network, make_step
+
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count())
+    cfg = dict(CONFIGS[config_name])
+    batch = cfg["batch"]
+    h, w, c = cfg["input_shape"]
+    net = Network(cfg["channels"], cfg["num_classes"], cfg["layers"], cfg["steps"],
+                  cfg["multiplier"], cfg["stem_multiplier"], c)
+    step = make_step(strategy, net)
+    gen = torch.Generator().manual_seed(0)
+
+    def batch_pair():
+        return (torch.randn(batch, c, h, w, generator=gen),
+                torch.randint(0, cfg["num_classes"], (batch,), generator=gen))
+
+    data = (batch_pair(), batch_pair()) if strategy == "darts-1" else batch_pair()
+    t = time.perf_counter()
+    step(data)
+    first = time.perf_counter() - t
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        float(step(data))
+        times.append(time.perf_counter() - t)
+    median = float(np.median(times))
+    return {
+        "config": config_name, "strategy": strategy, "implementation": "pytorch",
+        "torch": torch.__version__, "batch": batch, "first_step_s": round(first, 2),
+        "median_step_s": round(median, 3), "images_per_s": round(batch / median, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "steps_timed": steps,
+    }
+
+
+def _run_child(args_list):
+    proc = subprocess.run([sys.executable, __file__, *args_list], capture_output=True, text=True)
+    if proc.returncode:
+        return {"error": proc.stderr[-1000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", nargs="+", default=["small"], choices=sorted(CONFIGS))
@@ -82,22 +131,43 @@ def main():
                         choices=sorted(STRATEGIES))
     parser.add_argument("--steps", type=int, default=5, help="timed steps after the first")
     parser.add_argument("--out", help="also write the JSON here")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time the PyTorch reference (needs torch)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--torch-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_child(args.child[0], args.child[1], args.steps)))
+        print(json.dumps({**_child(args.child[0], args.child[1], args.steps),
+                          "implementation": "keras_darts"}))
         return
+    if args.torch_child:
+        print(json.dumps(_torch_child(args.torch_child[0], args.torch_child[1], args.steps)))
+        return
+    has_torch = False
+    if args.reference:
+        import importlib.util
+
+        has_torch = importlib.util.find_spec("torch") is not None
+        if not has_torch:
+            print("torch is not installed: skipping the PyTorch reference", file=sys.stderr)
     results = []
     for config in args.config:
         for strategy in args.strategies:
-            proc = subprocess.run([sys.executable, __file__, "--child", config, strategy,
-                                   "--steps", str(args.steps)], capture_output=True, text=True)
-            if proc.returncode:
-                results.append({"config": config, "strategy": strategy,
-                                "error": proc.stderr[-1000:]})
-            else:
-                results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            print(json.dumps(results[-1]), file=sys.stderr)
+            steps = ["--steps", str(args.steps)]
+            mine = {"config": config, "strategy": strategy,
+                    **_run_child(["--child", config, strategy, *steps])}
+            results.append(mine)
+            print(json.dumps(mine), file=sys.stderr)
+            if has_torch and strategy in ("darts-1", "single-level"):
+                ref = {"config": config, "strategy": strategy,
+                       **_run_child(["--torch-child", config, strategy, *steps])}
+                results.append(ref)
+                if "median_step_s" in ref and "median_step_s" in mine:
+                    mine["speedup_vs_pytorch"] = round(
+                        ref["median_step_s"] / mine["median_step_s"], 2)
+                    mine["memory_ratio_vs_pytorch"] = round(
+                        mine["peak_rss_mb"] / ref["peak_rss_mb"], 2)
+                print(json.dumps(ref), file=sys.stderr)
     import tensorflow as tf
 
     doc = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

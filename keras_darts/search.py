@@ -48,6 +48,12 @@ class SearchConfig:
         deterministic: enable TensorFlow op determinism.
         steps_per_execution: steps per traced call.
         run_eagerly: debug mode without tracing.
+
+    Example:
+
+    >>> cfg = SearchConfig.from_preset("small", order=2, epochs=5)
+    >>> cfg.validate().layers
+    5
     """
 
     method: str = "darts"
@@ -151,6 +157,11 @@ class SearchResult:
         history: `fit()`'s history dict.
         summary: figures written to `summary.json` (test accuracy, timings).
         out_dir: the run directory.
+
+    Example:
+
+    >>> result = run_search(SearchConfig.from_preset("small"), "runs/demo")  # doctest: +SKIP
+    >>> result.summary["median_step_s"]  # doctest: +SKIP
     """
 
     genotype: object
@@ -172,6 +183,10 @@ def build_search_model(config, info):
 
     Raises:
         ValueError: for impossible model sizes.
+
+    Example:
+
+    >>> model = build_search_model(SearchConfig.from_preset("small"), dataset_info("embedded"))
     """
     import inspect
 
@@ -275,6 +290,17 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
 
 
 def load_config(path):
-    """Reads a `config.json` written by `run_search`."""
+    """Reads a `config.json` written by `run_search`.
+
+    Args:
+        path: the `config.json` file.
+
+    Returns:
+        A `SearchConfig`.
+
+    Example:
+
+    >>> cfg = load_config("runs/demo/search/config.json")  # doctest: +SKIP
+    """
     with open(path, encoding="utf-8") as f:
         return SearchConfig(**json.load(f))

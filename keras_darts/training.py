@@ -74,6 +74,12 @@ class TrainConfig:
         max_train: use at most this many training images.
         seed: run seed.
         steps_per_execution: steps per traced call.
+
+    Example:
+
+    >>> cfg = TrainConfig.from_preset("cifar", genotype="DARTS_V2")
+    >>> cfg.epochs, cfg.batch_size, cfg.cutout
+    (600, 96, 16)
     """
 
     genotype: object = "DARTS_V2"

@@ -43,6 +43,12 @@ def register_activation(name, overwrite=False):
 def get_activation(name):
     """Returns the registered mixing function `name`.
 
+    Args:
+        name: a registered activation name (`"softmax"`, `"sigmoid"`, ...).
+
+    Returns:
+        The function `fn(alpha, temperature, mask) -> weights`.
+
     Raises:
         ValueError: for an unknown name.
 
@@ -59,7 +65,13 @@ def get_activation(name):
 
 
 def registered_activations():
-    """Sorted names of the registered activations."""
+    """Sorted names of the registered activations.
+
+    Example:
+
+    >>> registered_activations()[:2]
+    ['sigmoid', 'softmax']
+    """
     return sorted(_ACTIVATIONS)
 
 
@@ -74,6 +86,10 @@ def softmax(alpha, temperature=1.0, mask=None):
 
     Returns:
         Weights summing to 1 over each edge's active ops.
+
+    Example:
+
+    >>> softmax(keras.ops.zeros((1, 4)))  # [[0.25, 0.25, 0.25, 0.25]]  # doctest: +SKIP
     """
     logits = alpha / temperature
     if mask is not None:
@@ -96,6 +112,10 @@ def sigmoid(alpha, temperature=1.0, mask=None):
 
     Returns:
         Weights in (0, 1), masked ops set to 0.
+
+    Example:
+
+    >>> sigmoid(keras.ops.zeros((1, 4)))  # [[0.5, 0.5, 0.5, 0.5]]  # doctest: +SKIP
     """
     w = ops.sigmoid(alpha / temperature)
     if mask is not None:

@@ -13,7 +13,17 @@ from keras_darts.utils.io import atomic_path, atomic_write_json
 
 
 class GenotypeError(ValueError):
-    """A genotype is malformed: bad text, bad JSON, unknown op, bad index or edge count."""
+    """A genotype is malformed: bad text, bad JSON, unknown op, bad index or edge count.
+
+    A `ValueError`, so callers that catch `ValueError` handle it too.
+
+    Example:
+
+    >>> try:
+    ...     Genotype.from_text("Genotype(")
+    ... except GenotypeError as e:
+    ...     print("bad genotype:", e)  # doctest: +SKIP
+    """
 
 
 def _as_edges(edges, field):
@@ -296,7 +306,13 @@ _PUBLISHED = {
 
 
 def published_genotypes():
-    """Names of the genotypes published by the reference implementations."""
+    """Names of the genotypes published by the reference implementations.
+
+    Example:
+
+    >>> published_genotypes()
+    ['DARTS_V1', 'DARTS_V2', 'PC_DARTS_cifar', 'PC_DARTS_image', 'PDARTS']
+    """
     return sorted(_PUBLISHED)
 
 
@@ -333,7 +349,15 @@ def get_genotype(name_or_path):
 
 
 class GraphvizNotFoundError(RuntimeError):
-    """The graphviz `dot` program is not installed."""
+    """The graphviz `dot` program is not installed (raised by `plot_cell(backend="graphviz")`).
+
+    Example:
+
+    >>> try:
+    ...     plot_cell(g, "normal.png", backend="graphviz")
+    ... except GraphvizNotFoundError:
+    ...     plot_cell(g, "normal.png", backend="matplotlib")  # doctest: +SKIP
+    """
 
 
 def cell_to_dot(genotype, kind="normal"):

@@ -16,7 +16,15 @@ DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
 
 class DatasetNotAvailableError(ValueError):
-    """The dataset is not available offline on this machine (the message says how to get it)."""
+    """The dataset is not available offline on this machine (the message says how to get it).
+
+    Example:
+
+    >>> try:
+    ...     load_arrays("cifar10")
+    ... except DatasetNotAvailableError as e:
+    ...     print(e)  # "... is not prepared in ... download_and_prepare ..."  # doctest: +SKIP
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +41,11 @@ class DatasetInfo:
         crop_padding: zero padding before the random crop (0: no crop).
         scale: divisor that maps raw pixel values to [0, 1].
         tfds_name: the `tensorflow_datasets` name, if any.
+
+    Example:
+
+    >>> dataset_info("cifar10").num_classes
+    10
     """
 
     name: str
@@ -69,7 +82,13 @@ DEFAULT_DATASET = "fashion_mnist_subset"
 
 
 def dataset_names():
-    """Names accepted by `dataset_info` and `load_dataset` (aliases included)."""
+    """Names accepted by `dataset_info` and `load_arrays` (aliases included).
+
+    Example:
+
+    >>> "embedded" in dataset_names()
+    True
+    """
     return sorted(set(_INFO) | set(_ALIASES))
 
 
@@ -110,6 +129,11 @@ def info_from_arrays(x, y, name="arrays"):
 
     Raises:
         ValueError: if the shapes do not fit together or labels are not integers.
+
+    Example:
+
+    >>> info_from_arrays(np.zeros((4, 8, 8), np.uint8), np.arange(4)).num_classes
+    4
     """
     x = np.asarray(x)
     y = np.asarray(y)
@@ -203,6 +227,20 @@ def tfds_builder(info, data_dir=None):
 
     Never touches the network: tfds is only asked whether the data is already
     prepared in `data_dir`.
+
+    Args:
+        info: the dataset's `DatasetInfo` (with a `tfds_name`).
+        data_dir: the tensorflow_datasets directory (default tfds's).
+
+    Returns:
+        A `tfds.core.DatasetBuilder` whose data is prepared.
+
+    Raises:
+        DatasetNotAvailableError: if tfds is missing or the data is not prepared.
+
+    Example:
+
+    >>> builder = tfds_builder(dataset_info("cifar10"), "/data/tfds")  # doctest: +SKIP
     """
     try:
         import tensorflow_datasets as tfds

@@ -20,6 +20,12 @@ class SearchData:
         steps_per_epoch: batches per epoch of `train`.
         info: the dataset's `DatasetInfo`.
         mode: `"bilevel"` or `"single"`.
+
+    Example:
+
+    >>> data = search_data("embedded", batch_size=32)
+    >>> data.steps_per_epoch
+    78
     """
 
     train: tf.data.Dataset
@@ -30,7 +36,21 @@ class SearchData:
 
 
 def normalize(x, info):
-    """Scales raw pixels to [0, 1] and standardises them per channel."""
+    """Scales raw pixels to [0, 1] and standardises them per channel.
+
+    Args:
+        x: raw images (any shape ending in channels).
+        info: the `DatasetInfo` (scale, mean, std).
+
+    Returns:
+        A float32 tensor.
+
+    Example:
+
+    >>> (x, _), _, info = load_arrays("embedded")
+    >>> normalize(x[:8], info).shape
+    TensorShape([8, 28, 28, 1])
+    """
     x = tf.cast(x, tf.float32) / info.scale
     return (x - tf.constant(info.mean, tf.float32)) / tf.constant(info.std, tf.float32)
 
@@ -46,6 +66,10 @@ def augment(x, seed, info, cutout=0):
 
     Returns:
         The augmented image.
+
+    Example:
+
+    >>> augment(image, tf.constant([1, 2], tf.int64), dataset_info("cifar10"), cutout=16)  # doctest: +SKIP
     """
     h, w, c = info.image_shape
     seeds = tf.random.experimental.stateless_split(seed, 4)

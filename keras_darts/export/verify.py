@@ -15,11 +15,36 @@ THRESHOLDS = {
 
 
 class ParityError(RuntimeError):
-    """An exported artifact disagrees with the Keras model beyond its format's threshold."""
+    """An exported artifact disagrees with the Keras model beyond its format's threshold.
+
+    Raised by the export writers after removing the failed artifact.
+
+    Example:
+
+    >>> try:
+    ...     export_onnx(model, "m.onnx", images)
+    ... except ParityError as e:
+    ...     print(e)  # doctest: +SKIP
+    """
 
 
 class SavedModelRunner:
-    """Runs a SavedModel's `serve` endpoint with the TF SavedModel loader."""
+    """Runs a SavedModel's serving signature with the TF SavedModel loader.
+
+    Args:
+        path: the SavedModel directory.
+
+    Call arguments:
+        x: a float32 batch of images.
+
+    Returns:
+        The logits as a numpy array.
+
+    Example:
+
+    >>> SavedModelRunner("out/model_savedmodel")(images).shape  # doctest: +SKIP
+    (200, 10)
+    """
 
     def __init__(self, path):
         import tensorflow as tf
@@ -33,7 +58,22 @@ class SavedModelRunner:
 
 
 class OnnxRunner:
-    """Runs an ONNX model with ONNX Runtime on the CPU."""
+    """Runs an ONNX model with ONNX Runtime on the CPU.
+
+    Args:
+        path: the `.onnx` file.
+
+    Call arguments:
+        x: a float32 batch of images.
+
+    Returns:
+        The logits as a numpy array.
+
+    Example:
+
+    >>> OnnxRunner("out/model.onnx")(images).shape  # doctest: +SKIP
+    (200, 10)
+    """
 
     def __init__(self, path):
         import onnxruntime as ort
@@ -50,6 +90,20 @@ class TFLiteRunner:
 
     Integer inputs are quantised with the model's scale and zero point and
     integer outputs dequantised, so a full-int8 model is compared in logits.
+
+    Args:
+        path: the `.tflite` file.
+
+    Call arguments:
+        x: a float32 batch of images (run one by one for a batch-1 model).
+
+    Returns:
+        The (dequantised) logits as a numpy array.
+
+    Example:
+
+    >>> TFLiteRunner("out/model_int8.tflite")(images).shape  # doctest: +SKIP
+    (200, 10)
     """
 
     def __init__(self, path):

@@ -281,6 +281,18 @@ def export_all(model, out_dir, images, representative_images=None, formats=FORMA
 
 
 def load_report(path):
-    """Reads a parity report JSON."""
+    """Reads a parity report JSON.
+
+    Args:
+        path: a `.parity.json` or `export_report.json` file.
+
+    Returns:
+        The report dict.
+
+    Example:
+
+    >>> load_report("out/model.onnx.parity.json")["top1_agreement"]  # doctest: +SKIP
+    1.0
+    """
     with open(path, encoding="utf-8") as f:
         return json.load(f)

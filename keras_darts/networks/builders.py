@@ -148,6 +148,12 @@ def count_params(model):
     Apply it to `inference_model(model)` to exclude the auxiliary head, as the
     papers' tables do.
 
+    Args:
+        model: a Keras model.
+
+    Returns:
+        Millions of trainable parameters.
+
     Example:
 
     >>> round(count_params(inference_model(build_network("DARTS_V2"))), 1)  # doctest: +SKIP

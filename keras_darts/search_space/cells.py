@@ -12,6 +12,12 @@ def num_edges(steps):
 
     Node `i` (0-based) has `i + 2` incoming edges, so 4 steps give 14 edges.
 
+    Args:
+        steps: intermediate nodes.
+
+    Returns:
+        The number of edges.
+
     Example:
 
     >>> num_edges(4)
@@ -26,6 +32,12 @@ def edge_endpoints(steps):
     States 0 and 1 are the cell's inputs; intermediate node `i` is state
     `i + 2`. Edge rows are ordered node by node, inputs ascending.
 
+    Args:
+        steps: intermediate nodes.
+
+    Returns:
+        A list of `(to_node, from_state)` pairs.
+
     Example:
 
     >>> edge_endpoints(2)
@@ -35,7 +47,19 @@ def edge_endpoints(steps):
 
 
 def halve(n):
-    """Spatial size after a stride-2 op with symmetric padding (None stays None)."""
+    """Spatial size after a stride-2 op with symmetric padding (None stays None).
+
+    Args:
+        n: a spatial size or None.
+
+    Returns:
+        `ceil(n / 2)`, or None.
+
+    Example:
+
+    >>> halve(7)
+    4
+    """
     return None if n is None else (n + 1) // 2
 
 

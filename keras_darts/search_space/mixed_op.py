@@ -19,6 +19,11 @@ def validate_active(active, num_ops, where="edge"):
 
     Raises:
         ValueError: if the list is empty, has duplicates or out-of-range indices.
+
+    Example:
+
+    >>> validate_active([4, 1], num_ops=8)
+    (1, 4)
     """
     if active is None:
         return tuple(range(num_ops))

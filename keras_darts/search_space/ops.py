@@ -125,7 +125,19 @@ def batch_norm(affine, name=None):
 
 
 def subsample(x):
-    """Keeps every second row and column (the centres of stride-2 windows)."""
+    """Keeps every second row and column (the centres of stride-2 windows).
+
+    Args:
+        x: a `(batch, height, width, channels)` tensor.
+
+    Returns:
+        `x[:, ::2, ::2, :]`.
+
+    Example:
+
+    >>> subsample(keras.ops.ones((1, 5, 5, 2))).shape
+    (1, 3, 3, 2)
+    """
     return x[:, ::2, ::2, :]
 
 
@@ -186,6 +198,9 @@ class Zero(layers.Layer):
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class Identity(layers.Layer):
     """The `skip_connect` op at stride 1: returns its input.
+
+    Args:
+        **kwargs: `keras.layers.Layer` arguments.
 
     Example:
 
@@ -513,6 +528,11 @@ class OpSpec:
             (the reference does so for pooling ops).
         is_identity: whether the op is the identity at stride 1 (stand-alone
             networks apply no drop-path to it).
+
+    Example:
+
+    >>> op_spec("max_pool_3x3").search_bn
+    True
     """
 
     name: str

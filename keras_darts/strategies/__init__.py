@@ -14,6 +14,13 @@ _STRATEGIES = {}
 def register_strategy(name, overwrite=False):
     """Registers a `SearchModel` subclass under `name` (a decorator).
 
+    Args:
+        name: the method's name (used by `--method` and `SearchConfig.method`).
+        overwrite: allow replacing a registered strategy.
+
+    Returns:
+        A class decorator.
+
     Raises:
         ValueError: if the name is taken (and `overwrite` is False) or the
             class is not a `SearchModel`.
@@ -39,6 +46,12 @@ def register_strategy(name, overwrite=False):
 def get_strategy(name):
     """Returns the strategy class registered as `name`.
 
+    Args:
+        name: a registered method name.
+
+    Returns:
+        The `SearchModel` subclass.
+
     Raises:
         ValueError: for an unknown name.
 
@@ -54,12 +67,25 @@ def get_strategy(name):
 
 
 def registered_strategies():
-    """Sorted names of the registered strategies."""
+    """Sorted names of the registered strategies.
+
+    Example:
+
+    >>> registered_strategies()
+    ['darts', 'single-level']
+    """
     return sorted(_STRATEGIES)
 
 
 def create_search_model(name, **kwargs):
     """Instantiates the strategy `name` with `kwargs`.
+
+    Args:
+        name: a registered method name.
+        **kwargs: the strategy's constructor arguments.
+
+    Returns:
+        The search model.
 
     Example:
 
