@@ -55,6 +55,8 @@ class MixedOp(layers.Layer):
             (None: all). Pruned and masked ops are left out here, so they cost
             neither memory nor time.
         affine: whether the ops' BNs have a scale and an offset.
+        pool_bn: append a BN without affine parameters after ops the registry
+            marks `search_bn` (the DARTS supernet does; NAS-Bench-201 does not).
 
     Call arguments:
         x: the input tensor `(batch, height, width, channels)`.
@@ -74,7 +76,8 @@ class MixedOp(layers.Layer):
     (1, 8, 8, 4)
     """
 
-    def __init__(self, primitives, channels, stride=1, active=None, affine=False, **kwargs):
+    def __init__(self, primitives, channels, stride=1, active=None, affine=False, pool_bn=True,
+                 **kwargs):
         super().__init__(**kwargs)
         self.primitives = tuple(primitives)
         for name in self.primitives:
@@ -83,13 +86,15 @@ class MixedOp(layers.Layer):
         self.stride = stride
         self.active = validate_active(active, len(self.primitives), where=self.name)
         self.affine = affine
+        self.pool_bn = bool(pool_bn)
         self._computed = []  # (index, op, bn or None)
         for i in self.active:
             spec = op_spec(self.primitives[i])
             if spec.is_zero:
                 continue
             op = build_op(spec.name, channels, stride, affine)
-            bn = batch_norm(False, name=f"{spec.name}_bn") if spec.search_bn else None
+            bn = (batch_norm(False, name=f"{spec.name}_bn") if spec.search_bn and pool_bn
+                  else None)
             self._computed.append((i, op, bn))
         # Tracked lists so that Keras sees the sublayers.
         self.candidate_ops = [op for _, op, _ in self._computed]
@@ -122,4 +127,5 @@ class MixedOp(layers.Layer):
             "stride": self.stride,
             "active": list(self.active),
             "affine": self.affine,
+            "pool_bn": self.pool_bn,
         }

@@ -510,6 +510,44 @@ class Pool(layers.Layer):
                 "pool_size": self.pool_size}
 
 
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Noise(layers.Layer):
+    """The `noise` op of the robustness spaces (S4): Gaussian noise of the output's shape.
+
+    A parameter-free op that carries no information about its input; a
+    search that picks it has collapsed.
+
+    Args:
+        stride: 1 or 2.
+        stddev: standard deviation of the noise.
+        seed: seed of the noise.
+
+    Example:
+
+    >>> Noise(stride=2)(keras.ops.ones((1, 4, 4, 3))).shape
+    (1, 2, 2, 3)
+    """
+
+    def __init__(self, stride=1, stddev=1.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_stride(stride)
+        self.stride = stride
+        self.stddev = float(stddev)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def compute_output_shape(self, input_shape):
+        return _halved(input_shape) if self.stride == 2 else tuple(input_shape)
+
+    def call(self, x):
+        x = subsample(x) if self.stride == 2 else x
+        return keras.random.normal(ops.shape(x), stddev=self.stddev, seed=self.seed_generator)
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride, "stddev": self.stddev,
+                "seed": self.seed}
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -684,6 +722,21 @@ def _dil5(channels, stride, affine):
     return DilConv(channels, 5, stride, 4, 2, affine)
 
 
+@register_op("noise", parameter_free=True)
+def _noise(channels, stride, affine):
+    return Noise(stride)
+
+
+@register_op("nor_conv_1x1")
+def _nor_conv_1x1(channels, stride, affine):
+    return ReLUConvBN(channels, 1, stride, 0, affine)
+
+
+@register_op("nor_conv_3x3")
+def _nor_conv_3x3(channels, stride, affine):
+    return ReLUConvBN(channels, 3, stride, 1, affine)
+
+
 DARTS_PRIMITIVES = (
     "none",
     "max_pool_3x3",
@@ -695,3 +748,6 @@ DARTS_PRIMITIVES = (
     "dil_conv_5x5",
 )
 """The 8 candidate ops of the DARTS space, in the reference's column order."""
+
+NB201_PRIMITIVES = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+"""The 5 candidate ops of NAS-Bench-201, in the benchmark's order."""

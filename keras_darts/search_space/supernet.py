@@ -170,6 +170,28 @@ class DartsSupernet(layers_mod.Layer):
     def call(self, x, cell_weights, training=None):
         return self.classifier(self.global_pool(self.features(x, cell_weights, training)))
 
+    def derive(self, weights, masks):
+        """The DARTS `Genotype` of mixing weights `{"normal": ..., "reduce": ...}`."""
+        from keras_darts.derivation.darts import derive_genotype
+
+        return derive_genotype(weights["normal"], weights["reduce"], self.primitives,
+                               self.steps, self.multiplier, masks["normal"], masks["reduce"])
+
+    def discrete_weights(self, genotype):
+        """One-hot mixing weights (per kind) that select exactly `genotype`'s edges and ops."""
+        import numpy as np
+
+        from keras_darts.search_space.cells import edge_endpoints
+
+        rows = {pair: e for e, pair in enumerate(edge_endpoints(self.steps))}
+        out = {}
+        for kind in ("normal", "reduce"):
+            w = np.zeros((self.num_edges, len(self.primitives)), "float32")
+            for k, (op, inp) in enumerate(getattr(genotype, kind)):
+                w[rows[(k // 2, inp)], self.primitives.index(op)] = 1.0
+            out[kind] = w
+        return out
+
     def get_config(self):
         return {
             **super().get_config(),

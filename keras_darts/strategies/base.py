@@ -5,7 +5,6 @@ import tensorflow as tf
 from keras import ops
 
 from keras_darts.architecture.parameters import ArchitectureParameters
-from keras_darts.derivation.darts import derive_genotype
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
 from keras_darts.search_space.ops import DARTS_PRIMITIVES
 from keras_darts.search_space.supernet import DartsSupernet
@@ -291,17 +290,16 @@ class SearchModel(keras.Model):
         return self.architecture.weights_by_kind()
 
     def genotype(self):
-        """The genotype the current alphas derive by the DARTS rule.
+        """The genotype the current alphas derive by the search space's rule.
+
+        The supernet owns its derivation (`DartsSupernet.derive`: the DARTS
+        top-2 rule), so a strategy never needs to know the space.
 
         Returns:
             A `Genotype`.
         """
-        w = self.architecture.weights_by_kind()
-        return derive_genotype(
-            w["normal"], w["reduce"], self.primitives, self.network.steps,
-            self.network.multiplier, self.architecture.mask("normal"),
-            self.architecture.mask("reduce"),
-        )
+        masks = {k: self.architecture.mask(k) for k in ("normal", "reduce")}
+        return self.network.derive(self.architecture.weights_by_kind(), masks)
 
     def get_config(self):
         return {**super().get_config(), **self._config}
