@@ -6,6 +6,7 @@ import os
 import time
 
 from keras_darts.search_space.ops import DARTS_PRIMITIVES
+from keras_darts.utils.config import check_non_negative, check_positive_ints, config_from_preset
 
 PRESETS = {
     # The DARTS paper's CIFAR-10 search (Liu et al., 2019; reference implementation).
@@ -94,13 +95,7 @@ class SearchConfig:
         Raises:
             ValueError: for an unknown preset or unknown fields.
         """
-        if preset not in PRESETS:
-            raise ValueError(f"Unknown preset {preset!r}. Known presets: {sorted(PRESETS)}.")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(overrides) - fields)
-        if unknown:
-            raise ValueError(f"Unknown search settings {unknown}.")
-        return cls(**{**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}})
+        return config_from_preset(cls, PRESETS, preset, overrides, "search")
 
     def validate(self):
         """Checks values that need no model or data; returns self.
@@ -113,18 +108,12 @@ class SearchConfig:
         get_strategy(self.method)
         if self.order not in (1, 2):
             raise ValueError(f"order must be 1 or 2. Received: order={self.order!r}")
-        for name in ("epochs", "batch_size", "layers", "channels", "steps", "multiplier",
-                     "stem_multiplier", "steps_per_execution"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer. Received: {name}={v!r}")
+        check_positive_ints(self, ("epochs", "batch_size", "layers", "channels", "steps",
+                                   "multiplier", "stem_multiplier", "steps_per_execution"))
         if self.multiplier > self.steps:
             raise ValueError(f"multiplier ({self.multiplier}) cannot exceed steps ({self.steps}).")
-        for name in ("learning_rate", "min_learning_rate", "arch_learning_rate", "weight_decay",
-                     "arch_weight_decay", "momentum"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v < 0:
-                raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
+        check_non_negative(self, ("learning_rate", "min_learning_rate", "arch_learning_rate",
+                                  "weight_decay", "arch_weight_decay", "momentum"))
         if self.min_learning_rate > self.learning_rate:
             raise ValueError(f"min_learning_rate ({self.min_learning_rate}) exceeds "
                              f"learning_rate ({self.learning_rate}).")

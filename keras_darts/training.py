@@ -7,6 +7,8 @@ import time
 import keras
 from keras import ops
 
+from keras_darts.utils.config import check_non_negative, check_positive_ints, config_from_preset
+
 TRAIN_PRESETS = {
     # DARTS CIFAR-10 evaluation (reference implementation).
     "cifar": dict(dataset="cifar10", layers=20, channels=36, stem="cifar", epochs=600,
@@ -111,14 +113,7 @@ class TrainConfig:
         Raises:
             ValueError: for an unknown preset or unknown settings.
         """
-        if preset not in TRAIN_PRESETS:
-            raise ValueError(f"Unknown preset {preset!r}. Known presets: {sorted(TRAIN_PRESETS)}.")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(overrides) - fields)
-        if unknown:
-            raise ValueError(f"Unknown training settings {unknown}.")
-        return cls(**{**TRAIN_PRESETS[preset],
-                      **{k: v for k, v in overrides.items() if v is not None}})
+        return config_from_preset(cls, TRAIN_PRESETS, preset, overrides, "training")
 
     def validate(self):
         """Checks settings that need no data; returns self.
@@ -126,14 +121,10 @@ class TrainConfig:
         Raises:
             ValueError: naming the first bad setting.
         """
-        for name in ("epochs", "batch_size", "layers", "channels", "steps_per_execution"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer. Received: {name}={v!r}")
-        for name in ("learning_rate", "min_learning_rate", "weight_decay", "auxiliary_weight"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v < 0:
-                raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
+        check_positive_ints(self, ("epochs", "batch_size", "layers", "channels",
+                                   "steps_per_execution"))
+        check_non_negative(self, ("learning_rate", "min_learning_rate", "weight_decay",
+                                  "auxiliary_weight"))
         if not 0 <= self.drop_path < 1:
             raise ValueError(f"drop_path must be in [0, 1). Received: {self.drop_path!r}")
         if not 0 <= self.momentum < 1:
