@@ -35,6 +35,25 @@ STRATEGIES = {
 }
 
 
+def _time_steps(run_step, steps):
+    """Runs `run_step()` once (first step, tracing included), then `steps` times.
+
+    `run_step` must block until the step is done (return a Python float).
+    Returns `(first_step_s, median_step_s)`.
+    """
+    import numpy as np
+
+    t = time.perf_counter()
+    run_step()
+    first = time.perf_counter() - t
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        run_step()
+        times.append(time.perf_counter() - t)
+    return first, float(np.median(times))
+
+
 def _child(config_name, strategy, steps):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
@@ -57,16 +76,7 @@ def _child(config_name, strategy, steps):
 
     data = (batch_pair(), batch_pair()) if model.data_mode == "bilevel" else batch_pair()
     step = tf.function(model.train_step)
-    t = time.perf_counter()
-    step(data)
-    first = time.perf_counter() - t
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        out = step(data)
-        float(out["loss"])
-        times.append(time.perf_counter() - t)
-    median = float(np.median(times))
+    first, median = _time_steps(lambda: float(step(data)["loss"]), steps)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "config": config_name, "strategy": strategy, "batch": batch,
@@ -78,7 +88,6 @@ def _child(config_name, strategy, steps):
 
 
 def _torch_child(config_name, strategy, steps):
-    import numpy as np
     import torch
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -99,15 +108,7 @@ def _torch_child(config_name, strategy, steps):
                 torch.randint(0, cfg["num_classes"], (batch,), generator=gen))
 
     data = (batch_pair(), batch_pair()) if strategy == "darts-1" else batch_pair()
-    t = time.perf_counter()
-    step(data)
-    first = time.perf_counter() - t
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        float(step(data))
-        times.append(time.perf_counter() - t)
-    median = float(np.median(times))
+    first, median = _time_steps(lambda: float(step(data)), steps)
     return {
         "config": config_name, "strategy": strategy, "implementation": "pytorch",
         "torch": torch.__version__, "batch": batch, "first_step_s": round(first, 2),

@@ -5,7 +5,7 @@ from keras import layers, ops
 
 from keras_darts.architecture.genotype import Genotype
 from keras_darts.search_space.ops import (
-    BatchNorm, FactorizedReduce, ReLUConvBN, batch_norm, build_op, op_spec,
+    BatchNorm, FactorizedReduce, ReLUConvBN, batch_norm, build_op, halved_shape, op_spec,
 )
 
 
@@ -124,10 +124,8 @@ class GenotypeCell(layers.Layer):
                 dp.build(op.compute_output_shape(state))
 
     def compute_output_shape(self, s0_shape, s1_shape):
-        b, h, w = s1_shape[0], s1_shape[1], s1_shape[2]
-        if self.reduction:
-            h, w = (None if h is None else (h + 1) // 2), (None if w is None else (w + 1) // 2)
-        return (b, h, w, len(self.concat) * self.channels)
+        shape = halved_shape(s1_shape) if self.reduction else tuple(s1_shape)
+        return shape[:3] + (len(self.concat) * self.channels,)
 
     def call(self, s0, s1, training=None):
         states = [self.preprocess0(s0, training=training), self.preprocess1(s1, training=training)]

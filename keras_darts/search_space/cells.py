@@ -4,7 +4,7 @@ import keras
 from keras import layers, ops
 
 from keras_darts.search_space.mixed_op import MixedOp
-from keras_darts.search_space.ops import FactorizedReduce, ReLUConvBN
+from keras_darts.search_space.ops import FactorizedReduce, ReLUConvBN, halved_shape
 
 
 def num_edges(steps):
@@ -44,23 +44,6 @@ def edge_endpoints(steps):
     [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
     """
     return [(i, j) for i in range(steps) for j in range(i + 2)]
-
-
-def halve(n):
-    """Spatial size after a stride-2 op with symmetric padding (None stays None).
-
-    Args:
-        n: a spatial size or None.
-
-    Returns:
-        `ceil(n / 2)`, or None.
-
-    Example:
-
-    >>> halve(7)
-    4
-    """
-    return None if n is None else (n + 1) // 2
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
@@ -158,10 +141,8 @@ class SearchCell(layers.Layer):
             edge.build(state)
 
     def compute_output_shape(self, s0_shape, s1_shape, weights_shape=None):
-        b, h, w = s1_shape[0], s1_shape[1], s1_shape[2]
-        if self.reduction:
-            h, w = halve(h), halve(w)
-        return (b, h, w, self.multiplier * self.channels)
+        shape = halved_shape(s1_shape) if self.reduction else tuple(s1_shape)
+        return shape[:3] + (self.multiplier * self.channels,)
 
     def call(self, s0, s1, weights, training=None):
         states = [self.preprocess0(s0, training=training), self.preprocess1(s1, training=training)]

@@ -146,7 +146,22 @@ def _spatial(shape, fn):
     return (b, None if h is None else fn(h), None if w is None else fn(w), c)
 
 
-def _halved(shape):
+def halved_shape(shape):
+    """The `(batch, height, width, channels)` shape after a stride-2 op with symmetric padding.
+
+    Spatial sizes become `ceil(n / 2)`; unknown sizes stay None.
+
+    Args:
+        shape: a 4-D shape tuple.
+
+    Returns:
+        The halved shape.
+
+    Example:
+
+    >>> halved_shape((None, 7, 8, 16))
+    (None, 4, 4, 16)
+    """
     return _spatial(shape, lambda n: (n + 1) // 2)
 
 
@@ -185,7 +200,7 @@ class Zero(layers.Layer):
         self.stride = stride
 
     def compute_output_shape(self, input_shape):
-        return _halved(input_shape) if self.stride == 2 else tuple(input_shape)
+        return halved_shape(input_shape) if self.stride == 2 else tuple(input_shape)
 
     def call(self, x):
         x = subsample(x) if self.stride == 2 else x
@@ -256,7 +271,7 @@ class FactorizedReduce(layers.Layer):
         self.bn.build(tuple(input_shape[:-1]) + (self.channels,))
 
     def compute_output_shape(self, input_shape):
-        return _halved(input_shape)[:3] + (self.channels,)
+        return halved_shape(input_shape)[:3] + (self.channels,)
 
     def call(self, x, training=None):
         x = ops.relu(x)
@@ -379,7 +394,7 @@ class DilConv(layers.Layer):
         self.bn = batch_norm(affine, name="bn")
 
     def _depthwise_shape(self, input_shape):
-        shape = _halved(input_shape) if self._subsample_first else input_shape
+        shape = halved_shape(input_shape) if self._subsample_first else input_shape
         shape = self.pad.compute_output_shape(shape) if self.pad else shape
         return shape, self.depthwise.compute_output_shape(shape)
 
@@ -387,14 +402,14 @@ class DilConv(layers.Layer):
         conv_in, shape = self._depthwise_shape(input_shape)
         self.depthwise.build(conv_in)
         if self._subsample_after:
-            shape = _halved(shape)
+            shape = halved_shape(shape)
         self.pointwise.build(shape)
         self.bn.build(tuple(shape[:-1]) + (self.channels,))
 
     def compute_output_shape(self, input_shape):
         _, shape = self._depthwise_shape(input_shape)
         if self._subsample_after:
-            shape = _halved(shape)
+            shape = halved_shape(shape)
         return tuple(shape[:-1]) + (self.channels,)
 
     def call(self, x, training=None):
@@ -499,7 +514,7 @@ class Pool(layers.Layer):
         self.pool = cls(pool_size, strides=1, padding="same", name="pool")
 
     def compute_output_shape(self, input_shape):
-        return _halved(input_shape) if self.stride == 2 else tuple(input_shape)
+        return halved_shape(input_shape) if self.stride == 2 else tuple(input_shape)
 
     def call(self, x):
         x = self.pool(x)
@@ -537,7 +552,7 @@ class Noise(layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def compute_output_shape(self, input_shape):
-        return _halved(input_shape) if self.stride == 2 else tuple(input_shape)
+        return halved_shape(input_shape) if self.stride == 2 else tuple(input_shape)
 
     def call(self, x):
         x = subsample(x) if self.stride == 2 else x

@@ -15,6 +15,23 @@ def _num_replicas():
     return 1 if ctx is None else ctx.num_replicas_in_sync
 
 
+def fill_none_gradients(grads, variables):
+    """Replaces None gradients (variables the loss does not reach) by zeros.
+
+    Args:
+        grads: gradients, possibly with None entries.
+        variables: the matching variables.
+
+    Returns:
+        A list of tensors.
+
+    Example:
+
+    >>> grads = fill_none_gradients(tape.gradient(loss, variables), variables)  # doctest: +SKIP
+    """
+    return [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+
 def all_reduce_sum(grads):
     """Sums tensors over replicas (identity on one replica or in cross-replica context).
 
@@ -226,7 +243,7 @@ class SearchModel(keras.Model):
             clipnorm: global-norm clip value, or None.
             reduced: the gradients are already summed over replicas.
         """
-        grads = [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        grads = fill_none_gradients(grads, variables)
         if not reduced:
             grads = all_reduce_sum(grads)
         if clipnorm:

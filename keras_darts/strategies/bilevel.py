@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_darts.optimizers import CoupledSGD
-from keras_darts.strategies.base import SearchModel, all_reduce_sum
+from keras_darts.strategies.base import SearchModel, all_reduce_sum, fill_none_gradients
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
@@ -106,8 +106,7 @@ class BilevelSearch(SearchModel):
         with tf.GradientTape() as tape:
             val_loss, scaled, _ = self.compute_search_loss(x_v, y_v)
         grads = tape.gradient(scaled, a_vars + w_vars)
-        grads = all_reduce_sum([ops.zeros_like(v) if gr is None else gr
-                                for gr, v in zip(grads, a_vars + w_vars)])
+        grads = all_reduce_sum(fill_none_gradients(grads, a_vars + w_vars))
         d_alpha, d_w = grads[:len(a_vars)], grads[len(a_vars):]
 
         # Hessian-vector product by central differences around w.
