@@ -20,17 +20,20 @@ Example:
 from keras_darts import (
     architecture, callbacks, data, derivation, optimizers, search_space, strategies,
 )
-from keras_darts.architecture import Genotype, get_genotype
+from keras_darts.architecture import Genotype, NB201Genotype, get_genotype
 from keras_darts.search import SearchConfig, run_search
 from keras_darts.strategies import (
-    BilevelSearch, SearchModel, SingleLevelSearch, create_search_model, get_strategy,
-    register_strategy,
+    BilevelSearch, SearchModel, SingleDartsSearch, SingleLevelSearch, SparseMixSearch,
+    create_search_model, get_strategy, register_strategy,
 )
+from keras_darts.search_space.spaces import SearchSpace, get_search_space
 from keras_darts.utils import set_seed
 from keras_darts.version import __version__
 
 __all__ = [
-    "BilevelSearch", "Genotype", "SearchConfig", "SearchModel", "SingleLevelSearch",
+    "BilevelSearch", "Genotype", "NB201Genotype", "SearchConfig", "SearchModel",
+    "SearchSpace", "SingleDartsSearch", "SingleLevelSearch", "SparseMixSearch",
+    "get_search_space",
     "__version__", "architecture", "callbacks", "create_search_model", "data", "derivation",
     "get_genotype", "get_strategy", "optimizers", "register_strategy", "run_search",
     "search_space", "set_seed", "strategies",

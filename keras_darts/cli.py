@@ -27,11 +27,7 @@ def _add_config_flags(p, config_cls, skip=()):
             p.add_argument(flag, dest=field.name, default=None,
                            action=argparse.BooleanOptionalAction)
             continue
-        kind = type(field.default) if field.default is not None else None
-        if field.name in ("max_train",):
-            kind = int
-        elif field.name in ("data_dir", "genotype"):
-            kind = str
+        kind = type(field.default) if field.default is not None else field.type
         if kind in (int, float, str):
             p.add_argument(flag, dest=field.name, type=kind, default=None,
                            help=f"(default: the preset's, else {field.default!r})")

@@ -5,7 +5,6 @@ import json
 import os
 import time
 
-from keras_darts.search_space.ops import DARTS_PRIMITIVES
 from keras_darts.utils.config import check_non_negative, check_positive_ints, config_from_preset
 
 PRESETS = {
@@ -13,14 +12,26 @@ PRESETS = {
     "paper": dict(dataset="cifar10", layers=8, channels=16, steps=4, multiplier=4,
                   stem_multiplier=3, batch_size=64, epochs=50, learning_rate=0.025,
                   min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4, grad_clip=5.0,
-                  arch_learning_rate=3e-4, arch_weight_decay=1e-3, train_portion=0.5,
+                  arch_learning_rate=3e-4, train_portion=0.5,
                   max_train=None, warmup_epochs=0),
     # A few minutes on 2 CPU cores, on the embedded Fashion-MNIST subset.
     "small": dict(dataset="fashion_mnist_subset", layers=5, channels=8, steps=3, multiplier=3,
                   stem_multiplier=3, batch_size=32, epochs=3, learning_rate=0.05,
                   min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4, grad_clip=5.0,
-                  arch_learning_rate=3e-3, arch_weight_decay=1e-3, train_portion=0.5,
+                  arch_learning_rate=3e-3, train_portion=0.5,
                   max_train=1280, warmup_epochs=0),
+    # NAS-Bench-201's CIFAR-10 search settings (Dong and Yang, 2020): C=16, N=5 cells per
+    # stage, batch 64, 50 epochs, SGD 0.025 -> 0.001 with weight decay 5e-4, alphas Adam 3e-4.
+    "nb201": dict(dataset="cifar10", space="nb201", channels=16, cells_per_stage=5,
+                  batch_size=64, epochs=50, learning_rate=0.025, min_learning_rate=0.001,
+                  momentum=0.9, weight_decay=5e-4, grad_clip=5.0, arch_learning_rate=3e-4,
+                  train_portion=0.5, max_train=None, warmup_epochs=0),
+    # NAS-Bench-201 at CPU size on the embedded dataset.
+    "nb201-small": dict(dataset="fashion_mnist_subset", space="nb201", channels=8,
+                        cells_per_stage=1, batch_size=32, epochs=3, learning_rate=0.05,
+                        min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4,
+                        grad_clip=5.0, arch_learning_rate=3e-3, train_portion=0.5,
+                        max_train=1280, warmup_epochs=0),
 }
 
 
@@ -29,8 +40,14 @@ class SearchConfig:
     """Every hyperparameter of a search; defaults are the DARTS paper's.
 
     Attributes:
-        method: a registered strategy (`"darts"`, `"single-level"`, ...).
-        order: 1 or 2 for bi-level DARTS.
+        method: a registered strategy (`"darts"`, `"single-level"`,
+            `"single-darts"`, `"sp-darts"`, ...).
+        order: 1 or 2 for bi-level DARTS (and bi-level SP-DARTS).
+        space: the search space (`"darts"`, `"darts7"`, `"nb201"`, `"s1"` ...
+            `"s4"`).
+        op_subsets: JSON file of per-edge op subsets (`s1`, or to restrict
+            another space).
+        cells_per_stage: NAS-Bench-201 cells per stage.
         dataset: dataset name (see `keras_darts.data.dataset_names()`).
         data_dir: tensorflow_datasets directory.
         layers, channels, steps, multiplier, stem_multiplier: supernet sizes.
@@ -39,12 +56,23 @@ class SearchConfig:
         learning_rate, min_learning_rate: cosine schedule of the weights.
         momentum, weight_decay, grad_clip: weight optimizer settings.
         arch_learning_rate, arch_weight_decay, arch_beta_1, arch_beta_2:
-            architecture optimizer settings.
+            architecture optimizer settings (`arch_weight_decay=None`: the
+            method's default, 1e-3 for DARTS and 0 for Single-DARTS and
+            SP-DARTS).
         train_portion: share of the training set for the weights.
         max_train: use at most this many training images (None: all).
         augmentation: random crop and flip during the search.
         warmup_epochs: epochs with frozen alphas.
-        activation, temperature: how alphas become mixing weights.
+        activation: how alphas become mixing weights (None: the method's
+            default, sigmoid for Single-DARTS, softmax otherwise).
+        temperature: the activation's temperature.
+        batches: Single-DARTS: `"same"` batch for weights and alphas, or
+            `"different"` batches of the same subset (the ablation).
+        t_sp, t_sm: SP-DARTS's sparse and smooth temperatures (`t_sm=None`:
+            `10 * t_sp`).
+        level: SP-DARTS's optimisation, `"bilevel"` or `"single"`.
+        p_low, p_up, p_warmup_epochs: SP-DARTS's schedule of the mixing
+            probability.
         seed: the run's seed (data order, augmentation, initialisation).
         deterministic: enable TensorFlow op determinism.
         steps_per_execution: steps per traced call.
@@ -59,8 +87,11 @@ class SearchConfig:
 
     method: str = "darts"
     order: int = 1
+    space: str = "darts"
+    op_subsets: str = None
     dataset: str = "cifar10"
     data_dir: str = None
+    cells_per_stage: int = 5
     layers: int = 8
     channels: int = 16
     steps: int = 4
@@ -74,15 +105,22 @@ class SearchConfig:
     weight_decay: float = 3e-4
     grad_clip: float = 5.0
     arch_learning_rate: float = 3e-4
-    arch_weight_decay: float = 1e-3
+    arch_weight_decay: float = None
     arch_beta_1: float = 0.5
     arch_beta_2: float = 0.999
     train_portion: float = 0.5
     max_train: int = None
     augmentation: bool = True
     warmup_epochs: int = 0
-    activation: str = "softmax"
+    activation: str = None
     temperature: float = 1.0
+    batches: str = "same"
+    t_sp: float = 1e-3
+    t_sm: float = None
+    level: str = "bilevel"
+    p_low: float = 0.0
+    p_up: float = 1.0
+    p_warmup_epochs: int = 1
     seed: int = 0
     deterministic: bool = True
     steps_per_execution: int = 1
@@ -103,17 +141,22 @@ class SearchConfig:
         Raises:
             ValueError: naming the first bad setting.
         """
+        from keras_darts.search_space.spaces import get_search_space
         from keras_darts.strategies import get_strategy
 
-        get_strategy(self.method)
+        cls = get_strategy(self.method)
+        get_search_space(self.space, self.op_subsets)
         if self.order not in (1, 2):
             raise ValueError(f"order must be 1 or 2. Received: order={self.order!r}")
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels", "steps",
-                                   "multiplier", "stem_multiplier", "steps_per_execution"))
+                                   "multiplier", "stem_multiplier", "steps_per_execution",
+                                   "cells_per_stage"))
         if self.multiplier > self.steps:
             raise ValueError(f"multiplier ({self.multiplier}) cannot exceed steps ({self.steps}).")
         check_non_negative(self, ("learning_rate", "min_learning_rate", "arch_learning_rate",
-                                  "weight_decay", "arch_weight_decay", "momentum"))
+                                  "weight_decay", "momentum"))
+        if self.arch_weight_decay is not None:
+            check_non_negative(self, ("arch_weight_decay",))
         if self.min_learning_rate > self.learning_rate:
             raise ValueError(f"min_learning_rate ({self.min_learning_rate}) exceeds "
                              f"learning_rate ({self.learning_rate}).")
@@ -129,7 +172,40 @@ class SearchConfig:
             raise ValueError(f"warmup_epochs must be >= 0. Received: {self.warmup_epochs!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer. Received: {self.seed!r}")
+        if self.activation is not None:
+            from keras_darts.architecture.activations import get_activation
+
+            get_activation(self.activation)
+        cls.check_config(self)
         return self
+
+    def strategy_kwargs(self):
+        """The constructor arguments of the method's strategy that this config sets.
+
+        Returns:
+            A dict: the shared sizes and space, plus the fields the strategy
+            lists in its `config_fields` (e.g. `order`, `t_sp`).
+        """
+        from keras_darts.strategies import get_strategy
+
+        cls = get_strategy(self.method)
+        kwargs = dict(layers=self.layers, channels=self.channels, steps=self.steps,
+                      multiplier=self.multiplier, stem_multiplier=self.stem_multiplier,
+                      space=self.space, op_subsets=self.op_subsets,
+                      cells_per_stage=self.cells_per_stage, temperature=self.temperature,
+                      grad_clip=self.grad_clip, seed=self.seed)
+        if self.activation is not None:
+            kwargs["activation"] = self.activation
+        kwargs.update({name: getattr(self, name) for name in cls.config_fields})
+        return kwargs
+
+    def resolved_arch_weight_decay(self):
+        """`arch_weight_decay`, or the method's default when it is None."""
+        from keras_darts.strategies import get_strategy
+
+        if self.arch_weight_decay is not None:
+            return self.arch_weight_decay
+        return get_strategy(self.method).default_arch_weight_decay
 
     def to_dict(self):
         """The config as a JSON-ready dict."""
@@ -177,19 +253,10 @@ def build_search_model(config, info):
 
     >>> model = build_search_model(SearchConfig.from_preset("small"), dataset_info("embedded"))
     """
-    import inspect
-
     from keras_darts.strategies import get_strategy
 
-    cls = get_strategy(config.method)
-    kwargs = dict(num_classes=info.num_classes, input_shape=info.image_shape,
-                  layers=config.layers, channels=config.channels, steps=config.steps,
-                  multiplier=config.multiplier, stem_multiplier=config.stem_multiplier,
-                  primitives=DARTS_PRIMITIVES, activation=config.activation,
-                  temperature=config.temperature, grad_clip=config.grad_clip, seed=config.seed)
-    if "order" in inspect.signature(cls.__init__).parameters:
-        kwargs["order"] = config.order
-    return cls(**kwargs)
+    return get_strategy(config.method)(num_classes=info.num_classes,
+                                       input_shape=info.image_shape, **config.strategy_kwargs())
 
 
 def run_search(config, out_dir, verbose=1, callbacks=()):
@@ -199,8 +266,8 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     is checked before the run directory is created, so a bad command leaves
     no files behind. The run directory then holds `config.json`,
     `genotype.json` (updated every epoch), `genotype_history.json`,
-    `alpha_history.json` / `.csv`, `normal`/`reduce` `.dot` (and `.png` with
-    graphviz), `history.csv`, TensorBoard logs in `logs/`,
+    `alpha_history.json` / `.csv`, a `.dot` and `.png` per cell kind,
+    `history.csv` (with the IES and the discretized accuracy per epoch), TensorBoard logs in `logs/`,
     `checkpoints/last.weights.h5` and `summary.json`.
 
     Args:
@@ -225,25 +292,24 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     import keras
 
     from keras_darts.callbacks import (
-        AlphaHistory, ArchitectureWarmup, GenotypeCheckpoint, StepTimer, WeightsCheckpoint,
+        AlphaHistory, ArchitectureWarmup, DiscretizedAccuracy, GenotypeCheckpoint, StepTimer,
+        WeightsCheckpoint,
     )
-    from keras_darts.data import search_data
+    from keras_darts.data import dataset_info, search_data
     from keras_darts.optimizers import search_optimizers
-    from keras_darts.strategies import get_strategy
     from keras_darts.utils import atomic_write_json, set_seed
 
     config.validate()
     set_seed(config.seed, config.deterministic)
-    mode = get_strategy(config.method).data_mode
-    data = search_data(config.dataset, batch_size=config.batch_size, mode=mode,
+    model = build_search_model(config, dataset_info(config.dataset))
+    data = search_data(config.dataset, batch_size=config.batch_size, mode=model.data_mode,
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
                        data_dir=config.data_dir)
-    model = build_search_model(config, data.info)
     w_opt, a_opt = search_optimizers(
         config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,
         config.momentum, config.weight_decay, config.arch_learning_rate,
-        config.arch_weight_decay, config.arch_beta_1, config.arch_beta_2)
+        config.resolved_arch_weight_decay(), config.arch_beta_1, config.arch_beta_2)
     model.compile(optimizer=w_opt, arch_optimizer=a_opt,
                   steps_per_execution=config.steps_per_execution,
                   run_eagerly=config.run_eagerly)
@@ -253,7 +319,9 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     timer = StepTimer()
     cbs = [
         ArchitectureWarmup(config.warmup_epochs),
+        *model.default_callbacks(config.epochs),
         timer,
+        DiscretizedAccuracy(data.validation),
         AlphaHistory(os.path.join(out_dir, "alpha_history.json"),
                      os.path.join(out_dir, "alpha_history.csv"), os.path.join(out_dir, "logs")),
         GenotypeCheckpoint(out_dir, metadata={"method": config.method, "order": config.order,

@@ -25,6 +25,17 @@ TRAIN_PRESETS = {
                   batch_size=64, learning_rate=0.05, min_learning_rate=0.0, momentum=0.9,
                   weight_decay=3e-4, grad_clip=5.0, cutout=8, drop_path=0.1, auxiliary=True,
                   auxiliary_weight=0.4, label_smoothing=0.0, max_train=4096),
+    # NAS-Bench-201's training of a cell (Dong and Yang, 2020): C=16, N=5, 200 epochs,
+    # batch 256, SGD 0.1 with cosine decay to 0, weight decay 5e-4, crop and flip only.
+    "nb201": dict(dataset="cifar10", channels=16, cells_per_stage=5, epochs=200,
+                  batch_size=256, learning_rate=0.1, min_learning_rate=0.0, momentum=0.9,
+                  weight_decay=5e-4, grad_clip=None, cutout=0, drop_path=0.0, auxiliary=False,
+                  label_smoothing=0.0, max_train=None),
+    # A NAS-Bench-201 cell at CPU size on the embedded dataset.
+    "nb201-small": dict(dataset="fashion_mnist_subset", channels=8, cells_per_stage=1,
+                        epochs=3, batch_size=64, learning_rate=0.05, min_learning_rate=0.0,
+                        momentum=0.9, weight_decay=3e-4, grad_clip=5.0, cutout=0,
+                        drop_path=0.0, auxiliary=False, label_smoothing=0.0, max_train=4096),
 }
 
 
@@ -63,9 +74,11 @@ class TrainConfig:
     """Settings of a stand-alone training; defaults are DARTS's CIFAR-10 evaluation.
 
     Attributes:
-        genotype: a published name, a `genotype.json` path, or a `Genotype`.
+        genotype: a published name, a `genotype.json` path, a NAS-Bench-201
+            arch string, a `Genotype` or an `NB201Genotype`.
         dataset, data_dir: the data.
         layers, channels, stem: the network (`"cifar"` or `"imagenet"` stem).
+        cells_per_stage: cells per stage of a NAS-Bench-201 network.
         epochs, batch_size: schedule length and batch.
         learning_rate, min_learning_rate: per-epoch cosine.
         momentum, weight_decay, grad_clip: SGD settings (coupled decay, global-norm clip).
@@ -89,6 +102,7 @@ class TrainConfig:
     data_dir: str = None
     layers: int = 20
     channels: int = 36
+    cells_per_stage: int = 5
     stem: str = "cifar"
     epochs: int = 600
     batch_size: int = 96
@@ -108,7 +122,8 @@ class TrainConfig:
 
     @classmethod
     def from_preset(cls, preset, **overrides):
-        """A config from `"cifar"`, `"imagenet"` or `"small"` with overrides (None ignored).
+        """A config from a preset (`"cifar"`, `"imagenet"`, `"small"`, `"nb201"`,
+        `"nb201-small"`) with overrides (None ignored).
 
         Raises:
             ValueError: for an unknown preset or unknown settings.
@@ -122,7 +137,7 @@ class TrainConfig:
             ValueError: naming the first bad setting.
         """
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels",
-                                   "steps_per_execution"))
+                                   "steps_per_execution", "cells_per_stage"))
         check_non_negative(self, ("learning_rate", "min_learning_rate", "weight_decay",
                                   "auxiliary_weight"))
         if not 0 <= self.drop_path < 1:
@@ -175,6 +190,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     >>> model, summary = run_training(cfg, "runs/train")  # doctest: +SKIP
     """
     from keras_darts.architecture.genotype import Genotype, get_genotype
+    from keras_darts.architecture.nb201_genotype import NB201Genotype
     from keras_darts.callbacks import DropPathSchedule, StepTimer
     from keras_darts.data import train_data
     from keras_darts.networks import build_network, inference_model
@@ -184,16 +200,23 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.utils import atomic_path, atomic_write_json, set_seed
 
     config.validate()
-    genotype = (config.genotype if isinstance(config.genotype, Genotype)
+    genotype = (config.genotype if isinstance(config.genotype, (Genotype, NB201Genotype))
                 else get_genotype(config.genotype))
-    genotype.validate(DARTS_PRIMITIVES)
+    if isinstance(genotype, NB201Genotype):
+        if config.auxiliary or config.drop_path > 0:
+            raise ValueError("A NAS-Bench-201 cell trains without auxiliary head and "
+                             "drop-path: use --preset nb201 / nb201-small, or --no-auxiliary "
+                             "--drop-path 0.")
+    else:
+        genotype.validate(DARTS_PRIMITIVES)
     set_seed(config.seed)
     data = train_data(config.dataset, config.batch_size, seed=config.seed, cutout=config.cutout,
                       max_train=config.max_train, data_dir=config.data_dir)
     model = build_network(genotype, num_classes=data.info.num_classes, layers=config.layers,
                           channels=config.channels, input_shape=data.info.image_shape,
                           stem=config.stem, auxiliary=config.auxiliary,
-                          drop_path=config.drop_path > 0, seed=config.seed)
+                          drop_path=config.drop_path > 0, seed=config.seed,
+                          cells_per_stage=config.cells_per_stage)
     schedule = EpochCosineDecay(config.learning_rate, config.epochs, data.steps_per_epoch,
                                 config.min_learning_rate)
     optimizer = CoupledSGD(schedule, momentum=config.momentum,

@@ -268,6 +268,31 @@ class Genotype:
             raise GenotypeError(f"Genotype text is missing fields {missing}: {text!r}")
         return cls(*(values[f] for f in fields))
 
+    #: the cell kinds this genotype describes (one drawing each).
+    cell_kinds = ("normal", "reduce")
+
+    def cell_graph(self, kind="normal"):
+        """The drawable graph of one cell (used by `cell_to_dot` and `plot_cell`).
+
+        Args:
+            kind: `"normal"` or `"reduce"`.
+
+        Returns:
+            A dict: `inputs`, `nodes` and `output` (node names), `edges`
+            (`(source, target, op)` triples) and `concat` (nodes joined into
+            the output).
+
+        Raises:
+            ValueError: for another kind.
+        """
+        if kind not in self.cell_kinds:
+            raise ValueError(f"kind must be one of {list(self.cell_kinds)}. Received: kind={kind!r}")
+        edges = getattr(self, kind)
+        names = ["c_{k-2}", "c_{k-1}"] + [str(i) for i in range(len(edges) // 2)]
+        return {"inputs": names[:2], "nodes": names[2:], "output": "c_{k}",
+                "edges": [(names[inp], str(k // 2), op) for k, (op, inp) in enumerate(edges)],
+                "concat": [names[c] for c in getattr(self, f"{kind}_concat")]}
+
     def render(self):
         """A readable multi-line description of both cells."""
         lines = []
@@ -321,10 +346,12 @@ def get_genotype(name_or_path):
 
     Args:
         name_or_path: `"DARTS_V1"`, `"DARTS_V2"`, `"PC_DARTS_cifar"`,
-            `"PC_DARTS_image"`, `"PDARTS"`, or the path of a `genotype.json`.
+            `"PC_DARTS_image"`, `"PDARTS"`, a NAS-Bench-201 arch string
+            (`"|nor_conv_3x3~0|+|..."`), or the path of a `genotype.json`
+            (of a DARTS-space or a NAS-Bench-201 search).
 
     Returns:
-        A `Genotype`.
+        A `Genotype` (or an `NB201Genotype` for NAS-Bench-201).
 
     Raises:
         ValueError: if it is neither a known name nor an existing file.
@@ -337,8 +364,23 @@ def get_genotype(name_or_path):
     """
     if name_or_path in _PUBLISHED:
         return Genotype.from_text(_PUBLISHED[name_or_path])
+    if isinstance(name_or_path, str) and name_or_path.startswith("|"):
+        from keras_darts.architecture.nb201_genotype import NB201Genotype
+
+        return NB201Genotype.from_arch_string(name_or_path)
     if isinstance(name_or_path, str) and os.path.isfile(name_or_path):
-        return Genotype.load(name_or_path)
+        with open(name_or_path, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError:
+            d = None
+        inner = d.get("genotype", d) if isinstance(d, dict) else None
+        if isinstance(inner, dict) and "arch" in inner:
+            from keras_darts.architecture.nb201_genotype import NB201Genotype
+
+            return NB201Genotype.from_dict(inner)
+        return Genotype.from_json(text)
     raise ValueError(
         f"Unknown genotype {name_or_path!r}: not a published genotype "
         f"({published_genotypes()}) nor an existing genotype.json file."
@@ -364,34 +406,34 @@ def cell_to_dot(genotype, kind="normal"):
     """Graphviz source text of one cell (needs no graphviz installed).
 
     Args:
-        genotype: a `Genotype`.
-        kind: `"normal"` or `"reduce"`.
+        genotype: a `Genotype` or `NB201Genotype` (anything with `cell_graph`).
+        kind: one of the genotype's `cell_kinds` (`"normal"` / `"reduce"`;
+            `"cell"` for NAS-Bench-201).
 
     Returns:
         The DOT source as a string.
+
+    Raises:
+        ValueError: for a kind the genotype does not have.
 
     Example:
 
     >>> "digraph" in cell_to_dot(get_genotype("DARTS_V2"))
     True
     """
-    if kind not in ("normal", "reduce"):
-        raise ValueError(f"kind must be 'normal' or 'reduce'. Received: kind={kind!r}")
-    edges = getattr(genotype, kind)
-    steps = len(edges) // 2
-    names = ["c_{k-2}", "c_{k-1}"] + [str(i) for i in range(steps)]
+    g = genotype.cell_graph(kind)
     lines = [f'digraph "{kind}" {{', "  rankdir=LR;",
              '  node [style="filled,rounded", shape=box, fontname=Helvetica];',
              '  edge [fontname=Helvetica];']
-    for n in names[:2]:
+    for n in g["inputs"]:
         lines.append(f'  "{n}" [fillcolor=darkseagreen2];')
-    for n in names[2:]:
+    for n in g["nodes"]:
         lines.append(f'  "{n}" [fillcolor=lightblue];')
-    lines.append('  "c_{k}" [fillcolor=palegoldenrod];')
-    for k, (op, inp) in enumerate(edges):
-        lines.append(f'  "{names[inp]}" -> "{k // 2}" [label="{op}"];')
-    for c in getattr(genotype, f"{kind}_concat"):
-        lines.append(f'  "{names[c]}" -> "c_{{k}}";')
+    lines.append(f'  "{g["output"]}" [fillcolor=palegoldenrod];')
+    for src, dst, op in g["edges"]:
+        lines.append(f'  "{src}" -> "{dst}" [label="{op}"];')
+    for c in g["concat"]:
+        lines.append(f'  "{c}" -> "{g["output"]}";')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -404,9 +446,9 @@ def plot_cell(genotype, path, kind="normal", backend="auto"):
     (PNG, PDF or SVG), so images are always available.
 
     Args:
-        genotype: a `Genotype`.
+        genotype: a `Genotype` or `NB201Genotype`.
         path: output file, e.g. `normal.png`.
-        kind: `"normal"` or `"reduce"`.
+        kind: one of the genotype's `cell_kinds`.
         backend: `"auto"` (graphviz if installed, else matplotlib),
             `"graphviz"` or `"matplotlib"`.
 
@@ -450,17 +492,18 @@ def _plot_cell_matplotlib(genotype, kind, path, fmt):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    edges = getattr(genotype, kind)
-    steps = len(edges) // 2
-    names = ["c_{k-2}", "c_{k-1}"] + [str(i) for i in range(steps)] + ["c_{k}"]
-    pos = {0: (0.0, 1.0), 1: (0.0, -1.0), steps + 2: (steps + 1.0, 0.0)}
-    for i in range(steps):
-        pos[i + 2] = (i + 1.0, 1.5 if i % 2 == 0 else -1.5)
+    g = genotype.cell_graph(kind)
+    n_in, steps = len(g["inputs"]), len(g["nodes"])
+    pos = {name: (0.0, 1.0 - 2.0 * i / max(n_in - 1, 1)) if n_in > 1 else (0.0, 0.0)
+           for i, name in enumerate(g["inputs"])}
+    for i, name in enumerate(g["nodes"]):
+        pos[name] = (i + 1.0, 1.5 if i % 2 == 0 else -1.5)
+    pos[g["output"]] = (steps + 1.0, 0.0)
+    colors = {**{n: "#b4eeb4" for n in g["inputs"]}, g["output"]: "#eee8aa"}
     fig, ax = plt.subplots(figsize=(2.2 * (steps + 2), 4.0))
-    colors = {0: "#b4eeb4", 1: "#b4eeb4", steps + 2: "#eee8aa"}
     arrow = dict(arrowstyle="-|>", color="#444444", lw=1.0, shrinkA=14, shrinkB=14)
-    for k, (op, inp) in enumerate(edges):
-        (x0, y0), (x1, y1) = pos[inp], pos[k // 2 + 2]
+    for src, dst, op in g["edges"]:
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=arrow)
         # The label sits on its own edge, rotated along it.
         angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
@@ -468,13 +511,13 @@ def _plot_cell_matplotlib(genotype, kind, path, fmt):
                 va="center", rotation=angle, rotation_mode="anchor",
                 transform_rotates_text=True,
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
-    for c in getattr(genotype, f"{kind}_concat"):
-        (x0, y0), (x1, y1) = pos[c], pos[steps + 2]
+    for c in g["concat"]:
+        (x0, y0), (x1, y1) = pos[c], pos[g["output"]]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops={**arrow, "color": "#999999", "linestyle": "dashed"})
-    for n, (x, y) in pos.items():
-        ax.text(x, y, names[n], ha="center", va="center", fontsize=10,
-                bbox=dict(boxstyle="round,pad=0.4", fc=colors.get(n, "#add8e6"), ec="#333333"))
+    for name, (x, y) in pos.items():
+        ax.text(x, y, name, ha="center", va="center", fontsize=10,
+                bbox=dict(boxstyle="round,pad=0.4", fc=colors.get(name, "#add8e6"), ec="#333333"))
     ax.set_title(f"{kind} cell")
     ax.set_xlim(-0.6, steps + 1.6)
     ax.set_ylim(-2.4, 2.4)

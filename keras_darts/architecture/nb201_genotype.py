@@ -125,6 +125,23 @@ class NB201Genotype:
         return atomic_write_json(path, {"genotype": self.to_dict(), "text": self.to_text(),
                                         **extra})
 
+    #: the one cell kind (one drawing: `cell.dot` / `cell.png`).
+    cell_kinds = ("cell",)
+
+    def cell_graph(self, kind="cell"):
+        """The drawable graph of the cell (`none` edges are left out; node 3 is the output).
+
+        Raises:
+            ValueError: for a kind other than `"cell"`.
+        """
+        if kind not in self.cell_kinds:
+            raise ValueError(f"kind must be 'cell' for a NAS-Bench-201 genotype. "
+                             f"Received: kind={kind!r}")
+        edges = [(str(j), str(i), op) for i, node in enumerate(self.nodes, start=1)
+                 for op, j in node if op != "none"]
+        return {"inputs": ["0"], "nodes": ["1", "2"], "output": "3", "edges": edges,
+                "concat": []}
+
     def render(self):
         """One line per node."""
         return "\n".join(f"node {i} <- " + ", ".join(f"{op}(node {j})" for op, j in node)

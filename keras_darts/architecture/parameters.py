@@ -41,6 +41,12 @@ def active_to_mask(active, num_edges, num_ops):
     return mask
 
 
+def _edge_entropy(w):
+    """Entropy (nats) of each edge's weights, renormalised over the edge."""
+    p = w / ops.maximum(ops.sum(w, axis=-1, keepdims=True), 1e-12)
+    return -ops.sum(p * ops.log(ops.maximum(p, 1e-12)), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="keras_darts")
 class ArchitectureParameters(layers.Layer):
     """Owns the architecture parameters (alphas) and turns them into mixing weights.
@@ -60,15 +66,20 @@ class ArchitectureParameters(layers.Layer):
         temperature: initial temperature (> 0).
         per_cell: one alpha variable per cell instead of one per cell kind.
         init_scale: standard deviation of the initial alphas; 0 gives zeros.
-        init_value: constant added to the initial alphas (e.g. -ln(7) for a
-            sigmoid that starts at 1/8).
+        init_value: constant added to the initial alphas, or `"uniform"`: per
+            edge `-ln(k - 1)` for an edge with `k` active ops, so that a sigmoid
+            starts at the uniform share `1/k` (-ln(7), i.e. 1/8, for the 8 DARTS
+            ops; 0 for a single-op edge), as Single-DARTS initialises them.
         normal_active: per-edge active op indices for normal cells (None: all).
         reduce_active: per-edge active op indices for reduction cells.
         seed: seed of the initializer.
+        kinds: the cell kinds that own alphas (`("normal", "reduce")`;
+            `("normal",)` for NAS-Bench-201, whose cells are all alike).
 
     Raises:
         ValueError: for an unknown activation, a non-positive temperature,
-            a negative init scale, or malformed masks.
+            a negative init scale, a bad init value, cell types without
+            alphas, or malformed masks.
 
     Example:
 
@@ -80,7 +91,7 @@ class ArchitectureParameters(layers.Layer):
 
     def __init__(self, num_edges, primitives, cell_types, activation="softmax", temperature=1.0,
                  per_cell=False, init_scale=1e-3, init_value=0.0, normal_active=None,
-                 reduce_active=None, seed=None, **kwargs):
+                 reduce_active=None, seed=None, kinds=("normal", "reduce"), **kwargs):
         super().__init__(**kwargs)
         get_activation(activation)
         if not temperature > 0:
@@ -90,6 +101,13 @@ class ArchitectureParameters(layers.Layer):
         bad = [t for t in cell_types if t not in ("normal", "reduce")]
         if bad:
             raise ValueError(f"cell_types must be 'normal' or 'reduce'. Received: {bad}")
+        kinds = tuple(kinds)
+        missing = sorted(set(cell_types) - set(kinds))
+        if missing or not set(kinds) <= {"normal", "reduce"}:
+            raise ValueError(f"kinds {list(kinds)} must be 'normal'/'reduce' and cover the cell "
+                             f"types; missing {missing}.")
+        if isinstance(init_value, str) and init_value != "uniform":
+            raise ValueError(f"init_value must be a number or 'uniform'. Received: {init_value!r}")
         self.num_edges = num_edges
         self.primitives = tuple(primitives)
         self.cell_types = list(cell_types)
@@ -97,7 +115,8 @@ class ArchitectureParameters(layers.Layer):
         self.initial_temperature = float(temperature)
         self.per_cell = bool(per_cell)
         self.init_scale = float(init_scale)
-        self.init_value = float(init_value)
+        self.init_value = init_value if isinstance(init_value, str) else float(init_value)
+        self.kinds = kinds
         self.normal_active = normal_active
         self.reduce_active = reduce_active
         self.seed = seed
@@ -107,10 +126,23 @@ class ArchitectureParameters(layers.Layer):
             "reduce": active_to_mask(reduce_active, num_edges, num_ops),
         }
 
-    def _initializer(self, offset):
+    def initial_value(self, kind):
+        """The constant part of the initial alphas of a cell kind (scalar or `(edges, ops)`).
+
+        Example:
+
+        >>> arch.initial_value("normal")  # doctest: +SKIP
+        """
+        if self.init_value != "uniform":
+            return self.init_value
+        k = self._masks[kind].sum(axis=1, keepdims=True).astype("float64")
+        value = -np.log(np.maximum(k - 1.0, 1.0))
+        return np.broadcast_to(value, self._masks[kind].shape).astype("float32")
+
+    def _initializer(self, offset, kind):
         seed = None if self.seed is None else int(self.seed) + offset
         normal = keras.initializers.RandomNormal(0.0, self.init_scale or 1.0, seed=seed)
-        value, scale = self.init_value, self.init_scale
+        value, scale = self.initial_value(kind), self.init_scale
 
         def init(shape, dtype=None):
             x = normal(shape, dtype) if scale else ops.zeros(shape, dtype)
@@ -127,28 +159,47 @@ class ArchitectureParameters(layers.Layer):
         if self.per_cell:
             self.alphas = [
                 self.add_weight(name=f"alpha_cell_{i}", shape=shape,
-                                initializer=self._initializer(i))
-                for i in range(len(self.cell_types))
+                                initializer=self._initializer(i, kind))
+                for i, kind in enumerate(self.cell_types)
             ]
         else:
-            self.alpha_normal = self.add_weight(
-                name="alpha_normal", shape=shape, initializer=self._initializer(0))
-            self.alpha_reduce = self.add_weight(
-                name="alpha_reduce", shape=shape, initializer=self._initializer(1))
+            self._by_kind = {}
+            for offset, kind in enumerate(("normal", "reduce")):
+                if kind in self.kinds:
+                    self._by_kind[kind] = self.add_weight(
+                        name=f"alpha_{kind}", shape=shape,
+                        initializer=self._initializer(offset, kind))
         self.built = True
+
+    @property
+    def alpha_normal(self):
+        """The alphas shared by normal cells."""
+        return self._by_kind["normal"]
+
+    @property
+    def alpha_reduce(self):
+        """The alphas shared by reduction cells (absent for one-kind spaces)."""
+        if "reduce" not in getattr(self, "_by_kind", {}):
+            raise AttributeError("This architecture has no reduction-cell alphas "
+                                 f"(kinds={list(self.kinds)}, per_cell={self.per_cell}).")
+        return self._by_kind["reduce"]
 
     @property
     def variables_by_kind(self):
         """`{"normal": var, "reduce": var}` (shared mode) or `{"cell_i": var}` (per cell)."""
         if self.per_cell:
             return {f"cell_{i}": a for i, a in enumerate(self.alphas)}
-        return {"normal": self.alpha_normal, "reduce": self.alpha_reduce}
+        return dict(self._by_kind)
+
+    def kind_of(self, key):
+        """The cell kind (`"normal"` / `"reduce"`) of a `variables_by_kind` key."""
+        return self.cell_types[int(key.split("_")[1])] if self.per_cell else key
 
     def cell_alphas(self):
         """The alpha variable used by each cell, in cell order."""
         if self.per_cell:
             return list(self.alphas)
-        return [self.alpha_reduce if t == "reduce" else self.alpha_normal for t in self.cell_types]
+        return [self._by_kind[t] for t in self.cell_types]
 
     def mask(self, kind):
         """The boolean op mask of `"normal"` or `"reduce"` cells (numpy)."""
@@ -183,19 +234,14 @@ class ArchitectureParameters(layers.Layer):
         if self.per_cell:
             return [self.weights_for(a, k, temperature)
                     for a, k in zip(self.alphas, self.cell_types)]
-        cache = {}
-        for kind, alpha in (("normal", self.alpha_normal), ("reduce", self.alpha_reduce)):
-            if kind in self.cell_types:
-                cache[kind] = self.weights_for(alpha, kind, temperature)
+        cache = {kind: self.weights_for(alpha, kind, temperature)
+                 for kind, alpha in self._by_kind.items() if kind in self.cell_types}
         return [cache[k] for k in self.cell_types]
 
     def weights_by_kind(self, temperature=None):
         """Mixing weights as numpy arrays, keyed like `variables_by_kind`."""
-        out = {}
-        for key, alpha in self.variables_by_kind.items():
-            kind = self.cell_types[int(key.split("_")[1])] if self.per_cell else key
-            out[key] = ops.convert_to_numpy(self.weights_for(alpha, kind, temperature))
-        return out
+        return {key: ops.convert_to_numpy(self.weights_for(alpha, self.kind_of(key), temperature))
+                for key, alpha in self.variables_by_kind.items()}
 
     def entropy(self, temperature=None):
         """Mean entropy (nats) of the per-edge op distributions, over all edges and alphas.
@@ -212,11 +258,32 @@ class ArchitectureParameters(layers.Layer):
         """
         values = []
         for key, alpha in self.variables_by_kind.items():
-            kind = self.cell_types[int(key.split("_")[1])] if self.per_cell else key
-            w = self.weights_for(alpha, kind, temperature)
-            p = w / ops.maximum(ops.sum(w, axis=-1, keepdims=True), 1e-12)
-            values.append(ops.mean(-ops.sum(p * ops.log(ops.maximum(p, 1e-12)), axis=-1)))
+            w = self.weights_for(alpha, self.kind_of(key), temperature)
+            values.append(ops.mean(_edge_entropy(w)))
         return ops.mean(ops.stack(values))
+
+    def ies(self):
+        """Information entropy summation (SP-DARTS, Eq. 21): summed edge entropies of softmax(A).
+
+        `IES = -sum_e sum_m a_e^m log a_e^m` with `a_e = softmax(A_e)` (at
+        temperature 1 whatever the activation and temperature in use), over
+        every edge of every alpha variable, each edge's masked ops excluded.
+        It is `E * ln(M)` for uniform alphas and falls towards 0 as the
+        distributions sparsify.
+
+        Returns:
+            A scalar tensor (nats).
+
+        Example:
+
+        >>> float(arch.ies())  # doctest: +SKIP
+        """
+        total = 0.0
+        for key, alpha in self.variables_by_kind.items():
+            mask = self._masks[self.kind_of(key)]
+            w = get_activation("softmax")(alpha, 1.0, None if mask.all() else mask)
+            total = total + ops.sum(_edge_entropy(w))
+        return total
 
     def get_config(self):
         return {
@@ -232,4 +299,5 @@ class ArchitectureParameters(layers.Layer):
             "normal_active": self.normal_active,
             "reduce_active": self.reduce_active,
             "seed": self.seed,
+            "kinds": list(self.kinds),
         }

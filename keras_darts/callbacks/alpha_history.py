@@ -11,9 +11,13 @@ from keras_darts.utils.io import atomic_write_json, atomic_write_text
 
 
 class AlphaHistory(keras.callbacks.Callback):
-    """Records alphas and mixing weights per epoch to JSON, CSV and TensorBoard.
+    """Records alphas, mixing weights and the IES per epoch to JSON, CSV and TensorBoard.
 
-    The record starts with the initial values (epoch -1). Files are rewritten
+    The record starts with the initial values (epoch -1). Every entry holds
+    the information entropy summation `ies` (SP-DARTS Eq. 21, see
+    `ArchitectureParameters.ies`), which is also put into the epoch's logs
+    (so `CSVLogger`, TensorBoard and `History` placed after this callback
+    record it). Files are rewritten
     atomically at every epoch end, so a crash never leaves a truncated file.
 
     Args:
@@ -23,7 +27,7 @@ class AlphaHistory(keras.callbacks.Callback):
             histograms (None: off).
 
     Attributes:
-        history: list of `{"epoch", "alphas", "weights"}` dicts.
+        history: list of `{"epoch", "alphas", "weights", "ies"}` dicts.
 
     Example:
 
@@ -43,9 +47,11 @@ class AlphaHistory(keras.callbacks.Callback):
         arch = self.model.architecture
         alphas = {k: ops.convert_to_numpy(v).tolist() for k, v in arch.variables_by_kind.items()}
         weights = {k: w.tolist() for k, w in arch.weights_by_kind().items()}
-        entry = {"epoch": epoch, "alphas": alphas, "weights": weights}
+        entry = {"epoch": epoch, "alphas": alphas, "weights": weights,
+                 "ies": float(ops.convert_to_numpy(arch.ies()))}
         self.history.append(entry)
         self._write(entry)
+        return entry
 
     def _write(self, entry):
         primitives = list(self.model.primitives)
@@ -69,6 +75,7 @@ class AlphaHistory(keras.callbacks.Callback):
                 self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "alphas"))
             step = entry["epoch"] + 1
             with self._writer.as_default():
+                tf.summary.scalar("ies", entry["ies"], step=step)
                 for key, rows in entry["weights"].items():
                     tf.summary.histogram(f"alpha/{key}", entry["alphas"][key], step=step)
                     for edge, row in enumerate(rows):
@@ -81,7 +88,9 @@ class AlphaHistory(keras.callbacks.Callback):
             self._record(-1)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._record(epoch)
+        entry = self._record(epoch)
+        if logs is not None:
+            logs["ies"] = entry["ies"]
 
     def on_train_end(self, logs=None):
         if self._writer is not None:

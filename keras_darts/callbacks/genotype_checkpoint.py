@@ -13,8 +13,9 @@ class GenotypeCheckpoint(keras.callbacks.Callback):
 
     Files in `directory`: `genotype.json` (the latest genotype with its epoch,
     the strategy class and `metadata`), `genotype_history.json` (one genotype per epoch),
-    `normal.dot` / `reduce.dot` and `normal.png` / `reduce.png` (drawn by
-    graphviz when installed, else by matplotlib).
+    and per cell kind a `.dot` and a `.png` (`normal` / `reduce` for DARTS
+    genotypes, `cell` for NAS-Bench-201; drawn by graphviz when installed,
+    else by matplotlib).
 
     Args:
         directory: the run directory.
@@ -41,7 +42,7 @@ class GenotypeCheckpoint(keras.callbacks.Callback):
         extra = {"epoch": epoch, "strategy": type(self.model).__name__, **self.metadata}
         genotype.save(os.path.join(self.directory, "genotype.json"), **extra)
         atomic_write_json(os.path.join(self.directory, "genotype_history.json"), self.history)
-        for kind in ("normal", "reduce"):
+        for kind in genotype.cell_kinds:
             atomic_write_text(os.path.join(self.directory, f"{kind}.dot"),
                               cell_to_dot(genotype, kind))
             if self.plot:

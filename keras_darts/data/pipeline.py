@@ -14,12 +14,12 @@ class SearchData:
 
     Attributes:
         train: the search dataset: `((x_t, y_t), (x_v, y_v))` batches
-            (`mode="bilevel"`) or `(x, y)` batches (`mode="single"`).
+            (`mode="bilevel"` or `"paired"`) or `(x, y)` batches (`mode="single"`).
         validation: `(x, y)` batches of the test split, for
             `fit(validation_data=...)` and `evaluate`.
         steps_per_epoch: batches per epoch of `train`.
         info: the dataset's `DatasetInfo`.
-        mode: `"bilevel"` or `"single"`.
+        mode: `"bilevel"`, `"single"` or `"paired"`.
 
     Example:
 
@@ -179,7 +179,10 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     as the DARTS reference does; each part is reshuffled every epoch with the
     seed, augmented (crop, flip) and batched, and the two are zipped into
     `((x_t, y_t), (x_v, y_v))` batches. In `"single"` mode the whole training
-    set gives `(x, y)` batches. Incomplete batches are dropped so every step
+    set gives `(x, y)` batches. In `"paired"` mode two independently shuffled
+    passes over the whole training set are zipped into `((x_1, y_1), (x_2, y_2))`
+    batches (two different batches of the same subset: the Single-DARTS
+    ablation). Incomplete batches are dropped so every step
     has the same shape.
 
     Args:
@@ -187,7 +190,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
             numpy arrays (pass `test` too), or an unbatched tf.data.Dataset of
             `(image, label)` (pass `test` too).
         batch_size: batch size of each half.
-        mode: `"bilevel"` or `"single"`.
+        mode: `"bilevel"`, `"single"` or `"paired"`.
         train_portion: share of the training set used for weights (0.5).
         seed: shuffling and augmentation seed.
         augmentation: apply random crop and flip.
@@ -210,8 +213,8 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     >>> data = search_data("embedded", batch_size=32, seed=0)
     >>> model.fit(data.train, validation_data=data.validation, epochs=2)  # doctest: +SKIP
     """
-    if mode not in ("bilevel", "single"):
-        raise ValueError(f"mode must be 'bilevel' or 'single'. Received: mode={mode!r}")
+    if mode not in ("bilevel", "single", "paired"):
+        raise ValueError(f"mode must be 'bilevel', 'single' or 'paired'. Received: mode={mode!r}")
     if not 0 < train_portion < 1:
         raise ValueError(f"train_portion must be in (0, 1). Received: {train_portion!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -242,6 +245,10 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         a_ds, steps_a = batches(train_ds.skip(n_w), n - n_w, 3)
         ds = tf.data.Dataset.zip((w_ds, a_ds))
         steps = min(steps_w, steps_a)
+    elif mode == "paired":
+        first, steps = batches(train_ds, n, 2)
+        second, _ = batches(train_ds, n, 3)
+        ds = tf.data.Dataset.zip((first, second))
     else:
         ds, steps = batches(train_ds, n, 2)
     val = test_ds.map(lambda x, y: (normalize(x, info), y)).batch(eval_batch_size)

@@ -4,7 +4,9 @@ import keras
 from keras import layers as layers_mod
 
 from keras_darts.architecture.genotype import Genotype, get_genotype
-from keras_darts.networks.layers import AuxiliaryHead, GenotypeCell
+from keras_darts.architecture.nb201_genotype import NB201Genotype
+from keras_darts.networks.layers import AuxiliaryHead, GenotypeCell, NB201GenotypeCell
+from keras_darts.search_space.nb201 import ResidualReduction
 from keras_darts.search_space.ops import batch_norm
 from keras_darts.search_space.supernet import reduction_indices
 
@@ -30,7 +32,7 @@ def _resolve_genotypes(genotype, num_layers):
 
 def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=(32, 32, 3),
                   stem="cifar", auxiliary=True, drop_path=True, stem_multiplier=3,
-                  reductions=None, seed=None, name="darts_network"):
+                  reductions=None, seed=None, name="darts_network", cells_per_stage=None):
     """Builds the stand-alone network of a genotype, as the reference implementation does.
 
     `stem="cifar"`: a 3x3 conv with `stem_multiplier * channels` channels and
@@ -45,7 +47,10 @@ def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=
     Args:
         genotype: a `Genotype`, a published name (`"DARTS_V2"`, ...), a
             `genotype.json` path, or a list of one genotype per cell (networks
-            whose cells differ, e.g. from D-DARTS).
+            whose cells differ, e.g. from D-DARTS). An `NB201Genotype` (or an
+            arch string, or its genotype.json) builds the NAS-Bench-201
+            network instead (`build_nb201_network`: `channels` and
+            `cells_per_stage` apply, `auxiliary` must be False).
         num_classes: number of classes.
         layers: number of cells (20 for CIFAR, 14 for ImageNet).
         channels: initial channels (36 for CIFAR, 48 for ImageNet).
@@ -57,6 +62,7 @@ def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=
         reductions: explicit reduction cell indices.
         seed: seed of the drop-path masks.
         name: model name.
+        cells_per_stage: NAS-Bench-201 cells per stage (default 5).
 
     Returns:
         A functional `keras.Model` with output `logits`, or
@@ -72,6 +78,16 @@ def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=
     >>> model = build_network("DARTS_V2", layers=20, channels=36)
     >>> count_params(inference_model(model))  # ~3.3 M  # doctest: +SKIP
     """
+    if isinstance(genotype, str) and genotype.startswith("|"):
+        genotype = NB201Genotype.from_arch_string(genotype)
+    elif isinstance(genotype, str):
+        genotype = get_genotype(genotype)
+    if isinstance(genotype, NB201Genotype):
+        if auxiliary:
+            raise ValueError("NAS-Bench-201 networks have no auxiliary head: pass "
+                             "auxiliary=False (--no-auxiliary).")
+        return build_nb201_network(genotype, num_classes, channels, cells_per_stage or 5,
+                                   input_shape, name=name)
     if stem not in ("cifar", "imagenet"):
         raise ValueError(f"stem must be 'cifar' or 'imagenet'. Received: stem={stem!r}")
     for arg, value in (("num_classes", num_classes), ("channels", channels)):
@@ -119,6 +135,57 @@ def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=
         outputs = [logits, aux]
     return keras.Model(inputs, outputs, name=name)
 
+
+
+def build_nb201_network(genotype, num_classes=10, channels=16, cells_per_stage=5,
+                        input_shape=(32, 32, 3), name="nb201_network"):
+    """Builds the NAS-Bench-201 network of a cell, as the benchmark trains it.
+
+    A 3x3 conv stem (C) with BN, three stages of `cells_per_stage` cells at
+    C, 2C and 4C separated by residual reduction blocks, then BN, ReLU,
+    global pooling and the classifier.
+
+    Args:
+        genotype: an `NB201Genotype` or its arch string.
+        num_classes: classes.
+        channels: C (16 in the benchmark).
+        cells_per_stage: N (5 in the benchmark).
+        input_shape: `(height, width, channels)`.
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` with output `logits`.
+
+    Raises:
+        GenotypeError: for a malformed arch string.
+        ValueError: for non-positive sizes.
+
+    Example:
+
+    >>> model = build_nb201_network("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|"
+    ...                             "skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+    >>> round(count_params(model), 3)  # doctest: +SKIP
+    """
+    if isinstance(genotype, str):
+        genotype = NB201Genotype.from_arch_string(genotype)
+    for arg, value in (("num_classes", num_classes), ("channels", channels),
+                       ("cells_per_stage", cells_per_stage)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{arg} must be a positive integer. Received: {arg}={value!r}")
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = layers_mod.Conv2D(channels, 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = batch_norm(True, name="stem_bn")(x)
+    c = channels
+    for stage in range(3):
+        if stage:
+            c *= 2
+            x = ResidualReduction(c, name=f"reduction_{stage}")(x)
+        for k in range(cells_per_stage):
+            x = NB201GenotypeCell(genotype, c, name=f"cell_{stage}_{k}")(x)
+    x = layers_mod.ReLU(name="last_relu")(batch_norm(True, name="last_bn")(x))
+    x = layers_mod.GlobalAveragePooling2D(name="global_pool")(x)
+    logits = layers_mod.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name=name)
 
 
 def inference_model(model):

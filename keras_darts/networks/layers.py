@@ -208,3 +208,70 @@ class AuxiliaryHead(layers.Layer):
 
 
 __all__ = ["AuxiliaryHead", "BatchNorm", "DropPath", "GenotypeCell"]
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class NB201GenotypeCell(layers.Layer):
+    """A stand-alone NAS-Bench-201 cell: node `i` sums its edges' fixed ops; node 3 is the output.
+
+    `none` edges are left out (no op, nothing computed), and so are the edges
+    into nodes that do not reach the output (dead code in the benchmark's
+    networks: same function, fewer parameters); a node whose edges are all
+    `none` is zero. Ops have affine BNs, as in the benchmark's
+    networks.
+
+    Args:
+        genotype: an `NB201Genotype` or its arch string.
+        channels: channels (input = output).
+
+    Example:
+
+    >>> cell = NB201GenotypeCell("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|"
+    ...                          "avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|", channels=8)
+    >>> cell(keras.ops.ones((1, 8, 8, 8))).shape
+    (1, 8, 8, 8)
+    """
+
+    def __init__(self, genotype, channels, **kwargs):
+        super().__init__(**kwargs)
+        from keras_darts.architecture.nb201_genotype import NB201Genotype
+
+        if isinstance(genotype, str):
+            genotype = NB201Genotype.from_arch_string(genotype)
+        self.genotype = genotype
+        self.channels = channels
+        # Nodes that reach the output through non-`none` edges; the others are dead
+        # code (the benchmark computes them, their result is never used).
+        live = {len(genotype.nodes)}
+        for i in range(len(genotype.nodes), 0, -1):
+            if i in live:
+                live.update(j for op, j in genotype.nodes[i - 1] if op != "none")
+        self.edge_ends = []
+        self.edge_layers = []
+        for i, node in enumerate(genotype.nodes, start=1):
+            for op, j in node:
+                if op != "none" and i in live:
+                    self.edge_ends.append((i, j))
+                    self.edge_layers.append(build_op(op, channels, 1, True))
+
+    def build(self, input_shape):
+        for op in self.edge_layers:
+            op.build(tuple(input_shape[:-1]) + (self.channels,))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def call(self, x, training=None):
+        nodes = [x]
+        for i in range(1, len(self.genotype.nodes) + 1):
+            total = None
+            for (target, j), op in zip(self.edge_ends, self.edge_layers):
+                if target == i:
+                    y = op(nodes[j], training=training)
+                    total = y if total is None else total + y
+            nodes.append(ops.zeros_like(x) if total is None else total)
+        return nodes[-1]
+
+    def get_config(self):
+        return {**super().get_config(), "genotype": self.genotype.to_arch_string(),
+                "channels": self.channels}

@@ -7,6 +7,9 @@ from keras_darts.search_space.ops import (
     DARTS_PRIMITIVES, NB201_PRIMITIVES, BatchNorm, DilConv, FactorizedReduce, Identity, Noise,
     OpSpec, Pool, ReLUConvBN, SepConv, Zero, build_op, op_spec, register_op, registered_ops,
 )
+from keras_darts.search_space.spaces import (
+    SearchSpace, get_search_space, load_op_subsets, search_space_names,
+)
 from keras_darts.search_space.supernet import DartsSupernet, reduction_indices
 
 __all__ = [
@@ -14,4 +17,5 @@ __all__ = [
     "DARTS_PRIMITIVES", "DartsSupernet", "DilConv", "FactorizedReduce", "Identity", "MixedOp",
     "OpSpec", "Pool", "ReLUConvBN", "SearchCell", "SepConv", "Zero", "build_op", "edge_endpoints",
     "num_edges", "op_spec", "reduction_indices", "register_op", "registered_ops",
+    "SearchSpace", "get_search_space", "load_op_subsets", "search_space_names",
 ]

@@ -6,7 +6,11 @@ Strategies are registered by name; `get_strategy(name)` returns the class and
 
 from keras_darts.strategies.base import SearchModel
 from keras_darts.strategies.bilevel import BilevelSearch
+from keras_darts.strategies.single_darts import SingleDartsSearch
 from keras_darts.strategies.single_level import SingleLevelSearch
+from keras_darts.strategies.sp_darts import (
+    MixingProbabilitySchedule, SparseMixSearch, mixing_probability, sparse_draw,
+)
 
 _STRATEGIES = {}
 
@@ -72,7 +76,7 @@ def registered_strategies():
     Example:
 
     >>> registered_strategies()
-    ['darts', 'single-level']
+    ['darts', 'single-darts', 'single-level', 'sp-darts']
     """
     return sorted(_STRATEGIES)
 
@@ -97,6 +101,9 @@ def create_search_model(name, **kwargs):
 
 register_strategy("darts")(BilevelSearch)
 register_strategy("single-level")(SingleLevelSearch)
+register_strategy("single-darts")(SingleDartsSearch)
+register_strategy("sp-darts")(SparseMixSearch)
 
-__all__ = ["SearchModel", "BilevelSearch", "SingleLevelSearch", "register_strategy",
-           "get_strategy", "registered_strategies", "create_search_model"]
+__all__ = ["SearchModel", "BilevelSearch", "SingleLevelSearch", "SingleDartsSearch",
+           "SparseMixSearch", "MixingProbabilitySchedule", "mixing_probability", "sparse_draw",
+           "register_strategy", "get_strategy", "registered_strategies", "create_search_model"]

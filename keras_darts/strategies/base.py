@@ -6,8 +6,7 @@ from keras import ops
 
 from keras_darts.architecture.parameters import ArchitectureParameters
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
-from keras_darts.search_space.ops import DARTS_PRIMITIVES
-from keras_darts.search_space.supernet import DartsSupernet
+from keras_darts.search_space.spaces import SearchSpace, get_search_space
 
 
 def _num_replicas():
@@ -51,6 +50,10 @@ def all_reduce_sum(grads):
     return list(ctx.all_reduce(tf.distribute.ReduceOp.SUM, list(grads)))
 
 
+def _lists(active):
+    return None if active is None else [list(a) for a in active]
+
+
 class SearchModel(keras.Model):
     """Base class of the search strategies: a DARTS supernet and its architecture parameters.
 
@@ -72,15 +75,23 @@ class SearchModel(keras.Model):
         steps: intermediate nodes per cell (4).
         multiplier: nodes concatenated per cell (4).
         stem_multiplier: stem channels factor (3).
-        primitives: candidate op names.
-        normal_active: per-edge active op indices of normal cells (None: all).
+        space: a search-space name (`"darts"`, `"darts7"`, `"nb201"`, `"s1"` ...
+            `"s4"`, see `search_space_names()`) or a `SearchSpace`.
+        op_subsets: per-edge op names per cell kind (dict or JSON path), for
+            `s1` or to restrict another space.
+        cells_per_stage: NAS-Bench-201 cells per stage (5; `layers` is unused
+            there).
+        primitives: candidate op names, overriding the space's.
+        normal_active: per-edge active op indices of normal cells (None: the
+            space's).
         reduce_active: per-edge active op indices of reduction cells.
         reductions: explicit reduction cell indices (None: layers//3, 2*layers//3).
         activation: how alphas become mixing weights (`"softmax"`, `"sigmoid"`, ...).
         temperature: initial temperature of the activation.
         per_cell_alphas: one alpha variable per cell instead of per cell kind.
         alpha_init_scale: std of the initial alphas (1e-3).
-        alpha_init_value: constant added to the initial alphas.
+        alpha_init_value: constant added to the initial alphas, or `"uniform"`
+            (a sigmoid starting at `1/k` on an edge with `k` ops).
         grad_clip: global-norm clipping of the weight gradients (5; None: off).
         seed: seed of the alpha initialisation.
         **kwargs: `keras.Model` arguments (e.g. `name`).
@@ -102,12 +113,25 @@ class SearchModel(keras.Model):
     data_mode = "bilevel"
     #: whether the strategy has a separate architecture loss to report.
     reports_arch_loss = True
+    #: `SearchConfig` fields passed to the constructor (method-specific settings).
+    config_fields = ()
+    #: coupled weight decay of the alphas when the config leaves it unset.
+    default_arch_weight_decay = 1e-3
+
+    @classmethod
+    def check_config(cls, config):
+        """Validates a `SearchConfig`'s method-specific settings (nothing by default).
+
+        Raises:
+            ValueError: naming the bad setting.
+        """
 
     def __init__(self, num_classes, input_shape, layers=8, channels=16, steps=4, multiplier=4,
-                 stem_multiplier=3, primitives=DARTS_PRIMITIVES, normal_active=None,
-                 reduce_active=None, reductions=None, activation="softmax", temperature=1.0,
-                 per_cell_alphas=False, alpha_init_scale=1e-3, alpha_init_value=0.0,
-                 grad_clip=5.0, seed=None, **kwargs):
+                 stem_multiplier=3, space="darts", op_subsets=None, cells_per_stage=5,
+                 primitives=None, normal_active=None, reduce_active=None, reductions=None,
+                 activation="softmax", temperature=1.0, per_cell_alphas=False,
+                 alpha_init_scale=1e-3, alpha_init_value=0.0, grad_clip=5.0, seed=None,
+                 **kwargs):
         super().__init__(**kwargs)
         input_shape = tuple(int(d) for d in input_shape)
         if len(input_shape) != 3 or min(input_shape) < 1:
@@ -116,10 +140,22 @@ class SearchModel(keras.Model):
             )
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be positive or None. Received: grad_clip={grad_clip!r}")
+        if not isinstance(space, SearchSpace):
+            space = get_search_space(space, op_subsets)
+        if primitives is not None or normal_active is not None or reduce_active is not None:
+            space = SearchSpace(
+                space.name, space.family,
+                tuple(primitives) if primitives is not None else space.primitives,
+                normal_active if normal_active is not None else space.normal_active,
+                reduce_active if reduce_active is not None else space.reduce_active,
+                space.op_subsets)
+        self.space = space
         self._config = dict(
             num_classes=num_classes, input_shape=list(input_shape), layers=layers,
             channels=channels, steps=steps, multiplier=multiplier,
-            stem_multiplier=stem_multiplier, primitives=list(primitives),
+            stem_multiplier=stem_multiplier, space=space.name, op_subsets=space.op_subsets,
+            cells_per_stage=cells_per_stage,
+            primitives=None if primitives is None else list(primitives),
             normal_active=normal_active, reduce_active=reduce_active,
             reductions=None if reductions is None else list(reductions),
             activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,
@@ -127,16 +163,17 @@ class SearchModel(keras.Model):
             grad_clip=grad_clip, seed=seed,
         )
         self.grad_clip = grad_clip
-        self.network = DartsSupernet(
+        self.network = space.build_supernet(
             num_classes, layers=layers, channels=channels, steps=steps, multiplier=multiplier,
-            stem_multiplier=stem_multiplier, primitives=primitives, normal_active=normal_active,
-            reduce_active=reduce_active, reductions=reductions, name="supernet",
+            stem_multiplier=stem_multiplier, reductions=reductions,
+            cells_per_stage=cells_per_stage, name="supernet",
         )
         self.architecture = ArchitectureParameters(
-            self.network.num_edges, primitives, self.network.cell_types, activation=activation,
-            temperature=temperature, per_cell=per_cell_alphas, init_scale=alpha_init_scale,
-            init_value=alpha_init_value, normal_active=normal_active,
-            reduce_active=reduce_active, seed=seed, name="architecture",
+            self.network.num_edges, space.primitives, self.network.cell_types,
+            activation=activation, temperature=temperature, per_cell=per_cell_alphas,
+            init_scale=alpha_init_scale, init_value=alpha_init_value,
+            normal_active=_lists(space.normal_active), reduce_active=_lists(space.reduce_active),
+            seed=seed, kinds=space.kinds, name="architecture",
         )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
@@ -261,6 +298,55 @@ class SearchModel(keras.Model):
         self.apply_gradients(self.optimizer, grads, self.weight_variables, self.grad_clip)
         return loss, logits
 
+    def single_level_update(self, x, y, temperature=None, x_arch=None, y_arch=None):
+        """One single-level iteration: weights and alphas both step on the same loss.
+
+        The gradients of the weights and of the alphas come from one forward
+        and backward pass on `(x, y)`; the weight gradient is clipped, the
+        architecture gradient is not. With `x_arch, y_arch` the alphas instead
+        step on a second batch (both gradients at the same current weights).
+
+        Args:
+            x, y: the batch.
+            temperature: activation temperature for this iteration (None: the
+                architecture's temperature variable).
+            x_arch, y_arch: an optional separate batch for the alphas.
+
+        Returns:
+            `(loss, logits)` of the weight batch.
+        """
+        w_vars, a_vars = self.weight_variables, self.arch_variables
+        separate = x_arch is not None
+        with tf.GradientTape(persistent=separate) as tape:
+            loss, scaled, logits = self.compute_search_loss(x, y, temperature=temperature)
+            if separate:
+                _, arch_scaled, _ = self.compute_search_loss(x_arch, y_arch,
+                                                             temperature=temperature)
+        if separate:
+            w_grads = tape.gradient(scaled, w_vars)
+            a_grads = tape.gradient(arch_scaled, a_vars)
+            del tape
+        else:
+            grads = tape.gradient(scaled, w_vars + a_vars)
+            w_grads, a_grads = grads[:len(w_vars)], grads[len(w_vars):]
+        self.apply_gradients(self.optimizer, w_grads, w_vars, self.grad_clip)
+
+        def arch_update():
+            self.apply_gradients(self.arch_optimizer, a_grads, a_vars)
+            return tf.constant(0.0)
+
+        self.when_arch_enabled(arch_update)
+        return loss, logits
+
+    def unpack_single(self, data):
+        """Returns `(x, y)` of a single-level batch, with a clear error for bi-level batches."""
+        if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], (tuple, list)):
+            raise ValueError(
+                f"{type(self).__name__} expects batches (x, y); build them with "
+                "keras_darts.data.search_data(..., mode='single')."
+            )
+        return data[0], data[1]
+
     def when_arch_enabled(self, fn):
         """Runs `fn()` (returning a scalar loss) only while architecture updates are enabled.
 
@@ -290,13 +376,35 @@ class SearchModel(keras.Model):
         except (TypeError, ValueError):
             raise ValueError(
                 f"{type(self).__name__} expects batches ((x_train, y_train), (x_val, y_val)); "
-                "build them with keras_darts.data.search_data(..., mode='bilevel')."
+                f"build them with keras_darts.data.search_data(..., mode={self.data_mode!r})."
             ) from None
         return x_t, y_t, x_v, y_v
 
+    def eval_temperature(self):
+        """The temperature of evaluation (`test_step`); None: the temperature variable."""
+        return None
+
+    def default_callbacks(self, epochs):
+        """Callbacks the method needs in `fit()` (e.g. schedules); none by default.
+
+        `run_search` adds them; call it yourself when using `fit()` directly.
+
+        Args:
+            epochs: the number of search epochs.
+
+        Returns:
+            A list of callbacks.
+
+        Example:
+
+        >>> model.fit(ds, epochs=10, callbacks=model.default_callbacks(10))  # doctest: +SKIP
+        """
+        return []
+
     def test_step(self, data):
         x, y = data[0], data[1]
-        loss, _, logits = self.compute_search_loss(x, y, training=False)
+        loss, _, logits = self.compute_search_loss(x, y, training=False,
+                                                   temperature=self.eval_temperature())
         self.loss_tracker.update_state(loss)
         self.accuracy_tracker.update_state(y, logits)
         return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_tracker.result()}

@@ -44,6 +44,7 @@ class BilevelSearch(SearchModel):
     """
 
     data_mode = "bilevel"
+    config_fields = ("order",)
 
     def __init__(self, order=1, fd_scale=0.01, **kwargs):
         if order not in (1, 2):
@@ -65,23 +66,39 @@ class BilevelSearch(SearchModel):
 
     def train_step(self, data):
         x_t, y_t, x_v, y_v = self.unpack_bilevel(data)
-        if self.order == 1:
-            arch_loss = self.when_arch_enabled(lambda: self.first_order_arch_step(x_v, y_v))
-        else:
-            arch_loss = self.when_arch_enabled(
-                lambda: self.second_order_arch_step(x_t, y_t, x_v, y_v))
-        loss, logits = self.weight_step(x_t, y_t)
+        loss, logits, arch_loss = self.bilevel_update(x_t, y_t, x_v, y_v)
         return self.update_metrics(loss, y_t, logits, arch_loss)
 
-    def first_order_arch_step(self, x_v, y_v):
+    def bilevel_update(self, x_t, y_t, x_v, y_v, temperature=None):
+        """One bi-level iteration: the architecture step, then the weight step.
+
+        Args:
+            x_t, y_t: the weight (training) batch.
+            x_v, y_v: the architecture (validation) batch.
+            temperature: activation temperature of both steps (None: the
+                architecture's temperature variable).
+
+        Returns:
+            `(loss, logits, arch_loss)`.
+        """
+        if self.order == 1:
+            arch_loss = self.when_arch_enabled(
+                lambda: self.first_order_arch_step(x_v, y_v, temperature))
+        else:
+            arch_loss = self.when_arch_enabled(
+                lambda: self.second_order_arch_step(x_t, y_t, x_v, y_v, temperature))
+        loss, logits = self.weight_step(x_t, y_t, temperature)
+        return loss, logits, arch_loss
+
+    def first_order_arch_step(self, x_v, y_v, temperature=None):
         """Updates the alphas with `dL_val(w, a)/da`; returns the validation loss."""
         with tf.GradientTape() as tape:
-            loss, scaled, _ = self.compute_search_loss(x_v, y_v)
+            loss, scaled, _ = self.compute_search_loss(x_v, y_v, temperature=temperature)
         grads = tape.gradient(scaled, self.arch_variables)
         self.apply_gradients(self.arch_optimizer, grads, self.arch_variables)
         return loss
 
-    def unrolled_arch_gradient(self, x_t, y_t, x_v, y_v):
+    def unrolled_arch_gradient(self, x_t, y_t, x_v, y_v, temperature=None):
         """The second-order architecture gradient (summed over replicas).
 
         Returns:
@@ -96,7 +113,7 @@ class BilevelSearch(SearchModel):
 
         # Virtual step w' = w - xi * (mu * b + g + wd * w), g on the training batch.
         with tf.GradientTape() as tape:
-            _, scaled, _ = self.compute_search_loss(x_t, y_t)
+            _, scaled, _ = self.compute_search_loss(x_t, y_t, temperature=temperature)
         g = all_reduce_sum(tape.gradient(scaled, w_vars))
         for v, w0, gi in zip(w_vars, backup, g):
             d = gi + opt.coupled_weight_decay * w0 + opt.momentum * opt.buffer(v)
@@ -104,7 +121,7 @@ class BilevelSearch(SearchModel):
 
         # dL_val(w', a)/da and dL_val(w', a)/dw'.
         with tf.GradientTape() as tape:
-            val_loss, scaled, _ = self.compute_search_loss(x_v, y_v)
+            val_loss, scaled, _ = self.compute_search_loss(x_v, y_v, temperature=temperature)
         grads = tape.gradient(scaled, a_vars + w_vars)
         grads = all_reduce_sum(fill_none_gradients(grads, a_vars + w_vars))
         d_alpha, d_w = grads[:len(a_vars)], grads[len(a_vars):]
@@ -116,7 +133,7 @@ class BilevelSearch(SearchModel):
             for v, w0, dv in zip(w_vars, backup, d_w):
                 v.assign(w0 + sign * eps * dv)
             with tf.GradientTape() as tape:
-                _, scaled, _ = self.compute_search_loss(x_t, y_t)
+                _, scaled, _ = self.compute_search_loss(x_t, y_t, temperature=temperature)
             return all_reduce_sum(tape.gradient(scaled, a_vars))
 
         g_plus = arch_grad_at(1.0)
@@ -127,9 +144,9 @@ class BilevelSearch(SearchModel):
                       for da, gp, gm in zip(d_alpha, g_plus, g_minus)]
         return arch_grads, val_loss
 
-    def second_order_arch_step(self, x_t, y_t, x_v, y_v):
+    def second_order_arch_step(self, x_t, y_t, x_v, y_v, temperature=None):
         """Updates the alphas with the unrolled gradient; returns the validation loss at w'."""
-        arch_grads, val_loss = self.unrolled_arch_gradient(x_t, y_t, x_v, y_v)
+        arch_grads, val_loss = self.unrolled_arch_gradient(x_t, y_t, x_v, y_v, temperature)
         self.apply_gradients(self.arch_optimizer, arch_grads, self.arch_variables, reduced=True)
         return val_loss
 
