@@ -155,6 +155,7 @@ def _profile_parser(sub):
     p.add_argument("--preset", default="cifar", choices=sorted(NETWORK_PRESETS))
     p.add_argument("--layers", type=int)
     p.add_argument("--channels", type=int)
+    p.add_argument("--cells-per-stage", type=int, help="NAS-Bench-201 cells per stage")
     p.add_argument("--input-shape", type=int, nargs=3, metavar=("H", "W", "C"))
     p.add_argument("--num-classes", type=int)
     p.add_argument("--latency", action="store_true",
@@ -178,12 +179,13 @@ def _run_profile(args):
         model = keras.models.load_model(args.genotype)
     else:
         kw = dict(NETWORK_PRESETS[args.preset])
-        for key in ("layers", "channels", "num_classes"):
+        for key in ("layers", "channels", "num_classes", "cells_per_stage"):
             if getattr(args, key) is not None:
                 kw[key] = getattr(args, key)
         if args.input_shape:
             kw["input_shape"] = tuple(args.input_shape)
-        model = build_network(args.genotype, **kw)
+        # The deployable network: no auxiliary head (NAS-Bench-201 networks have none).
+        model = build_network(args.genotype, auxiliary=False, **kw)
     result = profile(model)
     if args.latency:
         from keras_darts.export import export_onnx, export_tflite
@@ -217,9 +219,11 @@ def _genotype_parser(sub):
                        description="Show a published genotype or a genotype.json, validate it, "
                                    "and optionally draw its cells.")
     p.add_argument("genotype", help="a published name (DARTS_V1, DARTS_V2, PC_DARTS_cifar, "
-                                    "PC_DARTS_image, PDARTS), a genotype.json, or the reference "
-                                    "text form 'Genotype(normal=[...], ...)'")
-    p.add_argument("--plot", metavar="DIR", help="write normal.png and reduce.png to DIR")
+                                    "PC_DARTS_image, PDARTS), a genotype.json, the reference "
+                                    "text form 'Genotype(normal=[...], ...)', or a "
+                                    "NAS-Bench-201 arch string '|op~0|+|...|'")
+    p.add_argument("--plot", metavar="DIR",
+                   help="write normal.png and reduce.png (NAS-Bench-201: cell.png) to DIR")
     p.add_argument("--json", action="store_true", help="print as JSON")
     return p
 
@@ -232,7 +236,7 @@ def _run_genotype(args):
         else get_genotype(text)
     print(g.to_json() if args.json else g.render())
     if args.plot:
-        for kind in ("normal", "reduce"):
+        for kind in g.cell_kinds:
             print(plot_cell(g, os.path.join(args.plot, f"{kind}.png"), kind))
     return 0
 

@@ -73,6 +73,10 @@ class SearchConfig:
         level: SP-DARTS's optimisation, `"bilevel"` or `"single"`.
         p_low, p_up, p_warmup_epochs: SP-DARTS's schedule of the mixing
             probability.
+        w01, w_abl, ablation_gradient: D-DARTS's zero-one and ablation loss
+            weights, and whether the ablation loss carries gradient.
+        parser, threshold: D-DARTS's per-cell derivation (`"sparse"`,
+            `"edge"`, `"darts"`) and its sigmoid threshold.
         seed: the run's seed (data order, augmentation, initialisation).
         deterministic: enable TensorFlow op determinism.
         steps_per_execution: steps per traced call.
@@ -121,6 +125,11 @@ class SearchConfig:
     p_low: float = 0.0
     p_up: float = 1.0
     p_warmup_epochs: int = 1
+    w01: float = 8.0
+    w_abl: float = 0.5
+    ablation_gradient: bool = True
+    parser: str = "sparse"
+    threshold: float = 0.8
     seed: int = 0
     deterministic: bool = True
     steps_per_execution: int = 1
@@ -310,7 +319,8 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
         config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,
         config.momentum, config.weight_decay, config.arch_learning_rate,
         config.resolved_arch_weight_decay(), config.arch_beta_1, config.arch_beta_2)
-    model.compile(optimizer=w_opt, arch_optimizer=a_opt,
+    model.compile(optimizer=w_opt, arch_optimizer=a_opt, epochs=config.epochs,
+                  steps_per_epoch=data.steps_per_epoch,
                   steps_per_execution=config.steps_per_execution,
                   run_eagerly=config.run_eagerly)
 

@@ -75,7 +75,9 @@ class TrainConfig:
 
     Attributes:
         genotype: a published name, a `genotype.json` path, a NAS-Bench-201
-            arch string, a `Genotype` or an `NB201Genotype`.
+            arch string, a `Genotype`, an `NB201Genotype`, or a D-DARTS
+            `NetworkGenotype` (deepened to `layers` cells by Algorithm 1 when
+            its length differs).
         dataset, data_dir: the data.
         layers, channels, stem: the network (`"cifar"` or `"imagenet"` stem).
         cells_per_stage: cells per stage of a NAS-Bench-201 network.
@@ -190,6 +192,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     >>> model, summary = run_training(cfg, "runs/train")  # doctest: +SKIP
     """
     from keras_darts.architecture.genotype import Genotype, get_genotype
+    from keras_darts.architecture.cell_genotype import NetworkGenotype
     from keras_darts.architecture.nb201_genotype import NB201Genotype
     from keras_darts.callbacks import DropPathSchedule, StepTimer
     from keras_darts.data import train_data
@@ -200,7 +203,8 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.utils import atomic_path, atomic_write_json, set_seed
 
     config.validate()
-    genotype = (config.genotype if isinstance(config.genotype, (Genotype, NB201Genotype))
+    genotype = (config.genotype if isinstance(config.genotype, (Genotype, NB201Genotype,
+                                                                NetworkGenotype))
                 else get_genotype(config.genotype))
     if isinstance(genotype, NB201Genotype):
         if config.auxiliary or config.drop_path > 0:

@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from keras_darts.cli import main
 
 
@@ -66,4 +68,33 @@ def test_train_and_export_bad_input(tmp_path, capsys):
     assert main(["export", "--model", "x.keras", "--out", str(out), "--quantizations",
                  "int4"]) == 2
     assert "Unknown quantizations ['int4']" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_search_with_new_methods_and_spaces(tmp_path, capsys):
+    out = tmp_path / "sp"
+    args = ["search", "--preset", "nb201-small", "--method", "sp-darts", "--space", "nb201",
+            "--out", str(out), "--epochs", "2", "--channels", "4", "--batch-size", "16",
+            "--max-train", "64", "--t-sp", "0.002", "--verbose", "0"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    saved = json.loads((out / "genotype.json").read_text())
+    assert saved["method"] == "sp-darts" and saved["genotype"]["arch"] in printed
+    assert json.loads((out / "config.json").read_text())["t_sp"] == 0.002
+
+
+@pytest.mark.parametrize("flags,match", [
+    (["--method", "sp-darts", "--t-sp", "0"], "t_sp must be a positive temperature"),
+    (["--method", "sp-darts", "--p-low", "0.9", "--p-up", "0.1"], "must not exceed p_up"),
+    (["--method", "sp-darts", "--p-up", "2"], "p_up must be a probability"),
+    (["--space", "s1"], "needs op_subsets"),
+    (["--space", "s9"], "Unknown search space 's9'"),
+    (["--method", "single-darts", "--batches", "many"], "batches must be"),
+])
+def test_new_method_bad_flags_exit_2(tmp_path, capsys, flags, match):
+    import re
+
+    out = tmp_path / "run"
+    assert main(["search", "--out", str(out), *flags]) == 2
+    assert re.search(match, capsys.readouterr().err)
     assert not out.exists()

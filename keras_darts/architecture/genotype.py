@@ -348,10 +348,11 @@ def get_genotype(name_or_path):
         name_or_path: `"DARTS_V1"`, `"DARTS_V2"`, `"PC_DARTS_cifar"`,
             `"PC_DARTS_image"`, `"PDARTS"`, a NAS-Bench-201 arch string
             (`"|nor_conv_3x3~0|+|..."`), or the path of a `genotype.json`
-            (of a DARTS-space or a NAS-Bench-201 search).
+            (of a DARTS-space, NAS-Bench-201 or D-DARTS search).
 
     Returns:
-        A `Genotype` (or an `NB201Genotype` for NAS-Bench-201).
+        A `Genotype` (an `NB201Genotype` for NAS-Bench-201, a
+        `NetworkGenotype` for D-DARTS).
 
     Raises:
         ValueError: if it is neither a known name nor an existing file.
@@ -380,6 +381,10 @@ def get_genotype(name_or_path):
             from keras_darts.architecture.nb201_genotype import NB201Genotype
 
             return NB201Genotype.from_dict(inner)
+        if isinstance(inner, dict) and "cells" in inner:
+            from keras_darts.architecture.cell_genotype import NetworkGenotype
+
+            return NetworkGenotype.from_dict(inner)
         return Genotype.from_json(text)
     raise ValueError(
         f"Unknown genotype {name_or_path!r}: not a published genotype "

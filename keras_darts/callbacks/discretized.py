@@ -9,7 +9,7 @@ class DiscretizedAccuracy(keras.callbacks.Callback):
     """Evaluates the supernet restricted to the currently derived genotype after every epoch.
 
     The genotype the alphas derive now (`model.genotype()`) is turned into
-    one-hot mixing weights (`network.discrete_weights`) and the supernet's
+    one-hot mixing weights (`model.discrete_cell_weights`) and the supernet's
     current weights are evaluated with them, in inference mode, on `data`:
     the "discretized accuracy" of SP-DARTS (its Figure 3b). A supernet whose
     accuracy depends on the subordinate ops (information bypass leakage)
@@ -50,8 +50,7 @@ class DiscretizedAccuracy(keras.callbacks.Callback):
         """
         model = self.model
         genotype = model.genotype() if genotype is None else genotype
-        by_kind = model.network.discrete_weights(genotype)
-        cell_weights = [tf.constant(by_kind[k]) for k in model.network.cell_types]
+        cell_weights = [tf.constant(w) for w in model.discrete_cell_weights(genotype)]
         if self._predict is None:
             network = model.network
 

@@ -3,6 +3,7 @@
 import keras
 from keras import layers as layers_mod
 
+from keras_darts.architecture.cell_genotype import CellGenotype, NetworkGenotype
 from keras_darts.architecture.genotype import Genotype, get_genotype
 from keras_darts.architecture.nb201_genotype import NB201Genotype
 from keras_darts.networks.layers import AuxiliaryHead, GenotypeCell, NB201GenotypeCell
@@ -24,7 +25,7 @@ def _resolve_genotypes(genotype, num_layers):
         g = get_genotype(genotype) if isinstance(genotype, str) else genotype
         cells = [g] * num_layers
     for i, g in enumerate(cells):
-        if not isinstance(g, Genotype):
+        if not isinstance(g, (Genotype, CellGenotype)):
             raise ValueError(f"Cell {i}: expected a Genotype, a preset name or a genotype.json "
                              f"path. Received: {type(g).__name__}")
     return cells
@@ -50,7 +51,11 @@ def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=
             whose cells differ, e.g. from D-DARTS). An `NB201Genotype` (or an
             arch string, or its genotype.json) builds the NAS-Bench-201
             network instead (`build_nb201_network`: `channels` and
-            `cells_per_stage` apply, `auxiliary` must be False).
+            `cells_per_stage` apply, `auxiliary` must be False). A
+            `NetworkGenotype` (D-DARTS: one searched cell per position) gives
+            its cells and reductions; with `layers` other than its length it
+            is first deepened by `keras_darts.derivation.deepen` (D-DARTS
+            Algorithm 1).
         num_classes: number of classes.
         layers: number of cells (20 for CIFAR, 14 for ImageNet).
         channels: initial channels (36 for CIFAR, 48 for ImageNet).
@@ -93,8 +98,20 @@ def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=
     for arg, value in (("num_classes", num_classes), ("channels", channels)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{arg} must be a positive integer. Received: {arg}={value!r}")
+    if isinstance(genotype, NetworkGenotype):
+        if layers != len(genotype.cells):
+            from keras_darts.derivation.fair import deepen
+
+            genotype, _ = deepen(genotype, layers)
+        reductions = genotype.reductions
+        genotype = list(genotype.cells)
     reductions = reduction_indices(layers, reductions)
     cells = _resolve_genotypes(genotype, layers)
+    for i, g in enumerate(cells):
+        if isinstance(g, CellGenotype) and g.reduction != (i in reductions):
+            raise ValueError(f"Cell {i} is a searched {g.kind} cell, but the network has "
+                             f"{'a' if i in reductions else 'no'} reduction there "
+                             f"(reductions at {list(reductions)}).")
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     c = channels
     if stem == "cifar":
@@ -235,5 +252,7 @@ NETWORK_PRESETS = {
     "cifar": dict(layers=20, channels=36, input_shape=(32, 32, 3), stem="cifar", num_classes=10),
     "imagenet": dict(layers=14, channels=48, input_shape=(224, 224, 3), stem="imagenet",
                      num_classes=1000),
+    "nb201": dict(channels=16, cells_per_stage=5, input_shape=(32, 32, 3), num_classes=10),
 }
-"""The papers' evaluation networks: CIFAR-10 (20 cells, C=36) and ImageNet mobile (14, 48)."""
+"""The papers' evaluation networks: CIFAR-10 (20 cells, C=36), ImageNet mobile (14, 48), and
+NAS-Bench-201's CIFAR-10 network (C=16, 5 cells per stage)."""

@@ -6,6 +6,7 @@ from keras import layers, ops
 from keras_darts.architecture.genotype import Genotype
 from keras_darts.search_space.ops import (
     BatchNorm, FactorizedReduce, ReLUConvBN, batch_norm, build_op, halved_shape, op_spec,
+    subsample,
 )
 
 
@@ -64,7 +65,8 @@ class GenotypeCell(layers.Layer):
     genotype's `concat` states. BNs have affine parameters.
 
     Args:
-        genotype: a `Genotype` (or its dict form, as in configs).
+        genotype: a `Genotype` (or its dict form, as in configs), or a
+            `CellGenotype` of one individually searched cell (D-DARTS).
         channels: channels of every node.
         reduction: use the reduction part of the genotype.
         reduction_prev: the previous cell was a reduction cell.
@@ -86,18 +88,28 @@ class GenotypeCell(layers.Layer):
     def __init__(self, genotype, channels, reduction=False, reduction_prev=False,
                  drop_path=True, seed=None, **kwargs):
         super().__init__(**kwargs)
+        from keras_darts.architecture.cell_genotype import CellGenotype
+
         if isinstance(genotype, dict):
-            genotype = Genotype.from_dict(genotype)
+            genotype = (CellGenotype.from_dict(genotype) if "edges" in genotype
+                        else Genotype.from_dict(genotype))
         self.genotype = genotype
         self.channels = channels
         self.reduction = bool(reduction)
         self.reduction_prev = bool(reduction_prev)
         self.use_drop_path = bool(drop_path)
         self.seed = seed
-        kind = "reduce" if reduction else "normal"
-        self.edges_spec = getattr(genotype, kind)
-        self.concat = tuple(getattr(genotype, f"{kind}_concat"))
-        self.steps = len(self.edges_spec) // 2
+        if isinstance(genotype, CellGenotype):
+            # A per-cell genotype (D-DARTS): any number of ops per node.
+            self.edges_spec = list(genotype.edges)
+            self.concat = tuple(genotype.concat)
+            self.steps = genotype.steps
+        else:
+            kind = "reduce" if reduction else "normal"
+            self.edges_spec = [(op, k // 2, inp)
+                               for k, (op, inp) in enumerate(getattr(genotype, kind))]
+            self.concat = tuple(getattr(genotype, f"{kind}_concat"))
+            self.steps = len(self.edges_spec) // 2
         if reduction_prev:
             self.preprocess0 = FactorizedReduce(channels, True, name="preprocess0")
         else:
@@ -105,7 +117,7 @@ class GenotypeCell(layers.Layer):
         self.preprocess1 = ReLUConvBN(channels, 1, 1, 0, True, name="preprocess1")
         self.ops = []
         self.drop_paths = []
-        for k, (name, inp) in enumerate(self.edges_spec):
+        for k, (name, _, inp) in enumerate(self.edges_spec):
             stride = 2 if reduction and inp < 2 else 1
             self.ops.append(build_op(name, channels, stride, affine=True))
             identity = op_spec(name).is_identity and stride == 1
@@ -131,12 +143,15 @@ class GenotypeCell(layers.Layer):
         states = [self.preprocess0(s0, training=training), self.preprocess1(s1, training=training)]
         for node in range(self.steps):
             total = None
-            for k in (2 * node, 2 * node + 1):
-                _, inp = self.edges_spec[k]
+            for k, (_, target, inp) in enumerate(self.edges_spec):
+                if target != node:
+                    continue
                 h = self.ops[k](states[inp], training=training)
                 if self.drop_paths[k] is not None:
                     h = self.drop_paths[k](h, training=training)
                 total = h if total is None else total + h
+            if total is None:  # a node without ops (FairDARTS parsers) is zero
+                total = ops.zeros_like(subsample(states[1]) if self.reduction else states[1])
             states.append(total)
         return ops.concatenate([states[i] for i in self.concat], axis=-1)
 

@@ -2,9 +2,10 @@
 
 import keras
 from keras import layers as layers_mod
+from keras import ops
 
 from keras_darts.search_space.cells import SearchCell, num_edges
-from keras_darts.search_space.ops import DARTS_PRIMITIVES, batch_norm
+from keras_darts.search_space.ops import DARTS_PRIMITIVES, batch_norm, subsample
 
 
 def reduction_indices(num_layers, reductions=None):
@@ -155,20 +156,55 @@ class DartsSupernet(layers_mod.Layer):
     def compute_output_shape(self, input_shape, cell_weights_shape=None):
         return (input_shape[0], self.num_classes)
 
-    def features(self, x, cell_weights, training=None):
-        """Runs stem and cells; returns the last cell's feature map."""
+    def features(self, x, cell_weights, training=None, removed=None):
+        """Runs stem and cells; returns the last cell's feature map.
+
+        Args:
+            x: images.
+            cell_weights: one mixing-weight tensor per cell.
+            training: training mode.
+            removed: index of a cell to remove (see `bypass`), or None.
+        """
         if len(cell_weights) != self.num_layers:
             raise ValueError(
                 f"Expected mixing weights for {self.num_layers} cells, got {len(cell_weights)}."
             )
         s = self.stem_bn(self.stem_conv(x), training=training)
         s0 = s1 = s
-        for cell, weights in zip(self.cells, cell_weights):
-            s0, s1 = s1, cell(s0, s1, weights, training=training)
+        for i, (cell, weights) in enumerate(zip(self.cells, cell_weights)):
+            if i == removed:
+                s0, s1 = s1, self.bypass(i, s1)
+            else:
+                s0, s1 = s1, cell(s0, s1, weights, training=training)
         return s1
 
-    def call(self, x, cell_weights, training=None):
-        return self.classifier(self.global_pool(self.features(x, cell_weights, training)))
+    def bypass(self, index, s1):
+        """What a removed cell outputs (D-DARTS's ablation): its input, passed through.
+
+        The previous cell's output is passed on unchanged where shapes allow; a
+        reduction cell's stride is taken by subsampling (every second row and
+        column), and a change of channel count by repeating the input's
+        channels cyclically (`out[..., j] = in[..., j % C_in]`). Parameter-free,
+        so a removed cell adds nothing untrained.
+
+        Args:
+            index: the removed cell's index.
+            s1: the previous cell's output (the removed cell's second input).
+
+        Returns:
+            A tensor of the cell's output shape.
+        """
+        cell = self.cells[index]
+        y = subsample(s1) if cell.reduction else s1
+        c_in = s1.shape[-1]
+        c_out = cell.multiplier * cell.channels
+        if c_in != c_out:
+            y = ops.take(y, [j % c_in for j in range(c_out)], axis=-1)
+        return y
+
+    def call(self, x, cell_weights, training=None, removed=None):
+        return self.classifier(self.global_pool(self.features(x, cell_weights, training,
+                                                              removed)))
 
     def derive(self, weights, masks):
         """The DARTS `Genotype` of mixing weights `{"normal": ..., "reduce": ...}`."""

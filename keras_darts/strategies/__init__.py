@@ -5,6 +5,7 @@ Strategies are registered by name; `get_strategy(name)` returns the class and
 """
 
 from keras_darts.strategies.base import SearchModel
+from keras_darts.strategies.d_darts import DistributedCellSearch, ablation_losses, zero_one_loss
 from keras_darts.strategies.bilevel import BilevelSearch
 from keras_darts.strategies.single_darts import SingleDartsSearch
 from keras_darts.strategies.single_level import SingleLevelSearch
@@ -76,7 +77,7 @@ def registered_strategies():
     Example:
 
     >>> registered_strategies()
-    ['darts', 'single-darts', 'single-level', 'sp-darts']
+    ['d-darts', 'darts', 'single-darts', 'single-level', 'sp-darts']
     """
     return sorted(_STRATEGIES)
 
@@ -103,7 +104,9 @@ register_strategy("darts")(BilevelSearch)
 register_strategy("single-level")(SingleLevelSearch)
 register_strategy("single-darts")(SingleDartsSearch)
 register_strategy("sp-darts")(SparseMixSearch)
+register_strategy("d-darts")(DistributedCellSearch)
 
 __all__ = ["SearchModel", "BilevelSearch", "SingleLevelSearch", "SingleDartsSearch",
-           "SparseMixSearch", "MixingProbabilitySchedule", "mixing_probability", "sparse_draw",
+           "SparseMixSearch", "DistributedCellSearch", "ablation_losses", "zero_one_loss",
+           "MixingProbabilitySchedule", "mixing_probability", "sparse_draw",
            "register_strategy", "get_strategy", "registered_strategies", "create_search_model"]

@@ -426,6 +426,18 @@ class SearchModel(keras.Model):
         masks = {k: self.architecture.mask(k) for k in ("normal", "reduce")}
         return self.network.derive(self.architecture.weights_by_kind(), masks)
 
+    def discrete_cell_weights(self, genotype):
+        """One-hot mixing weights (one array per cell) selecting exactly `genotype`.
+
+        Args:
+            genotype: a genotype of this model's space.
+
+        Returns:
+            A list of `(num_edges, num_ops)` float32 arrays, in cell order.
+        """
+        by_kind = self.network.discrete_weights(genotype)
+        return [by_kind[k] for k in self.network.cell_types]
+
     def get_config(self):
         return {**super().get_config(), **self._config}
 

@@ -1,0 +1,295 @@
+"""D-DARTS: every cell its own architecture and optimiser, the zero-one and ablation losses."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_darts.architecture.cell_genotype import NetworkGenotype
+from keras_darts.derivation.fair import PARSERS, check_threshold, parse_fair_cell
+from keras_darts.optimizers import EpochCosineDecay
+from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.strategies.base import SearchModel
+
+
+def zero_one_loss(weights, mask=None):
+    """FairDARTS's zero-one loss: `-mean((w - 0.5)^2)` over the (active) sigmoid weights.
+
+    It is lowest when every weight is 0 or 1, pushing the sigmoid weights
+    apart so that thresholding them is meaningful.
+
+    Args:
+        weights: sigmoid weights of one cell `(num_edges, num_ops)`.
+        mask: optional boolean mask of active ops.
+
+    Returns:
+        A scalar tensor.
+
+    Example:
+
+    >>> float(zero_one_loss(keras.ops.convert_to_tensor([[1.0, 0.0, 0.5]])))  # -(0.25+0.25+0)/3
+    -0.16666666666666666
+    """
+    sq = ops.square(weights - 0.5)
+    if mask is None:
+        return -ops.mean(sq)
+    m = ops.cast(mask, sq.dtype)
+    return -ops.sum(sq * m) / ops.sum(m)
+
+
+def ablation_losses(total_loss, removed_losses):
+    """D-DARTS's ablation losses `L_AB^i = (MC_i - mean(MC)) / mean(MC)` (0 if mean(MC) = 0).
+
+    `MC_i = L(all cells) - L(cell i removed)` is cell i's marginal contribution.
+
+    Args:
+        total_loss: the loss with every cell.
+        removed_losses: a sequence, the loss with each cell removed.
+
+    Returns:
+        `(ablation_losses, marginal_contributions)`, two `(n,)` tensors.
+
+    Example:
+
+    >>> l_ab, mc = ablation_losses(1.0, [1.5, 2.0, 1.0])  # MC = [-0.5, -1, 0], mean -0.5
+    >>> [float(v) for v in l_ab]
+    [0.0, 1.0, -1.0]
+    """
+    mc = total_loss - ops.stack([ops.convert_to_tensor(v, "float32") for v in removed_losses])
+    mean = ops.mean(mc)
+    safe = ops.where(mean == 0.0, ops.ones_like(mean), mean)
+    l_ab = ops.where(mean == 0.0, ops.zeros_like(mc), (mc - mean) / safe)
+    return l_ab, mc
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class DistributedCellSearch(SearchModel):
+    """D-DARTS: a whole network of individually searched cells, each with its own optimiser.
+
+    Every cell owns its alphas (`alpha_cell_i`, normal or reduction by
+    position), mixed by a sigmoid (FairDARTS), and its own copy of the
+    architecture optimiser and learning-rate schedule (`cell_optimizers`).
+    Network weights are shared and step on the cross-entropy alone. Cell i's
+    alphas step on its total loss (Eq. 9)
+
+        L_T^i = L_CE + w01 * L_01^i + w_abl * L_AB^i
+
+    with `L_01^i` the zero-one loss of cell i's sigmoid weights and
+    `L_AB^i = (MC_i - mean(MC)) / mean(MC)` (0 when the mean is 0),
+    `MC_i = L_CE(all cells) - L_CE(cell i removed)`. Each cell's alphas get the
+    gradient of their own `L_T^i` only, computed exactly for every cell from
+    three backward passes (of `L_CE`, of the summed removed-cell losses and of
+    the zero-one losses) rather than one per cell; the n removed-cell forward
+    passes and all of this run in one traced step. A removed cell passes its
+    input through (`DartsSupernet.bypass`: subsampled where the cell reduces,
+    channels repeated where their count changes; parameter-free).
+    `ablation_gradient=False` treats `L_AB` as a constant (as the authors'
+    released code effectively does); the paper's formula, with gradient, is
+    the default. `w_abl=0` is FairDARTS's loss and skips the extra passes.
+
+    The genotype is a `NetworkGenotype` (one `CellGenotype` per cell) parsed by
+    `parser` (`"darts"`, `"sparse"`, `"edge"`) at `threshold` (0.8).
+
+    Args:
+        level: `"bilevel"` (alphas on the validation batch, then weights on the
+            training batch) or `"single"` (both on one batch).
+        w01: weight of the zero-one loss (8 in the paper's experiments).
+        w_abl: weight of the ablation loss (0.5).
+        ablation_gradient: let `L_AB` carry gradient to the alphas.
+        parser: how each cell is derived (`"sparse"`, `"edge"`, `"darts"`).
+        threshold: sigmoid threshold of the `sparse` / `edge` parsers.
+        activation: `"sigmoid"` (FairDARTS) by default.
+        alpha_init_scale: std of the initial alphas (0: every weight 1/2).
+        **kwargs: `SearchModel` arguments (a DARTS-family `space`).
+
+    Raises:
+        ValueError: for an unknown level or parser, a threshold outside
+            (0, 1), negative loss weights, or a NAS-Bench-201 space.
+
+    Example:
+
+    >>> model = DistributedCellSearch(num_classes=10, input_shape=(28, 28, 1), layers=5,
+    ...                               channels=8)
+    >>> model.compile(epochs=10, steps_per_epoch=78)
+    >>> model.genotype().render()  # doctest: +SKIP
+    """
+
+    config_fields = ("level", "w01", "w_abl", "ablation_gradient", "parser", "threshold")
+
+    @classmethod
+    def check_config(cls, config):
+        cls._check(config.level, config.w01, config.w_abl, config.parser, config.threshold)
+
+    @staticmethod
+    def _check(level, w01, w_abl, parser, threshold):
+        if level not in ("bilevel", "single"):
+            raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={level!r}")
+        for name, v in (("w01", w01), ("w_abl", w_abl)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
+        if parser not in PARSERS:
+            raise ValueError(f"Unknown parser {parser!r}. Known: {list(PARSERS)}.")
+        check_threshold(threshold)
+
+    def __init__(self, level="bilevel", w01=8.0, w_abl=0.5, ablation_gradient=True,
+                 parser="sparse", threshold=0.8, activation="sigmoid", alpha_init_scale=0.0,
+                 **kwargs):
+        self._check(level, w01, w_abl, parser, threshold)
+        if kwargs.get("space") == "nb201":
+            raise ValueError("D-DARTS searches DARTS-family cells (two inputs, normal and "
+                             "reduction kinds); the NAS-Bench-201 space is not supported.")
+        kwargs.pop("per_cell_alphas", None)
+        self.level = level
+        self.data_mode = level
+        self.w01, self.w_abl = float(w01), float(w_abl)
+        self.ablation_gradient = bool(ablation_gradient)
+        self.parser, self.threshold = parser, float(threshold)
+        super().__init__(activation=activation, alpha_init_scale=alpha_init_scale,
+                         per_cell_alphas=True, **kwargs)
+        self.cell_optimizers = []
+
+    def build(self, input_shape):
+        self.mc_tracker = keras.metrics.Mean(name="marginal_contribution")
+        self.zero_one_tracker = keras.metrics.Mean(name="zero_one_loss")
+        super().build(input_shape)
+
+    @property
+    def metrics(self):
+        return [*super().metrics, self.mc_tracker, self.zero_one_tracker]
+
+    @property
+    def reports_arch_loss(self):
+        return True
+
+    # ------------------------------------------------------------------ optimisers
+    def compile(self, optimizer=None, arch_optimizer=None, loss=None, epochs=None,
+                steps_per_epoch=None, **kwargs):
+        """Like `SearchModel.compile`; each cell then gets its own copy of `arch_optimizer`.
+
+        With `epochs` and `steps_per_epoch`, a constant architecture learning
+        rate becomes a per-cell cosine schedule from that rate to 0 (each cell
+        its own schedule object and optimiser state).
+        """
+        super().compile(optimizer=optimizer, arch_optimizer=arch_optimizer, loss=loss,
+                        epochs=epochs, steps_per_epoch=steps_per_epoch, **kwargs)
+        base = self.arch_optimizer
+        self.cell_optimizers = []
+        for i, alpha in enumerate(self.arch_variables):
+            cfg = base.get_config()
+            if epochs is not None and not isinstance(cfg["learning_rate"], dict):
+                cfg["learning_rate"] = EpochCosineDecay(float(cfg["learning_rate"]), epochs,
+                                                        steps_per_epoch, 0.0)
+            cfg["name"] = f"cell_{i}_{cfg.get('name', 'arch')}"
+            opt = type(base).from_config(cfg)
+            opt.build([alpha])
+            self.cell_optimizers.append(opt)
+
+    # ------------------------------------------------------------------ losses
+    def cell_arch_gradients(self, x, y):
+        """Each cell's gradient of its own total loss `L_T^i` with respect to its own alphas.
+
+        Returns:
+            `(grads, logs, ce, logits, weight_grads)`: one gradient per cell;
+            `logs` holds the per-cell total losses, marginal contributions and
+            zero-one losses; `weight_grads` are the cross-entropy gradients of
+            the network weights (used by the single-level step).
+        """
+        alphas = self.arch_variables
+        w_vars = self.weight_variables
+        n = len(alphas)
+        ablate = self.w_abl > 0
+        with tf.GradientTape(persistent=True) as tape:
+            weights = self.architecture.mixing_weights()
+            ce, scaled, logits = self.compute_search_loss(x, y)
+            l01 = [zero_one_loss(w, self.architecture.mask(kind))
+                   for w, kind in zip(weights, self.network.cell_types)]
+            l01_sum = ops.sum(ops.stack(l01))
+            if ablate:
+                removed = [ops.mean(self.search_loss(
+                    y, self.network(x, weights, training=True, removed=i))) for i in range(n)]
+                removed_sum = ops.sum(ops.stack(removed))
+        g_ce = tape.gradient(scaled, alphas + (w_vars if self.level == "single" else []))
+        weight_grads = g_ce[n:]
+        g_ce = [ops.zeros_like(a) if g is None else g for g, a in zip(g_ce[:n], alphas)]
+        g01 = tape.gradient(l01_sum, alphas)
+        if ablate:
+            l_ab, mc = ablation_losses(ce, removed)
+            mean = ops.mean(mc)
+        else:
+            l_ab = mc = ops.zeros((n,))
+            mean = ops.convert_to_tensor(0.0)
+        grads = [g + self.w01 * g1 for g, g1 in zip(g_ce, g01)]
+        if ablate and self.ablation_gradient:
+            g_r = tape.gradient(removed_sum, alphas)
+            g_r = [ops.zeros_like(a) if g is None else g for g, a in zip(g_r, alphas)]
+            nonzero = ops.cast(mean != 0.0, "float32")
+            safe = ops.where(mean == 0.0, ops.ones_like(mean), mean)
+            # dL_AB^i/da_i = (1/m) dMC_i/da_i - MC_i/(n m^2) * d(sum_j MC_j)/da_i, where
+            # dMC_i/da_i = dL_CE/da_i (the removed cell's alphas are unused) and
+            # d(sum_j MC_j)/da_i = n dL_CE/da_i - d(sum_j L_removed_j)/da_i.
+            grads = [
+                g + self.w_abl * nonzero * (gc / safe - mc[i] / (n * safe * safe)
+                                            * (n * gc - gr))
+                for i, (g, gc, gr) in enumerate(zip(grads, g_ce, g_r))
+            ]
+        del tape
+        totals = ce + self.w01 * ops.stack(l01) + self.w_abl * l_ab
+        logs = {"total": totals, "mc": mc, "l01": ops.stack(l01), "mean_mc": mean}
+        return grads, logs, ce, logits, weight_grads
+
+    def arch_step(self, x, y):
+        """Steps every cell's alphas with its own optimiser; returns `(ce, logits, weight_grads)`."""
+        grads, logs, ce, logits, weight_grads = self.cell_arch_gradients(x, y)
+
+        def update():
+            for opt, g, a in zip(self.cell_optimizers, grads, self.arch_variables):
+                self.apply_gradients(opt, [g], [a])
+            return ops.mean(logs["total"])
+
+        arch_loss = self.when_arch_enabled(update)
+        self.mc_tracker.update_state(logs["mean_mc"])
+        self.zero_one_tracker.update_state(ops.mean(logs["l01"]))
+        return arch_loss, ce, logits, weight_grads
+
+    def train_step(self, data):
+        if not self.cell_optimizers:
+            raise ValueError("Call compile() before fit(): it creates the per-cell optimisers.")
+        if self.level == "single":
+            x, y = self.unpack_single(data)
+            arch_loss, loss, logits, weight_grads = self.arch_step(x, y)
+            self.apply_gradients(self.optimizer, weight_grads, self.weight_variables,
+                                 self.grad_clip)
+            return self.update_metrics(loss, y, logits, arch_loss)
+        x_t, y_t, x_v, y_v = self.unpack_bilevel(data)
+        arch_loss, _, _, _ = self.arch_step(x_v, y_v)
+        loss, logits = self.weight_step(x_t, y_t)
+        return self.update_metrics(loss, y_t, logits, arch_loss)
+
+    # ------------------------------------------------------------------ results
+    def genotype(self):
+        """The `NetworkGenotype`: every cell parsed from its own sigmoid weights."""
+        weights = self.architecture.weights_by_kind()
+        net = self.network
+        return NetworkGenotype(tuple(
+            parse_fair_cell(weights[f"cell_{i}"], net.primitives, net.steps, net.multiplier,
+                            self.parser, self.threshold, self.architecture.mask(kind),
+                            reduction=kind == "reduce")
+            for i, kind in enumerate(net.cell_types)))
+
+    def discrete_cell_weights(self, genotype):
+        """Per-cell 0/1 weights selecting exactly the ops of a `NetworkGenotype`."""
+        rows = {pair: e for e, pair in enumerate(edge_endpoints(self.network.steps))}
+        out = []
+        for cell in genotype.cells:
+            w = np.zeros((self.network.num_edges, len(self.primitives)), "float32")
+            for op, node, inp in cell.edges:
+                w[rows[(node, inp)], self.primitives.index(op)] = 1.0
+            out.append(w)
+        return out
+
+    def get_config(self):
+        config = {**super().get_config(), "level": self.level, "w01": self.w01,
+                  "w_abl": self.w_abl, "ablation_gradient": self.ablation_gradient,
+                  "parser": self.parser, "threshold": self.threshold}
+        config.pop("per_cell_alphas", None)
+        return config
