@@ -9,6 +9,7 @@ Usage:
     python benchmarks/search_step.py                       # small preset, every strategy
     python benchmarks/search_step.py --config paper --steps 3 --reference
     python benchmarks/search_step.py --config paper small --strategies darts-1 single-level
+    python benchmarks/search_step.py --strategies d-darts d-darts-no-ablation   # ablation cost
 """
 
 import argparse
@@ -32,6 +33,11 @@ STRATEGIES = {
     "darts-1": ("darts", {"order": 1}),
     "darts-2": ("darts", {"order": 2}),
     "single-level": ("single-level", {}),
+    "single-darts": ("single-darts", {}),
+    "sp-darts": ("sp-darts", {"order": 1, "t_sp": 1e-3}),
+    # D-DARTS with the ablation loss (n extra forward passes) and without (FairDARTS loss).
+    "d-darts": ("d-darts", {"w_abl": 0.5}),
+    "d-darts-no-ablation": ("d-darts", {"w_abl": 0.0}),
 }
 
 
@@ -74,7 +80,7 @@ def _child(config_name, strategy, steps):
         y = tf.constant(rng.integers(0, cfg["num_classes"], batch))
         return x, y
 
-    data = (batch_pair(), batch_pair()) if model.data_mode == "bilevel" else batch_pair()
+    data = batch_pair() if model.data_mode == "single" else (batch_pair(), batch_pair())
     step = tf.function(model.train_step)
     first, median = _time_steps(lambda: float(step(data)["loss"]), steps)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -70,7 +70,8 @@ class SearchConfig:
             `"different"` batches of the same subset (the ablation).
         t_sp, t_sm: SP-DARTS's sparse and smooth temperatures (`t_sm=None`:
             `10 * t_sp`).
-        level: SP-DARTS's optimisation, `"bilevel"` or `"single"`.
+        level: SP-DARTS's and D-DARTS's optimisation, `"bilevel"` or
+            `"single"`.
         p_low, p_up, p_warmup_epochs: SP-DARTS's schedule of the mixing
             probability.
         w01, w_abl, ablation_gradient: D-DARTS's zero-one and ablation loss

@@ -17,32 +17,23 @@ Usage:
     python recipes/darts.py --out runs/darts-small --small
 """
 
-import argparse
 import sys
 
-from keras_darts.search import SearchConfig, run_search
+from _recipe import make_config, recipe_parser, run
 
 CITATION = ("Hanxiao Liu, Karen Simonyan, Yiming Yang. DARTS: Differentiable Architecture "
             "Search. ICLR 2019. arXiv:1806.09055")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
+    parser = recipe_parser(__doc__)
     parser.add_argument("--order", type=int, default=2, choices=(1, 2))
-    parser.add_argument("--small", action="store_true",
-                        help="CPU-sized run on the embedded dataset")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    config = SearchConfig.from_preset("small" if args.small else "paper", method="darts",
-                                      order=args.order, epochs=args.epochs, seed=args.seed,
-                                      data_dir=args.data_dir)
-    print(f"{CITATION}\n{config}\n")
-    result = run_search(config, args.out)
-    print(result.genotype.render())
-    print(result.genotype.to_text())
+    config = make_config(dict(method="darts"), args.small, "small",
+                         dict(learning_rate=0.05, arch_learning_rate=3e-3),
+                         order=args.order, epochs=args.epochs, seed=args.seed,
+                         data_dir=args.data_dir)
+    run(config, args.out, CITATION)
     return 0
 
 

@@ -24,10 +24,9 @@ Usage:
     python recipes/single_darts.py --out runs/single-darts-small --small
 """
 
-import argparse
 import sys
 
-from keras_darts.search import SearchConfig, run_search
+from _recipe import make_config, recipe_parser, run
 
 CITATION = ("Pengfei Hou, Ying Jin, Yukang Chen et al. Single-DARTS: Towards Stable "
             "Architecture Search.")
@@ -59,41 +58,23 @@ def config_for(space="nb201", small=False, **overrides):
     0.005
     """
     settings = dict(SETTINGS[space], method="single-darts", activation="sigmoid",
-                    batches="same")
-    if small:
-        preset = "nb201-small" if space == "nb201" else "small"
-        sizes = SearchConfig.from_preset(preset)
-        for name in ("dataset", "channels", "cells_per_stage", "layers", "steps", "multiplier",
-                     "batch_size", "epochs", "max_train"):
-            settings[name] = getattr(sizes, name)
-        settings["learning_rate"] = 0.05  # few steps: a larger rate than the paper's
-        settings["arch_learning_rate"] = 3e-3
-    else:
-        settings.setdefault("dataset", "cifar10")
-    return SearchConfig.from_preset("paper", **{**settings, **{
-        k: v for k, v in overrides.items() if v is not None}})
+                    batches="same", dataset="cifar10")
+    # Small: few steps, so larger rates than the paper's.
+    return make_config(settings, small, "nb201-small" if space == "nb201" else "small",
+                       dict(learning_rate=0.05, arch_learning_rate=3e-3), **overrides)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
+    parser = recipe_parser(__doc__)
     parser.add_argument("--space", default="nb201", choices=sorted(SETTINGS))
     parser.add_argument("--dataset", help="tensorflow_datasets name (default: cifar10)")
     parser.add_argument("--activation", choices=("sigmoid", "softmax"))
     parser.add_argument("--batches", choices=("same", "different"))
-    parser.add_argument("--small", action="store_true",
-                        help="CPU-sized run on the embedded dataset")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
     config = config_for(args.space, args.small, dataset=args.dataset,
                         activation=args.activation, batches=args.batches, epochs=args.epochs,
                         seed=args.seed, data_dir=args.data_dir)
-    print(f"{CITATION}\n{config}\n")
-    result = run_search(config, args.out)
-    print(result.genotype.render())
-    print(result.genotype.to_text())
+    run(config, args.out, CITATION)
     return 0
 
 

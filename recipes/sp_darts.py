@@ -28,10 +28,9 @@ Usage:
     python recipes/sp_darts.py --out runs/sp-darts-small --small
 """
 
-import argparse
 import sys
 
-from keras_darts.search import SearchConfig, run_search
+from _recipe import make_config, recipe_parser, run
 
 CITATION = ("Jiuling Zhang. Robustifying DARTS by Eliminating Information Bypass Leakage via "
             "Explicit Sparse Regularization (SP-DARTS).")
@@ -70,38 +69,23 @@ def config_for(space="nb201", dataset="cifar10", small=False, **overrides):
     else:
         settings = dict(DARTS, space=space)
     settings.update(method="sp-darts", level="bilevel", order=1, dataset=dataset)
-    if small:
-        sizes = SearchConfig.from_preset("nb201-small" if space == "nb201" else "small")
-        for name in ("dataset", "channels", "cells_per_stage", "layers", "steps", "multiplier",
-                     "batch_size", "epochs", "max_train"):
-            settings[name] = getattr(sizes, name)
-        settings["epochs"] = max(settings["epochs"], 4)  # warm-up plus a ramp of p
-        settings["arch_learning_rate"] = 3e-3
-    return SearchConfig.from_preset("paper", **{**settings, **{
-        k: v for k, v in overrides.items() if v is not None}})
+    # Small: 4 epochs (warm-up plus a ramp of p) and a larger alpha rate for few steps.
+    return make_config(settings, small, "nb201-small" if space == "nb201" else "small",
+                       dict(epochs=4, arch_learning_rate=3e-3), **overrides)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
+    parser = recipe_parser(__doc__)
     parser.add_argument("--space", default="nb201", choices=SPACES)
     parser.add_argument("--op-subsets", help="JSON file of per-edge op subsets (s1)")
     parser.add_argument("--dataset", default="cifar10", help="tensorflow_datasets name")
     parser.add_argument("--t-sp", type=float)
     parser.add_argument("--level", choices=("bilevel", "single"))
-    parser.add_argument("--small", action="store_true",
-                        help="CPU-sized run on the embedded dataset")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
     config = config_for(args.space, args.dataset, args.small, op_subsets=args.op_subsets,
                         t_sp=args.t_sp, level=args.level, epochs=args.epochs, seed=args.seed,
                         data_dir=args.data_dir)
-    print(f"{CITATION}\n{config}\n")
-    result = run_search(config, args.out)
-    print(result.genotype.render())
-    print(result.genotype.to_text())
+    run(config, args.out, CITATION)
     return 0
 
 

@@ -90,6 +90,8 @@ def test_search_with_new_methods_and_spaces(tmp_path, capsys):
     (["--space", "s1"], "needs op_subsets"),
     (["--space", "s9"], "Unknown search space 's9'"),
     (["--method", "single-darts", "--batches", "many"], "batches must be"),
+    (["--method", "d-darts", "--threshold", "1.5"], "threshold must be in \\(0, 1\\)"),
+    (["--method", "d-darts", "--parser", "greedy"], "Unknown parser 'greedy'"),
 ])
 def test_new_method_bad_flags_exit_2(tmp_path, capsys, flags, match):
     import re

@@ -69,7 +69,7 @@ def test_drop_path_not_on_identity_and_identity_in_inference():
     model = build_network("DARTS_V2", num_classes=3, layers=3, channels=4, input_shape=(8, 8, 1),
                           auxiliary=False, seed=0)
     cell = model.get_layer("cell_0")
-    for (op, _), dp in zip(cell.edges_spec, cell.drop_paths):
+    for (op, _, _), dp in zip(cell.edges_spec, cell.drop_paths):
         assert (dp is None) == (op == "skip_connect")
     x = rng.normal(size=(4, 8, 8, 1)).astype("float32")
     schedule = DropPathSchedule(0.5, epochs=2)

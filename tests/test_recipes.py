@@ -1,0 +1,51 @@
+"""The recipes encode their papers' settings and give valid configs."""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "recipes"))
+
+import d_darts  # noqa: E402
+import single_darts  # noqa: E402
+import sp_darts  # noqa: E402
+
+
+def test_sp_darts_tables_ii_and_iv():
+    c10 = sp_darts.config_for("nb201", "cifar10").validate()
+    c100 = sp_darts.config_for("nb201", "cifar100").validate()
+    assert (c10.t_sp, c10.p_up, c100.t_sp, c100.p_up) == (1.1e-3, 1.0, 1.3e-3, 0.9)
+    for c in (c10, c100):
+        assert (c.arch_weight_decay, c.learning_rate, c.min_learning_rate, c.p_low,
+                c.p_warmup_epochs, c.batch_size, c.t_sm) == (0.0, 0.05, 0.05, 0.0, 1, 256, None)
+    darts = sp_darts.config_for("darts7").validate()
+    assert (darts.space, darts.t_sp, darts.batch_size, darts.p_up) == ("darts7", 1e-3, 80, 1.0)
+    assert sp_darts.config_for("s3", t_sp=5e-4).t_sp == 5e-4
+
+
+def test_single_darts_settings():
+    nb = single_darts.config_for("nb201").validate()
+    assert (nb.method, nb.activation, nb.batches, nb.batch_size, nb.epochs, nb.learning_rate,
+            nb.weight_decay, nb.arch_learning_rate, nb.arch_weight_decay) == (
+        "single-darts", "sigmoid", "same", 64, 50, 0.005, 3e-4, 3e-4, 0.0)
+    assert single_darts.config_for("darts", activation="softmax").activation == "softmax"
+
+
+def test_d_darts_settings_and_small_variant():
+    c = d_darts.config_for().validate()
+    assert (c.layers, c.batch_size, c.w01, c.w_abl, c.threshold, c.ablation_gradient) == (
+        8, 72, 8.0, 0.5, 0.8, True)
+    small = d_darts.config_for(True, parser="edge").validate()
+    assert small.dataset == "fashion_mnist_subset" and small.parser == "edge"
+
+
+@pytest.mark.parametrize("module", [single_darts, sp_darts, d_darts])
+def test_recipes_reject_bad_values(module):
+    with pytest.raises(ValueError):
+        if module is d_darts:
+            module.config_for(threshold=2.0).validate()
+        elif module is sp_darts:
+            module.config_for("nb201", t_sp=-1.0).validate()
+        else:
+            module.config_for("nb201", batches="three").validate()
