@@ -286,7 +286,8 @@ class Genotype:
             ValueError: for another kind.
         """
         if kind not in self.cell_kinds:
-            raise ValueError(f"kind must be one of {list(self.cell_kinds)}. Received: kind={kind!r}")
+            raise ValueError(f"kind must be one of {list(self.cell_kinds)}. "
+                             f"Received: kind={kind!r}")
         edges = getattr(self, kind)
         names = ["c_{k-2}", "c_{k-1}"] + [str(i) for i in range(len(edges) // 2)]
         return {"inputs": names[:2], "nodes": names[2:], "output": "c_{k}",

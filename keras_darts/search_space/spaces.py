@@ -109,19 +109,21 @@ class SearchSpace:
         if self.family == "nb201":
             _check_edge_count(self.normal_active, len(nb201_edges()), "normal")
             return NB201Supernet(num_classes, channels=channels, cells_per_stage=cells_per_stage,
-                                 primitives=self.primitives, active=_lists(self.normal_active),
-                                 name=name)
+                                 primitives=self.primitives,
+                                 active=active_lists(self.normal_active), name=name)
         if isinstance(steps, int) and steps >= 1:
             for kind, active in (("normal", self.normal_active), ("reduce", self.reduce_active)):
                 _check_edge_count(active, num_edges(steps), kind)
         return DartsSupernet(num_classes, layers=layers, channels=channels, steps=steps,
                              multiplier=multiplier, stem_multiplier=stem_multiplier,
-                             primitives=self.primitives, normal_active=_lists(self.normal_active),
-                             reduce_active=_lists(self.reduce_active), reductions=reductions,
-                             name=name)
+                             primitives=self.primitives,
+                             normal_active=active_lists(self.normal_active),
+                             reduce_active=active_lists(self.reduce_active),
+                             reductions=reductions, name=name)
 
 
-def _lists(active):
+def active_lists(active):
+    """Per-edge active op indices as lists of lists (None stays None), for layer configs."""
     return None if active is None else [list(a) for a in active]
 
 

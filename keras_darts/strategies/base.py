@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_darts.architecture.parameters import ArchitectureParameters
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
-from keras_darts.search_space.spaces import SearchSpace, get_search_space
+from keras_darts.search_space.spaces import SearchSpace, active_lists, get_search_space
 
 
 def _num_replicas():
@@ -48,10 +48,6 @@ def all_reduce_sum(grads):
     if ctx is None or ctx.num_replicas_in_sync == 1:
         return list(grads)
     return list(ctx.all_reduce(tf.distribute.ReduceOp.SUM, list(grads)))
-
-
-def _lists(active):
-    return None if active is None else [list(a) for a in active]
 
 
 class SearchModel(keras.Model):
@@ -172,7 +168,8 @@ class SearchModel(keras.Model):
             self.network.num_edges, space.primitives, self.network.cell_types,
             activation=activation, temperature=temperature, per_cell=per_cell_alphas,
             init_scale=alpha_init_scale, init_value=alpha_init_value,
-            normal_active=_lists(space.normal_active), reduce_active=_lists(space.reduce_active),
+            normal_active=active_lists(space.normal_active),
+            reduce_active=active_lists(space.reduce_active),
             seed=seed, kinds=space.kinds, name="architecture",
         )
         self.loss_tracker = keras.metrics.Mean(name="loss")

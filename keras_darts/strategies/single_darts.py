@@ -47,12 +47,15 @@ class SingleDartsSearch(SingleLevelSearch):
 
     @classmethod
     def check_config(cls, config):
-        if config.batches not in ("same", "different"):
-            raise ValueError(f"batches must be 'same' or 'different'. Received: {config.batches!r}")
+        cls._check_batches(config.batches)
 
-    def __init__(self, activation="sigmoid", alpha_init_value=None, batches="same", **kwargs):
+    @staticmethod
+    def _check_batches(batches):
         if batches not in ("same", "different"):
             raise ValueError(f"batches must be 'same' or 'different'. Received: {batches!r}")
+
+    def __init__(self, activation="sigmoid", alpha_init_value=None, batches="same", **kwargs):
+        self._check_batches(batches)
         if alpha_init_value is None:
             alpha_init_value = "uniform" if activation == "sigmoid" else 0.0
         self.batches = batches
