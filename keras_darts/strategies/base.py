@@ -251,15 +251,25 @@ class SearchModel(keras.Model):
         self.arch_optimizer.build(self.arch_variables)
 
     # ------------------------------------------------------------------ helpers
-    def compute_search_loss(self, x, y, training=True, temperature=None):
+    def compute_search_loss(self, x, y, training=True, temperature=None, weights=None):
         """Forward pass and loss.
+
+        Args:
+            x, y: the batch.
+            training: training mode.
+            temperature: activation temperature (None: the temperature variable).
+            weights: per-cell mixing weights already computed in the caller's
+                tape (None: computed from the alphas here).
 
         Returns:
             `(loss, scaled_loss, logits)`: `loss` is the local-batch mean,
             `scaled_loss` is divided by the number of replicas (differentiate
             this one).
         """
-        logits = self(x, training=training, temperature=temperature)
+        if weights is None:
+            logits = self(x, training=training, temperature=temperature)
+        else:
+            logits = self.network(x, weights, training=training)
         loss = ops.mean(self.search_loss(y, logits))
         return loss, loss / _num_replicas(), logits
 

@@ -200,7 +200,7 @@ class DistributedCellSearch(SearchModel):
         ablate = self.w_abl > 0
         with tf.GradientTape(persistent=True) as tape:
             weights = self.architecture.mixing_weights()
-            ce, scaled, logits = self.compute_search_loss(x, y)
+            ce, scaled, logits = self.compute_search_loss(x, y, weights=weights)
             l01 = [zero_one_loss(w, self.architecture.mask(kind))
                    for w, kind in zip(weights, self.network.cell_types)]
             l01_sum = ops.sum(ops.stack(l01))
