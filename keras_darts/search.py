@@ -78,6 +78,22 @@ class SearchConfig:
             weights, and whether the ablation loss carries gradient.
         parser, threshold: D-DARTS's per-cell derivation (`"sparse"`,
             `"edge"`, `"darts"`) and its sigmoid threshold.
+        partial_channels: PC-DARTS's partial channel connections `K` (1: off),
+            for every method.
+        edge_normalization: PC-DARTS's edge normalisation, for every method.
+        base_method: DARTS-PD's stage-1 search method.
+        top_k: DARTS-PD's ops kept per edge.
+        pd_epochs, pd_learning_rate, pd_min_learning_rate: DARTS-PD's stage 2
+            (path-wise training: SGD with `momentum` and `weight_decay`, cosine).
+        es_oracle: DARTS-PD's stage-3 search: `"evolution"`, `"random"` or
+            `"bayesian"` (keras-tuner's oracles).
+        es_trials, es_population, es_tournament, es_mutation_prob,
+            es_crossover_prob: the evolutionary search.
+        es_calibration_batches: training batches for BN recalibration of a path.
+        es_top: best paths written.
+        es_min_params, es_max_params, es_min_macs, es_max_macs: optional
+            bounds (millions) on the stand-alone network of a path.
+        eval_layers, eval_channels: sizes of that stand-alone network.
         seed: the run's seed (data order, augmentation, initialisation).
         deterministic: enable TensorFlow op determinism.
         steps_per_execution: steps per traced call.
@@ -131,6 +147,27 @@ class SearchConfig:
     ablation_gradient: bool = True
     parser: str = "sparse"
     threshold: float = 0.8
+    partial_channels: int = 1
+    edge_normalization: bool = False
+    base_method: str = "darts"
+    top_k: int = 2
+    pd_epochs: int = 600
+    pd_learning_rate: float = 0.0025
+    pd_min_learning_rate: float = 0.0
+    es_oracle: str = "evolution"
+    es_trials: int = 1000
+    es_population: int = 50
+    es_tournament: int = 10
+    es_mutation_prob: float = 0.1
+    es_crossover_prob: float = 0.5
+    es_calibration_batches: int = 20
+    es_top: int = 5
+    es_min_params: float = None
+    es_max_params: float = None
+    es_min_macs: float = None
+    es_max_macs: float = None
+    eval_layers: int = 20
+    eval_channels: int = 36
     seed: int = 0
     deterministic: bool = True
     steps_per_execution: int = 1
@@ -160,7 +197,10 @@ class SearchConfig:
             raise ValueError(f"order must be 1 or 2. Received: order={self.order!r}")
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels", "steps",
                                    "multiplier", "stem_multiplier", "steps_per_execution",
-                                   "cells_per_stage"))
+                                   "cells_per_stage", "partial_channels"))
+        if self.channels % self.partial_channels:
+            raise ValueError(f"partial_channels={self.partial_channels} must divide "
+                             f"channels={self.channels}.")
         if self.multiplier > self.steps:
             raise ValueError(f"multiplier ({self.multiplier}) cannot exceed steps ({self.steps}).")
         check_non_negative(self, ("learning_rate", "min_learning_rate", "arch_learning_rate",
@@ -203,6 +243,8 @@ class SearchConfig:
                       multiplier=self.multiplier, stem_multiplier=self.stem_multiplier,
                       space=self.space, op_subsets=self.op_subsets,
                       cells_per_stage=self.cells_per_stage, temperature=self.temperature,
+                      partial_channels=self.partial_channels,
+                      edge_normalization=self.edge_normalization,
                       grad_clip=self.grad_clip, seed=self.seed)
         if self.activation is not None:
             kwargs["activation"] = self.activation
@@ -309,7 +351,13 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.optimizers import search_optimizers
     from keras_darts.utils import atomic_write_json, set_seed
 
+    from keras_darts.strategies import PathwiseFairSearch, get_strategy
+
     config.validate()
+    if issubclass(get_strategy(config.method), PathwiseFairSearch):
+        from keras_darts.darts_pd import run_darts_pd
+
+        return run_darts_pd(config, out_dir, verbose, callbacks)
     set_seed(config.seed, config.deterministic)
     model = build_search_model(config, dataset_info(config.dataset))
     data = search_data(config.dataset, batch_size=config.batch_size, mode=model.data_mode,

@@ -75,6 +75,10 @@ class ArchitectureParameters(layers.Layer):
         seed: seed of the initializer.
         kinds: the cell kinds that own alphas (`("normal", "reduce")`;
             `("normal",)` for NAS-Bench-201, whose cells are all alike).
+        edge_nodes: PC-DARTS's edge normalisation: the target node of each
+            edge. Then every alpha variable has a companion `beta_*` of one
+            value per edge (same initialisation), and `edge_weights()` is a
+            softmax of the betas over each node's incoming edges. None: off.
 
     Raises:
         ValueError: for an unknown activation, a non-positive temperature,
@@ -91,7 +95,8 @@ class ArchitectureParameters(layers.Layer):
 
     def __init__(self, num_edges, primitives, cell_types, activation="softmax", temperature=1.0,
                  per_cell=False, init_scale=1e-3, init_value=0.0, normal_active=None,
-                 reduce_active=None, seed=None, kinds=("normal", "reduce"), **kwargs):
+                 reduce_active=None, seed=None, kinds=("normal", "reduce"), edge_nodes=None,
+                 **kwargs):
         super().__init__(**kwargs)
         get_activation(activation)
         if not temperature > 0:
@@ -120,6 +125,12 @@ class ArchitectureParameters(layers.Layer):
         self.normal_active = normal_active
         self.reduce_active = reduce_active
         self.seed = seed
+        if edge_nodes is not None:
+            edge_nodes = [int(n) for n in edge_nodes]
+            if len(edge_nodes) != num_edges or edge_nodes != sorted(edge_nodes):
+                raise ValueError(f"edge_nodes must give the target node of each of the {num_edges} "
+                                 f"edges, in edge order. Received: {edge_nodes}")
+        self.edge_nodes = edge_nodes
         num_ops = len(self.primitives)
         self._masks = {
             "normal": active_to_mask(normal_active, num_edges, num_ops),
@@ -169,7 +180,63 @@ class ArchitectureParameters(layers.Layer):
                     self._by_kind[kind] = self.add_weight(
                         name=f"alpha_{kind}", shape=shape,
                         initializer=self._initializer(offset, kind))
+        self.betas = {}
+        if self.edge_nodes is not None:
+            normal = keras.initializers.RandomNormal(0.0, self.init_scale or 1.0,
+                                                     seed=None if self.seed is None
+                                                     else int(self.seed) + 1000)
+            scale = self.init_scale
+
+            def init_beta(shape, dtype=None):
+                return normal(shape, dtype) if scale else ops.zeros(shape, dtype)
+
+            for key in self.variables_by_kind:
+                self.betas[key] = self.add_weight(name=f"beta_{key}", shape=(self.num_edges,),
+                                                  initializer=init_beta)
         self.built = True
+
+    @property
+    def edge_normalization(self):
+        """Whether edges carry PC-DARTS's normalised edge weights (betas)."""
+        return self.edge_nodes is not None
+
+    def normalized_edges(self, beta):
+        """Softmax of one beta vector over each node's incoming edges (a `(num_edges,)` tensor)."""
+        parts, start = [], 0
+        for node in sorted(set(self.edge_nodes)):
+            end = start + self.edge_nodes.count(node)
+            parts.append(ops.softmax(beta[start:end]))
+            start = end
+        return ops.concatenate(parts, axis=0)
+
+    def edge_weights(self):
+        """Per-cell edge weights of edge normalisation (a list), or None when it is off.
+
+        Example:
+
+        >>> arch.edge_weights()  # doctest: +SKIP
+        """
+        if not self.edge_normalization:
+            return None
+        if self.per_cell:
+            return [self.normalized_edges(self.betas[f"cell_{i}"])
+                    for i in range(len(self.cell_types))]
+        cache = {key: self.normalized_edges(b) for key, b in self.betas.items()}
+        return [cache[k] for k in self.cell_types]
+
+    def derivation_weights(self):
+        """Mixing weights for derivation, keyed like `variables_by_kind` (numpy).
+
+        With edge normalisation each edge's row is multiplied by its
+        normalised edge weight, as PC-DARTS derives; otherwise this is
+        `weights_by_kind()`.
+        """
+        weights = self.weights_by_kind()
+        if self.edge_normalization:
+            for key in weights:
+                edge = ops.convert_to_numpy(self.normalized_edges(self.betas[key]))
+                weights[key] = weights[key] * edge[:, None]
+        return weights
 
     @property
     def alpha_normal(self):
@@ -300,4 +367,5 @@ class ArchitectureParameters(layers.Layer):
             "reduce_active": self.reduce_active,
             "seed": self.seed,
             "kinds": list(self.kinds),
+            "edge_nodes": self.edge_nodes,
         }

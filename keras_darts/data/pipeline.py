@@ -19,7 +19,10 @@ class SearchData:
             `fit(validation_data=...)` and `evaluate`.
         steps_per_epoch: batches per epoch of `train`.
         info: the dataset's `DatasetInfo`.
-        mode: `"bilevel"`, `"single"` or `"paired"`.
+        mode: `"bilevel"`, `"single"`, `"paired"` or `"split"`.
+        holdout: `"split"` mode only: `(x, y)` batches of the held-out part
+            of the training set, normalised and not augmented (DARTS-PD scores
+            paths on it); None otherwise.
 
     Example:
 
@@ -33,6 +36,7 @@ class SearchData:
     steps_per_epoch: int
     info: DatasetInfo
     mode: str
+    holdout: tf.data.Dataset = None
 
 
 def normalize(x, info):
@@ -190,7 +194,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
             numpy arrays (pass `test` too), or an unbatched tf.data.Dataset of
             `(image, label)` (pass `test` too).
         batch_size: batch size of each half.
-        mode: `"bilevel"`, `"single"` or `"paired"`.
+        mode: `"bilevel"`, `"single"`, `"paired"` or `"split"`.
         train_portion: share of the training set used for weights (0.5).
         seed: shuffling and augmentation seed.
         augmentation: apply random crop and flip.
@@ -213,8 +217,9 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     >>> data = search_data("embedded", batch_size=32, seed=0)
     >>> model.fit(data.train, validation_data=data.validation, epochs=2)  # doctest: +SKIP
     """
-    if mode not in ("bilevel", "single", "paired"):
-        raise ValueError(f"mode must be 'bilevel', 'single' or 'paired'. Received: mode={mode!r}")
+    if mode not in ("bilevel", "single", "paired", "split"):
+        raise ValueError("mode must be 'bilevel', 'single', 'paired' or 'split'. "
+                         f"Received: mode={mode!r}")
     if not 0 < train_portion < 1:
         raise ValueError(f"train_portion must be in (0, 1). Received: {train_portion!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -245,6 +250,11 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         a_ds, steps_a = batches(train_ds.skip(n_w), n - n_w, 3)
         ds = tf.data.Dataset.zip((w_ds, a_ds))
         steps = min(steps_w, steps_a)
+    elif mode == "split":
+        n_w = int(np.floor(train_portion * n))
+        ds, steps = batches(train_ds.take(n_w), n_w, 2)
+        holdout = train_ds.skip(n_w).map(lambda x, y: (normalize(x, info), y))
+        holdout = holdout.batch(eval_batch_size).cache().prefetch(tf.data.AUTOTUNE)
     elif mode == "paired":
         first, steps = batches(train_ds, n, 2)
         second, _ = batches(train_ds, n, 3)
@@ -253,7 +263,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         ds, steps = batches(train_ds, n, 2)
     val = test_ds.map(lambda x, y: (normalize(x, info), y)).batch(eval_batch_size)
     return SearchData(ds.prefetch(tf.data.AUTOTUNE), val.cache().prefetch(tf.data.AUTOTUNE),
-                      steps, info, mode)
+                      steps, info, mode, holdout if mode == "split" else None)
 
 
 def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentation=True,

@@ -58,7 +58,13 @@ class SearchCell(layers.Layer):
 
     The mixing weights are a call argument, so how they are computed (softmax
     with a temperature, sigmoid, per-cell alphas, masks, single paths) is the
-    business of the caller, not of the cell.
+    business of the caller, not of the cell. Integer "weights" (one op index
+    per edge) select a single path: each edge then computes only its chosen
+    op (`MixedOp.call_choice`). `edge_weights` (PC-DARTS's edge
+    normalisation) scale each edge's output within its node's sum.
+
+    An edge whose `active` list is empty is absent: it is neither built nor
+    computed (a pruned supernet keeps only the edges of its topology).
 
     Args:
         primitives: candidate op names (the columns of the weights).
@@ -68,21 +74,27 @@ class SearchCell(layers.Layer):
         steps: number of intermediate nodes.
         multiplier: number of last nodes concatenated into the output.
         active: per-edge lists of active op indices (None: all ops on all
-            edges). Inactive ops are neither built nor computed.
+            edges). Inactive ops are neither built nor computed; an empty list
+            removes the edge.
         affine: whether the BNs have a scale and an offset.
+        partial_channels: PC-DARTS's `K` for every edge (1: off).
 
     Call arguments:
         s0: output of the cell before the previous one.
         s1: output of the previous cell.
-        weights: a `(num_edges, len(primitives))` tensor of mixing weights.
+        weights: a `(num_edges, len(primitives))` tensor of mixing weights,
+            or an int `(num_edges,)` tensor of op indices (a single path).
         training: training mode.
+        edge_weights: optional `(num_edges,)` weights of the edges in their
+            node's sum (edge normalisation).
 
     Returns:
         A tensor with `multiplier * channels` channels.
 
     Raises:
-        ValueError: for `steps < 1`, a `multiplier` outside `[1, steps]`, or a
-            malformed `active` list.
+        ValueError: for `steps < 1`, a `multiplier` outside `[1, steps]`, a
+            malformed `active` list, a node left without incoming edges, or a
+            `partial_channels` that does not divide `channels`.
 
     Example:
 
@@ -93,7 +105,7 @@ class SearchCell(layers.Layer):
     """
 
     def __init__(self, primitives, channels, reduction=False, reduction_prev=False, steps=4,
-                 multiplier=4, active=None, affine=False, **kwargs):
+                 multiplier=4, active=None, affine=False, partial_channels=1, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps must be a positive integer. Received: steps={steps!r}")
@@ -115,22 +127,34 @@ class SearchCell(layers.Layer):
                 f"Received {len(active)} entries."
             )
         self.active = None if active is None else [list(a) for a in active]
+        self.partial_channels = partial_channels
+        present = [active is None or len(active[e]) > 0 for e in range(len(endpoints))]
+        for i in range(steps):
+            if not any(present[e] for e, (node, _) in enumerate(endpoints) if node == i):
+                raise ValueError(f"Node {i} has no incoming edge: every node needs at least "
+                                 "one edge with an active op.")
         if reduction_prev:
             self.preprocess0 = FactorizedReduce(channels, affine, name="preprocess0")
         else:
             self.preprocess0 = ReLUConvBN(channels, 1, 1, 0, affine, name="preprocess0")
         self.preprocess1 = ReLUConvBN(channels, 1, 1, 0, affine, name="preprocess1")
-        self.edges = [
-            MixedOp(
-                self.primitives,
-                channels,
-                stride=2 if reduction and j < 2 else 1,
-                active=None if active is None else active[e],
-                affine=affine,
-                name=f"edge_{i}_{j}",
-            )
-            for e, (i, j) in enumerate(endpoints)
-        ]
+        #: position of each edge in `self.edges`, -1 for an absent edge.
+        self.edge_index = []
+        self.edges = []
+        for e, (i, j) in enumerate(endpoints):
+            if not present[e]:
+                self.edge_index.append(-1)
+                continue
+            self.edge_index.append(len(self.edges))
+            self.edges.append(MixedOp(
+                self.primitives, channels, stride=2 if reduction and j < 2 else 1,
+                active=None if active is None else active[e], affine=affine,
+                partial_channels=partial_channels, name=f"edge_{i}_{j}"))
+
+    def edge(self, e):
+        """The `MixedOp` of edge row `e`, or None for an absent edge."""
+        position = self.edge_index[e]
+        return None if position < 0 else self.edges[position]
 
     def build(self, s0_shape, s1_shape, weights_shape=None):
         self.preprocess0.build(s0_shape)
@@ -144,14 +168,22 @@ class SearchCell(layers.Layer):
         shape = halved_shape(s1_shape) if self.reduction else tuple(s1_shape)
         return shape[:3] + (self.multiplier * self.channels,)
 
-    def call(self, s0, s1, weights, training=None):
+    def call(self, s0, s1, weights, training=None, edge_weights=None):
         states = [self.preprocess0(s0, training=training), self.preprocess1(s1, training=training)]
+        single_path = "int" in str(weights.dtype)
         e = 0
         for i in range(self.steps):
             node = None
             for j in range(i + 2):
-                y = self.edges[e](states[j], weights[e], training=training)
-                node = y if node is None else node + y
+                edge = self.edge(e)
+                if edge is not None:
+                    if single_path:
+                        y = edge.call_choice(states[j], weights[e], training=training)
+                    else:
+                        y = edge(states[j], weights[e], training=training)
+                    if edge_weights is not None:
+                        y = edge_weights[e] * y
+                    node = y if node is None else node + y
                 e += 1
             states.append(node)
         return ops.concatenate(states[-self.multiplier:], axis=-1)
@@ -167,4 +199,5 @@ class SearchCell(layers.Layer):
             "multiplier": self.multiplier,
             "active": self.active,
             "affine": self.affine,
+            "partial_channels": self.partial_channels,
         }

@@ -1,9 +1,54 @@
 """`MixedOp`: the weighted sum of an edge's candidate ops."""
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 from keras_darts.search_space.ops import batch_norm, build_op, op_spec, subsample
+
+
+def channel_shuffle(x, groups):
+    """Interleaves the channels of `groups` equal groups (ShuffleNet's channel shuffle).
+
+    Channel `g * (C // groups) + i` moves to position `i * groups + g`, as
+    PC-DARTS does after concatenating the mixed op's output with the bypass.
+
+    Args:
+        x: a `(batch, height, width, channels)` tensor, channels divisible by `groups`.
+        groups: number of groups.
+
+    Returns:
+        The tensor with shuffled channels.
+
+    Example:
+
+    >>> x = keras.ops.reshape(keras.ops.arange(4.0), (1, 1, 1, 4))
+    >>> keras.ops.convert_to_numpy(channel_shuffle(x, 2)).ravel().tolist()
+    [0.0, 2.0, 1.0, 3.0]
+    """
+    if groups == 1:
+        return x
+    c = x.shape[-1]
+    shape = ops.shape(x)
+    y = ops.reshape(x, (shape[0], shape[1], shape[2], groups, c // groups))
+    y = ops.transpose(y, (0, 1, 2, 4, 3))
+    return ops.reshape(y, (shape[0], shape[1], shape[2], c))
+
+
+def check_partial_channels(partial_channels, channels):
+    """Validates PC-DARTS's `K` against a channel count; returns it as an int.
+
+    Raises:
+        ValueError: if `K` is not a positive integer or does not divide `channels`.
+    """
+    k = partial_channels
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"partial_channels must be a positive integer (K of PC-DARTS; 1: off). "
+                         f"Received: partial_channels={k!r}")
+    if channels % k:
+        raise ValueError(f"partial_channels={k} must divide the channels of every edge; "
+                         f"{channels} channels do not divide by {k}.")
+    return k
 
 
 def validate_active(active, num_ops, where="edge"):
@@ -57,6 +102,7 @@ class MixedOp(layers.Layer):
         affine: whether the ops' BNs have a scale and an offset.
         pool_bn: append a BN without affine parameters after ops the registry
             marks `search_bn` (the DARTS supernet does; NAS-Bench-201 does not).
+        partial_channels: PC-DARTS's `K` (1: all channels go through the ops).
 
     Call arguments:
         x: the input tensor `(batch, height, width, channels)`.
@@ -67,7 +113,8 @@ class MixedOp(layers.Layer):
         `sum_i weights[i] * op_i(x)` over the active ops.
 
     Raises:
-        ValueError: for an unknown op or invalid `active` indices.
+        ValueError: for an unknown op, invalid `active` indices, or a
+            `partial_channels` that does not divide `channels`.
 
     Example:
 
@@ -77,7 +124,7 @@ class MixedOp(layers.Layer):
     """
 
     def __init__(self, primitives, channels, stride=1, active=None, affine=False, pool_bn=True,
-                 **kwargs):
+                 partial_channels=1, **kwargs):
         super().__init__(**kwargs)
         self.primitives = tuple(primitives)
         for name in self.primitives:
@@ -87,37 +134,95 @@ class MixedOp(layers.Layer):
         self.active = validate_active(active, len(self.primitives), where=self.name)
         self.affine = affine
         self.pool_bn = bool(pool_bn)
+        self.partial_channels = check_partial_channels(partial_channels, channels)
+        op_channels = channels // self.partial_channels
         self._computed = []  # (index, op, bn or None)
         for i in self.active:
             spec = op_spec(self.primitives[i])
             if spec.is_zero:
                 continue
-            op = build_op(spec.name, channels, stride, affine)
+            op = build_op(spec.name, op_channels, stride, affine)
             bn = (batch_norm(False, name=f"{spec.name}_bn") if spec.search_bn and pool_bn
                   else None)
             self._computed.append((i, op, bn))
         # Tracked lists so that Keras sees the sublayers.
         self.candidate_ops = [op for _, op, _ in self._computed]
         self.candidate_bns = [bn for _, _, bn in self._computed if bn is not None]
+        if self.partial_channels > 1 and stride == 2:
+            self.bypass_pool = layers.MaxPooling2D(2, 2, padding="same", name="bypass_pool")
+
+    @property
+    def computed_ops(self):
+        """Indices into `primitives` of the ops this edge computes (no `none`, nothing masked)."""
+        return tuple(i for i, _, _ in self._computed)
 
     def build(self, input_shape):
+        op_shape = tuple(input_shape[:-1]) + (self.channels // self.partial_channels,)
         for _, op, bn in self._computed:
-            op.build(input_shape)
+            op.build(op_shape)
             if bn is not None:
-                bn.build(op.compute_output_shape(input_shape))
+                bn.build(op.compute_output_shape(op_shape))
+
+    def _run(self, position, x, training):
+        _, op, bn = self._computed[position]
+        y = op(x, training=training)
+        return y if bn is None else bn(y, training=training)
+
+    def _zeros(self, x):
+        return ops.zeros_like(subsample(x) if self.stride == 2 else x)
+
+    def _split(self, x):
+        if self.partial_channels == 1:
+            return x, None
+        c = self.channels // self.partial_channels
+        return x[..., :c], x[..., c:]
+
+    def _merge(self, out, rest):
+        if rest is None:
+            return out
+        if self.stride == 2:
+            rest = self.bypass_pool(rest)
+        return channel_shuffle(ops.concatenate([out, rest], axis=-1), self.partial_channels)
 
     def call(self, x, weights, training=None):
+        x, rest = self._split(x)
         weights = ops.unstack(weights, num=len(self.primitives))  # one op, not one slice per op
         out = None
-        for i, op, bn in self._computed:
-            y = op(x, training=training)
-            if bn is not None:
-                y = bn(y, training=training)
-            y = weights[i] * y
+        for position, (i, _, _) in enumerate(self._computed):
+            y = weights[i] * self._run(position, x, training)
             out = y if out is None else out + y
         if out is None:  # only `none` is active
-            out = ops.zeros_like(subsample(x) if self.stride == 2 else x)
-        return out
+            out = self._zeros(x)
+        return self._merge(out, rest)
+
+    def call_choice(self, x, choice, training=None):
+        """Runs the single op `primitives[choice]` (an int scalar tensor); nothing else is computed.
+
+        An op the edge does not compute (`none`, or masked) gives zeros.
+
+        Args:
+            x: the input.
+            choice: an int32 scalar tensor, an index into `primitives`.
+            training: training mode.
+
+        Returns:
+            The op's output (with the partial-channel bypass, if any).
+        """
+        x, rest = self._split(x)
+        computed = self.computed_ops
+        if not computed:
+            return self._merge(self._zeros(x), rest)
+        if len(computed) == 1:
+            out = self._run(0, x, training)
+            out = ops.where(ops.equal(choice, computed[0]), out, ops.zeros_like(out))
+            return self._merge(out, rest)
+        lookup = [len(computed)] * len(self.primitives)
+        for position, i in enumerate(computed):
+            lookup[i] = position
+        branch = tf.gather(tf.constant(lookup, tf.int32), tf.cast(choice, tf.int32))
+        branches = [lambda p=p: self._run(p, x, training) for p in range(len(computed))]
+        out = tf.switch_case(branch, branches, default=lambda: self._zeros(x))
+        return self._merge(out, rest)
 
     def get_config(self):
         return {
@@ -128,4 +233,5 @@ class MixedOp(layers.Layer):
             "active": list(self.active),
             "affine": self.affine,
             "pool_bn": self.pool_bn,
+            "partial_channels": self.partial_channels,
         }

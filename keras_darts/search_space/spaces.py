@@ -85,7 +85,8 @@ class SearchSpace:
         return ("normal",) if self.family == "nb201" else ("normal", "reduce")
 
     def build_supernet(self, num_classes, layers=8, channels=16, steps=4, multiplier=4,
-                       stem_multiplier=3, reductions=None, cells_per_stage=5, name="supernet"):
+                       stem_multiplier=3, reductions=None, cells_per_stage=5, partial_channels=1,
+                       name="supernet"):
         """Builds the space's supernet layer.
 
         DARTS-family spaces use `layers`, `steps`, `multiplier`,
@@ -97,6 +98,7 @@ class SearchSpace:
             layers, channels, steps, multiplier, stem_multiplier, reductions:
                 DARTS supernet sizes.
             cells_per_stage: NAS-Bench-201 cells per stage (5 in the benchmark).
+            partial_channels: PC-DARTS's `K` (DARTS family only; 1: off).
             name: the layer's name.
 
         Returns:
@@ -107,6 +109,9 @@ class SearchSpace:
                 does not match the cell.
         """
         if self.family == "nb201":
+            if partial_channels != 1:
+                raise ValueError("partial_channels needs a DARTS-family search space; "
+                                 f"{self.name!r} has NAS-Bench-201 cells.")
             _check_edge_count(self.normal_active, len(nb201_edges()), "normal")
             return NB201Supernet(num_classes, channels=channels, cells_per_stage=cells_per_stage,
                                  primitives=self.primitives,
@@ -119,7 +124,7 @@ class SearchSpace:
                              primitives=self.primitives,
                              normal_active=active_lists(self.normal_active),
                              reduce_active=active_lists(self.reduce_active),
-                             reductions=reductions, name=name)
+                             reductions=reductions, partial_channels=partial_channels, name=name)
 
 
 def active_lists(active):

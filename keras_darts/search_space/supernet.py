@@ -67,12 +67,19 @@ class DartsSupernet(layers_mod.Layer):
         normal_active: per-edge active op indices of normal cells (None: all).
         reduce_active: per-edge active op indices of reduction cells.
         reductions: explicit reduction indices (None: the DARTS placement).
+        partial_channels: PC-DARTS's partial channel connections: `1/K` of
+            each edge's channels go through its ops (1: off; 4 in PC-DARTS).
 
     Call arguments:
         x: images `(batch, height, width, channels)`.
         cell_weights: a list with one `(num_edges, len(primitives))` mixing
-            weight tensor per cell.
+            weight tensor per cell, or one int `(num_edges,)` tensor of op
+            indices per cell (a single path: each edge computes one op).
         training: training mode.
+        removed: a cell to bypass (D-DARTS's ablation), or None.
+        edge_weights: optional list of one `(num_edges,)` tensor per cell,
+            each edge's weight in its node's sum (PC-DARTS's edge
+            normalisation).
 
     Returns:
         Logits `(batch, num_classes)`.
@@ -88,7 +95,7 @@ class DartsSupernet(layers_mod.Layer):
 
     def __init__(self, num_classes, layers=8, channels=16, steps=4, multiplier=4,
                  stem_multiplier=3, primitives=DARTS_PRIMITIVES, normal_active=None,
-                 reduce_active=None, reductions=None, **kwargs):
+                 reduce_active=None, reductions=None, partial_channels=1, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("num_classes", num_classes), ("channels", channels),
                             ("steps", steps), ("multiplier", multiplier),
@@ -107,6 +114,7 @@ class DartsSupernet(layers_mod.Layer):
         self.normal_active = normal_active
         self.reduce_active = reduce_active
         self.reductions = reduction_indices(layers, reductions)
+        self.partial_channels = partial_channels
 
         self.stem_conv = layers_mod.Conv2D(
             stem_multiplier * channels, 3, padding="same", use_bias=False, name="stem_conv"
@@ -124,7 +132,7 @@ class DartsSupernet(layers_mod.Layer):
                     self.primitives, c, reduction=reduction, reduction_prev=reduction_prev,
                     steps=steps, multiplier=multiplier,
                     active=reduce_active if reduction else normal_active,
-                    affine=False, name=f"cell_{index}",
+                    affine=False, partial_channels=partial_channels, name=f"cell_{index}",
                 )
             )
             reduction_prev = reduction
@@ -156,14 +164,15 @@ class DartsSupernet(layers_mod.Layer):
     def compute_output_shape(self, input_shape, cell_weights_shape=None):
         return (input_shape[0], self.num_classes)
 
-    def features(self, x, cell_weights, training=None, removed=None):
+    def features(self, x, cell_weights, training=None, removed=None, edge_weights=None):
         """Runs stem and cells; returns the last cell's feature map.
 
         Args:
             x: images.
-            cell_weights: one mixing-weight tensor per cell.
+            cell_weights: one mixing-weight tensor (or op-index tensor) per cell.
             training: training mode.
             removed: index of a cell to remove (see `bypass`), or None.
+            edge_weights: one edge-weight tensor per cell, or None.
         """
         if len(cell_weights) != self.num_layers:
             raise ValueError(
@@ -175,7 +184,8 @@ class DartsSupernet(layers_mod.Layer):
             if i == removed:
                 s0, s1 = s1, self.bypass(i, s1)
             else:
-                s0, s1 = s1, cell(s0, s1, weights, training=training)
+                s0, s1 = s1, cell(s0, s1, weights, training=training,
+                                  edge_weights=None if edge_weights is None else edge_weights[i])
         return s1
 
     def bypass(self, index, s1):
@@ -202,9 +212,9 @@ class DartsSupernet(layers_mod.Layer):
             y = ops.take(y, [j % c_in for j in range(c_out)], axis=-1)
         return y
 
-    def call(self, x, cell_weights, training=None, removed=None):
+    def call(self, x, cell_weights, training=None, removed=None, edge_weights=None):
         return self.classifier(self.global_pool(self.features(x, cell_weights, training,
-                                                              removed)))
+                                                              removed, edge_weights)))
 
     def derive(self, weights, masks):
         """The DARTS `Genotype` of mixing weights `{"normal": ..., "reduce": ...}`."""
@@ -241,5 +251,6 @@ class DartsSupernet(layers_mod.Layer):
             "normal_active": self.normal_active,
             "reduce_active": self.reduce_active,
             "reductions": list(self.reductions),
+            "partial_channels": self.partial_channels,
         }
 

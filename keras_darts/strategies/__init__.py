@@ -5,6 +5,9 @@ Strategies are registered by name; `get_strategy(name)` returns the class and
 """
 
 from keras_darts.strategies.base import SearchModel
+from keras_darts.strategies.darts_pd import (
+    PathwiseFairSearch, copy_supernet_weights, prune_supernet, top_k_ops,
+)
 from keras_darts.strategies.d_darts import DistributedCellSearch, ablation_losses, zero_one_loss
 from keras_darts.strategies.bilevel import BilevelSearch
 from keras_darts.strategies.single_darts import SingleDartsSearch
@@ -77,7 +80,7 @@ def registered_strategies():
     Example:
 
     >>> registered_strategies()
-    ['d-darts', 'darts', 'single-darts', 'single-level', 'sp-darts']
+    ['d-darts', 'darts', 'darts-pd', 'single-darts', 'single-level', 'sp-darts']
     """
     return sorted(_STRATEGIES)
 
@@ -105,8 +108,10 @@ register_strategy("single-level")(SingleLevelSearch)
 register_strategy("single-darts")(SingleDartsSearch)
 register_strategy("sp-darts")(SparseMixSearch)
 register_strategy("d-darts")(DistributedCellSearch)
+register_strategy("darts-pd")(PathwiseFairSearch)
 
 __all__ = ["SearchModel", "BilevelSearch", "SingleLevelSearch", "SingleDartsSearch",
-           "SparseMixSearch", "DistributedCellSearch", "ablation_losses", "zero_one_loss",
+           "SparseMixSearch", "DistributedCellSearch", "PathwiseFairSearch",
+           "prune_supernet", "top_k_ops", "copy_supernet_weights", "ablation_losses", "zero_one_loss",
            "MixingProbabilitySchedule", "mixing_probability", "sparse_draw",
            "register_strategy", "get_strategy", "registered_strategies", "create_search_model"]

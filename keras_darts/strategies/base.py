@@ -6,7 +6,19 @@ from keras import ops
 
 from keras_darts.architecture.parameters import ArchitectureParameters
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
-from keras_darts.search_space.spaces import SearchSpace, active_lists, get_search_space
+from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.spaces import SearchSpace, get_search_space
+
+
+def arch_active(active, num_ops):
+    """Per-edge op masks of the alphas: a removed edge (empty list) keeps all columns.
+
+    The alphas of an edge the supernet does not compute never enter a
+    forward pass; leaving their row unmasked keeps the activations finite.
+    """
+    if active is None:
+        return None
+    return [list(a) if len(a) else list(range(num_ops)) for a in active]
 
 
 def _num_replicas():
@@ -82,6 +94,11 @@ class SearchModel(keras.Model):
             space's).
         reduce_active: per-edge active op indices of reduction cells.
         reductions: explicit reduction cell indices (None: layers//3, 2*layers//3).
+        partial_channels: PC-DARTS's partial channel connections `K` (1: off;
+            DARTS-family spaces).
+        edge_normalization: PC-DARTS's edge normalisation: learned edge
+            weights (betas, softmax over each node's incoming edges) scale
+            the edges in the forward pass and in derivation.
         activation: how alphas become mixing weights (`"softmax"`, `"sigmoid"`, ...).
         temperature: initial temperature of the activation.
         per_cell_alphas: one alpha variable per cell instead of per cell kind.
@@ -125,7 +142,7 @@ class SearchModel(keras.Model):
     def __init__(self, num_classes, input_shape, layers=8, channels=16, steps=4, multiplier=4,
                  stem_multiplier=3, space="darts", op_subsets=None, cells_per_stage=5,
                  primitives=None, normal_active=None, reduce_active=None, reductions=None,
-                 activation="softmax", temperature=1.0, per_cell_alphas=False,
+                 partial_channels=1, edge_normalization=False, activation="softmax", temperature=1.0, per_cell_alphas=False,
                  alpha_init_scale=1e-3, alpha_init_value=0.0, grad_clip=5.0, seed=None,
                  **kwargs):
         super().__init__(**kwargs)
@@ -154,6 +171,7 @@ class SearchModel(keras.Model):
             primitives=None if primitives is None else list(primitives),
             normal_active=normal_active, reduce_active=reduce_active,
             reductions=None if reductions is None else list(reductions),
+            partial_channels=partial_channels, edge_normalization=bool(edge_normalization),
             activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,
             alpha_init_scale=alpha_init_scale, alpha_init_value=alpha_init_value,
             grad_clip=grad_clip, seed=seed,
@@ -162,15 +180,22 @@ class SearchModel(keras.Model):
         self.network = space.build_supernet(
             num_classes, layers=layers, channels=channels, steps=steps, multiplier=multiplier,
             stem_multiplier=stem_multiplier, reductions=reductions,
-            cells_per_stage=cells_per_stage, name="supernet",
+            cells_per_stage=cells_per_stage, partial_channels=partial_channels,
+            name="supernet",
         )
+        edge_nodes = None
+        if edge_normalization:
+            if space.family != "darts":
+                raise ValueError("edge_normalization needs a DARTS-family search space; "
+                                 f"{space.name!r} has {space.family} cells.")
+            edge_nodes = [node for node, _ in edge_endpoints(steps)]
         self.architecture = ArchitectureParameters(
             self.network.num_edges, space.primitives, self.network.cell_types,
             activation=activation, temperature=temperature, per_cell=per_cell_alphas,
             init_scale=alpha_init_scale, init_value=alpha_init_value,
-            normal_active=active_lists(space.normal_active),
-            reduce_active=active_lists(space.reduce_active),
-            seed=seed, kinds=space.kinds, name="architecture",
+            normal_active=arch_active(space.normal_active, len(space.primitives)),
+            reduce_active=arch_active(space.reduce_active, len(space.primitives)),
+            seed=seed, kinds=space.kinds, edge_nodes=edge_nodes, name="architecture",
         )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
@@ -204,8 +229,24 @@ class SearchModel(keras.Model):
         return self.network.primitives
 
     def call(self, x, training=None, temperature=None):
-        weights = self.architecture.mixing_weights(temperature)
-        return self.network(x, weights, training=training)
+        return self.run_network(x, self.architecture.mixing_weights(temperature), training)
+
+    def run_network(self, x, weights, training=None, **kwargs):
+        """Calls the supernet with per-cell mixing weights (and the edge weights, if any).
+
+        Args:
+            x: images.
+            weights: one mixing-weight tensor per cell.
+            training: training mode.
+            **kwargs: other supernet call arguments (`removed`).
+
+        Returns:
+            Logits.
+        """
+        edge_weights = self.architecture.edge_weights()
+        if edge_weights is not None:
+            kwargs["edge_weights"] = edge_weights
+        return self.network(x, weights, training=training, **kwargs)
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer=None, arch_optimizer=None, loss=None, epochs=None,
@@ -269,7 +310,7 @@ class SearchModel(keras.Model):
         if weights is None:
             logits = self(x, training=training, temperature=temperature)
         else:
-            logits = self.network(x, weights, training=training)
+            logits = self.run_network(x, weights, training)
         loss = ops.mean(self.search_loss(y, logits))
         return loss, loss / _num_replicas(), logits
 
@@ -425,13 +466,14 @@ class SearchModel(keras.Model):
         """The genotype the current alphas derive by the search space's rule.
 
         The supernet owns its derivation (`DartsSupernet.derive`: the DARTS
-        top-2 rule), so a strategy never needs to know the space.
+        top-2 rule), so a strategy never needs to know the space. With edge
+        normalisation each edge's weights are scaled by its edge weight first.
 
         Returns:
             A `Genotype`.
         """
         masks = {k: self.architecture.mask(k) for k in ("normal", "reduce")}
-        return self.network.derive(self.architecture.weights_by_kind(), masks)
+        return self.network.derive(self.architecture.derivation_weights(), masks)
 
     def discrete_cell_weights(self, genotype):
         """One-hot mixing weights (one array per cell) selecting exactly `genotype`.

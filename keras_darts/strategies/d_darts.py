@@ -206,7 +206,7 @@ class DistributedCellSearch(SearchModel):
             l01_sum = ops.sum(ops.stack(l01))
             if ablate:
                 removed = [ops.mean(self.search_loss(
-                    y, self.network(x, weights, training=True, removed=i))) for i in range(n)]
+                    y, self.run_network(x, weights, True, removed=i))) for i in range(n)]
                 removed_sum = ops.sum(ops.stack(removed))
         g_ce = tape.gradient(scaled, alphas + (w_vars if self.level == "single" else []))
         weight_grads = g_ce[n:]
@@ -268,7 +268,7 @@ class DistributedCellSearch(SearchModel):
     # ------------------------------------------------------------------ results
     def genotype(self):
         """The `NetworkGenotype`: every cell parsed from its own sigmoid weights."""
-        weights = self.architecture.weights_by_kind()
+        weights = self.architecture.derivation_weights()
         net = self.network
         return NetworkGenotype(tuple(
             parse_fair_cell(weights[f"cell_{i}"], net.primitives, net.steps, net.multiplier,

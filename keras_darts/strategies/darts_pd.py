@@ -1,0 +1,513 @@
+"""DARTS-PD stages 1 and 2: top-k pruning and path-wise strictly fair training.
+
+DARTS-PD (Cai et al., 2022) keeps, after a differentiable search, the top-k
+ops of every edge of the derived topology (stage 1), trains that pruned
+supernet path by path with the architecture frozen (stage 2), and then
+searches its single-op paths with an evolutionary search (stage 3,
+`keras_darts.path_search`).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_darts.architecture.genotype import Genotype
+from keras_darts.derivation.darts import parse_cell
+from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.ops import op_spec
+from keras_darts.strategies.base import SearchModel, _num_replicas
+
+KINDS = ("normal", "reduce")
+
+
+def top_k_ops(weights, primitives, steps, k, mask=None):
+    """Stage 1 of DARTS-PD for one cell kind: the topology and the top-k ops of its edges.
+
+    The topology is the DARTS rule's (per node the two edges with the
+    strongest non-`none` op); on each of those edges the `k` ops with the
+    largest weights are kept (`none` and masked ops never are).
+
+    Args:
+        weights: `(num_edges, num_ops)` derivation weights of the cell kind.
+        primitives: op names.
+        steps: intermediate nodes.
+        k: ops kept per edge (2 in the paper).
+        mask: optional boolean `(num_edges, num_ops)` array of active ops.
+
+    Returns:
+        A list with one entry per edge: the kept op names, strongest first,
+        or `[]` for an edge outside the topology.
+
+    Raises:
+        ValueError: if `k < 1`, or `k` exceeds the candidate ops of a kept edge.
+
+    Example:
+
+    >>> w = np.array([[0.1, 0.5, 0.4], [0.2, 0.3, 0.5], [0.0, 0.6, 0.4],
+    ...               [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
+    >>> top_k_ops(w, ["none", "skip_connect", "sep_conv_3x3"], steps=2, k=2)[0]
+    ['skip_connect', 'sep_conv_3x3']
+    """
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k (ops kept per edge) must be a positive integer. Received: k={k!r}")
+    w = np.asarray(weights, dtype=np.float64)
+    endpoints = edge_endpoints(steps)
+    usable = np.array([not op_spec(p).is_zero for p in primitives])[None, :].repeat(len(w), 0)
+    if mask is not None:
+        usable &= np.asarray(mask, dtype=bool)
+    topology = parse_cell(w, primitives, steps, mask)
+    rows = {pair: e for e, pair in enumerate(endpoints)}
+    kept = [[] for _ in endpoints]
+    for position, (_, inp) in enumerate(topology):
+        e = rows[(position // 2, inp)]
+        candidates = np.flatnonzero(usable[e])
+        if k > len(candidates):
+            raise ValueError(
+                f"k={k} is larger than the {len(candidates)} candidate ops of edge {e} "
+                f"(node {position // 2}, input {inp}): "
+                f"{[primitives[i] for i in candidates]}.")
+        order = sorted(candidates, key=lambda i: (-w[e, i], i))[:k]
+        kept[e] = [primitives[i] for i in order]
+    return kept
+
+
+def _check_kept(kept, primitives, steps):
+    """Validates a `{"normal": [...], "reduce": [...]}` kept-op structure; returns k."""
+    if not isinstance(kept, dict) or set(kept) != set(KINDS):
+        raise ValueError(f"kept must map 'normal' and 'reduce' to one op-name list per edge. "
+                         f"Received: {kept!r}")
+    endpoints = edge_endpoints(steps)
+    ks = set()
+    for kind in KINDS:
+        edges = kept[kind]
+        if len(edges) != len(endpoints):
+            raise ValueError(f"kept[{kind!r}] lists {len(edges)} edges; a cell with {steps} "
+                             f"nodes has {len(endpoints)}.")
+        for e, names in enumerate(edges):
+            for name in names:
+                if name not in primitives:
+                    raise ValueError(f"kept[{kind!r}] edge {e} names op {name!r}, which is not "
+                                     f"a candidate op ({list(primitives)}).")
+                if op_spec(name).is_zero:
+                    raise ValueError(f"kept[{kind!r}] edge {e} keeps {name!r}; a path cannot "
+                                     "take the zero op.")
+            if len(set(names)) != len(names):
+                raise ValueError(f"kept[{kind!r}] edge {e} repeats an op: {list(names)}.")
+            if names:
+                ks.add(len(names))
+        for i in range(steps):
+            n = sum(1 for e, (node, _) in enumerate(endpoints) if node == i and edges[e])
+            if n != 2:
+                raise ValueError(f"kept[{kind!r}] keeps {n} incoming edges of node {i}; a DARTS "
+                                 "cell takes exactly 2.")
+    if len(ks) != 1:
+        raise ValueError(f"Every kept edge must keep the same number of ops (k) for strictly "
+                         f"fair paths. Received counts {sorted(ks)}.")
+    return ks.pop()
+
+
+def default_kept(primitives, steps):
+    """The unpruned default: each node's two edges from the cell inputs, every non-zero op.
+
+    Example:
+
+    >>> default_kept(["none", "skip_connect", "sep_conv_3x3"], 1)["normal"]
+    [['skip_connect', 'sep_conv_3x3'], ['skip_connect', 'sep_conv_3x3']]
+    """
+    names = [p for p in primitives if not op_spec(p).is_zero]
+    edges = [list(names) if inp < 2 else [] for _, inp in edge_endpoints(steps)]
+    return {kind: [list(e) for e in edges] for kind in KINDS}
+
+
+@keras.saving.register_keras_serializable(package="keras_darts")
+class PathwiseFairSearch(SearchModel):
+    """DARTS-PD stage 2: a pruned supernet trained path-wise with strict fairness.
+
+    Every cell keeps, on each edge of its kind's topology, `k` ops
+    (`kept`); other edges and ops are not built. Each step draws, for every
+    kept edge, a random permutation of its `k` ops that assigns them to the
+    `k` paths of the step, so every kept op of every edge is trained exactly
+    once per step and the paths of a step are op-disjoint on every edge. The
+    `k` path losses on the same batch are summed and one update (clipped by
+    global norm) applies the accumulated gradient. Only network weights train;
+    the architecture parameters are frozen. A path computes one op per edge
+    (`MixedOp.call_choice`), so a step costs `k` single-path passes.
+
+    Counters record fairness: `op_counts[kind]` (updates per edge and op),
+    `op_path_counts[kind]` (per edge, op and path slot) and `path_counts`
+    (updates per path slot); `fairness()` summarises them.
+
+    Args:
+        kept: `{"normal": [...], "reduce": [...]}` with one list of kept op
+            names per edge (`[]`: edge not in the topology), as `top_k_ops`
+            returns. None: every non-zero op on each node's two edges from
+            the cell inputs (an unpruned default).
+        **kwargs: `SearchModel` arguments (sizes, `space`, `seed`,
+            `partial_channels`, ...).
+
+    Raises:
+        ValueError: for a malformed `kept` (unknown or zero op, a node
+            without exactly 2 edges, edges with different `k`), or a search
+            space that is not of the DARTS family.
+
+    Example:
+
+    >>> model = prune_supernet(searched_model, k=2)  # doctest: +SKIP
+    >>> model.compile(epochs=5, steps_per_epoch=40)  # doctest: +SKIP
+    >>> model.fit(data.train, epochs=5)  # doctest: +SKIP
+    >>> model.fairness()["strict"]  # doctest: +SKIP
+    True
+    """
+
+    data_mode = "split"
+    reports_arch_loss = False
+
+    @classmethod
+    def check_config(cls, config):
+        """Validates the three stages' settings of a `SearchConfig` before anything runs.
+
+        Raises:
+            ValueError: naming the bad setting (base method, `top_k`, the
+                evolution's sizes and probabilities, an empty bound range ...).
+        """
+        from keras_darts.path_search import Bounds
+        from keras_darts.search_space.spaces import get_search_space
+        from keras_darts.strategies import get_strategy
+        from keras_darts.utils.config import check_non_negative, check_positive_ints
+
+        base = get_strategy(config.base_method)
+        if issubclass(base, PathwiseFairSearch):
+            raise ValueError(f"base_method must be a differentiable search method, not "
+                             f"{config.base_method!r}.")
+        if config.base_method == "d-darts":
+            raise ValueError("base_method 'd-darts' has per-cell alphas; DARTS-PD prunes per "
+                             "cell kind. Use darts, single-level, single-darts or sp-darts.")
+        if get_search_space(config.space, config.op_subsets).family != "darts":
+            raise ValueError(f"DARTS-PD needs a DARTS-family search space; {config.space!r} "
+                             "is not one.")
+        if not isinstance(config.top_k, int) or isinstance(config.top_k, bool) or config.top_k < 1:
+            raise ValueError(f"top_k must be a positive integer. Received: top_k={config.top_k!r}")
+        check_positive_ints(config, ("pd_epochs", "es_trials", "es_population", "es_tournament",
+                                     "es_calibration_batches", "es_top", "eval_layers",
+                                     "eval_channels"))
+        check_non_negative(config, ("pd_learning_rate", "pd_min_learning_rate"))
+        if config.pd_min_learning_rate > config.pd_learning_rate:
+            raise ValueError(f"pd_min_learning_rate ({config.pd_min_learning_rate}) exceeds "
+                             f"pd_learning_rate ({config.pd_learning_rate}).")
+        if config.es_oracle not in ("evolution", "random", "bayesian"):
+            raise ValueError(f"es_oracle must be 'evolution', 'random' or 'bayesian'. "
+                             f"Received: {config.es_oracle!r}")
+        if config.es_population < config.es_tournament:
+            raise ValueError(f"es_population ({config.es_population}) is smaller than "
+                             f"es_tournament ({config.es_tournament}).")
+        for name in ("es_mutation_prob", "es_crossover_prob"):
+            if not 0 <= getattr(config, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1]. Received: {getattr(config, name)!r}")
+        Bounds(config.es_min_params, config.es_max_params, config.es_min_macs,
+               config.es_max_macs)
+
+    def __init__(self, kept=None, **kwargs):
+        from keras_darts.search_space.spaces import get_search_space
+
+        space = kwargs.get("space", "darts")
+        space = space if not isinstance(space, str) else get_search_space(
+            space, kwargs.get("op_subsets"))
+        if space.family != "darts":
+            raise ValueError(f"DARTS-PD needs a DARTS-family search space; {space.name!r} has "
+                             f"{space.family} cells.")
+        primitives = tuple(kwargs.get("primitives") or space.primitives)
+        steps = kwargs.get("steps", 4)
+        if kept is None:
+            kept = default_kept(primitives, steps)
+        kept = {kind: [list(e) for e in kept[kind]] for kind in kept} if isinstance(
+            kept, dict) else kept
+        self.k = _check_kept(kept, primitives, steps)
+        self.kept = kept
+        for kind in KINDS:
+            kwargs.pop(f"{kind}_active", None)
+        active = {kind: [sorted(primitives.index(n) for n in e) for e in kept[kind]]
+                  for kind in KINDS}
+        super().__init__(normal_active=active["normal"], reduce_active=active["reduce"],
+                         **kwargs)
+        self._config["kept"] = kept
+        self.arch_updates_enabled.assign(0.0)
+        self._rows, self._kept_idx = {}, {}
+        for kind in KINDS:
+            rows = [e for e, names in enumerate(kept[kind]) if names]
+            self._rows[kind] = tf.constant(rows, tf.int32)
+            self._kept_idx[kind] = tf.constant(
+                [[self.primitives.index(n) for n in kept[kind][e]] for e in rows], tf.int32)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        num_ops = len(self.network.primitives)
+        edges = self.network.num_edges
+        self.step_counter = self.add_weight(name="path_step", shape=(), dtype="int64",
+                                            initializer="zeros", trainable=False)
+        self.op_counts = {kind: self.add_weight(
+            name=f"op_counts_{kind}", shape=(edges, num_ops), initializer="zeros",
+            trainable=False) for kind in KINDS}
+        self.op_path_counts = {kind: self.add_weight(
+            name=f"op_path_counts_{kind}", shape=(edges, num_ops, self.k), initializer="zeros",
+            trainable=False) for kind in KINDS}
+        self.path_counts = self.add_weight(name="path_counts", shape=(self.k,),
+                                           initializer="zeros", trainable=False)
+
+    @property
+    def arch_variables(self):
+        """Frozen in stage 2: nothing is updated by the architecture optimizer."""
+        return []
+
+    # ------------------------------------------------------------------ paths
+    def draw_permutations(self, step):
+        """Per kind, an int32 `(kept_edges, k)` tensor: row `r` is a permutation of `range(k)`.
+
+        Path `p` of the step takes op `kept[edge][perm[r, p]]` on kept edge `r`.
+        Stateless: the draw depends only on the seed and the step, so a
+        resumed run draws the same paths.
+        """
+        seed = 0 if self._config["seed"] is None else int(self._config["seed"])
+        out = {}
+        for offset, kind in enumerate(KINDS):
+            u = tf.random.stateless_uniform(
+                (len(self._rows[kind]), self.k),
+                seed=tf.stack([tf.constant(seed * 2 + offset, tf.int64), step]))
+            out[kind] = tf.argsort(u, axis=1, stable=True)
+        return out
+
+    def path_choices(self, perms, p):
+        """Op indices `(num_edges,)` per kind of path `p` (-1 on edges outside the topology)."""
+        out = {}
+        for kind in KINDS:
+            chosen = tf.gather(self._kept_idx[kind], perms[kind][:, p], batch_dims=1)
+            out[kind] = tf.tensor_scatter_nd_update(
+                tf.fill([self.network.num_edges], -1), self._rows[kind][:, None], chosen)
+        return out
+
+    def cell_choices(self, choices):
+        """Per-cell op-index tensors from per-kind ones."""
+        return [choices[kind] for kind in self.network.cell_types]
+
+    def choices_of(self, genotype):
+        """Per-kind op-index arrays `(num_edges,)` selecting exactly `genotype`'s path.
+
+        Raises:
+            ValueError: if the genotype is not a path of this pruned supernet.
+        """
+        rows = {pair: e for e, pair in enumerate(edge_endpoints(self.network.steps))}
+        out = {}
+        for kind in KINDS:
+            c = np.full(self.network.num_edges, -1, np.int32)
+            for position, (op, inp) in enumerate(getattr(genotype, kind)):
+                e = rows.get((position // 2, inp))
+                if e is None or op not in self.kept[kind][e]:
+                    raise ValueError(f"{kind} edge {position} ({op!r} from input {inp}) is not "
+                                     "an op the pruned supernet keeps there.")
+                c[e] = self.primitives.index(op)
+            out[kind] = c
+        return out
+
+    def path_genotype(self, choices):
+        """The `Genotype` of a path given as per-kind op indices or op names per kept edge.
+
+        Args:
+            choices: `{"normal": ..., "reduce": ...}`, each either an array of
+                op indices `(num_edges,)` or a list of op names, one per kept
+                edge in edge order.
+
+        Returns:
+            A `Genotype` (nodes' edges in input order).
+        """
+        endpoints = edge_endpoints(self.network.steps)
+        cells = {}
+        for kind in KINDS:
+            rows = [e for e, names in enumerate(self.kept[kind]) if names]
+            c = list(choices[kind])
+            if len(c) == len(endpoints):
+                names = [self.primitives[int(c[e])] for e in rows]
+            else:
+                names = [str(n) for n in c]
+            cells[kind] = [(name, endpoints[e][1]) for name, e in zip(names, rows)]
+        steps, mult = self.network.steps, self.network.multiplier
+        concat = list(range(2 + steps - mult, steps + 2))
+        return Genotype(cells["normal"], concat, cells["reduce"], concat)
+
+    def kept_edges(self):
+        """`[(kind, edge_row, [kept op names])]` for every kept edge, in a fixed order."""
+        return [(kind, e, list(names)) for kind in KINDS
+                for e, names in enumerate(self.kept[kind]) if names]
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, data):
+        x, y = self.unpack_single(data)
+        perms = self.draw_permutations(tf.cast(self.step_counter.value, tf.int64))
+        paths = [self.path_choices(perms, p) for p in range(self.k)]
+        losses, all_logits = [], []
+        with tf.GradientTape() as tape:
+            for choices in paths:
+                logits = self.network(x, self.cell_choices(choices), training=True)
+                losses.append(ops.mean(self.search_loss(y, logits)))
+                all_logits.append(logits)
+            total = ops.sum(ops.stack(losses))
+            scaled = total / _num_replicas()
+        grads = tape.gradient(scaled, self.weight_variables)
+        self.apply_gradients(self.optimizer, grads, self.weight_variables, self.grad_clip)
+        num_ops = len(self.primitives)
+        for p, choices in enumerate(paths):
+            for kind in KINDS:
+                hot = tf.one_hot(choices[kind], num_ops)
+                self.op_counts[kind].assign_add(hot)
+                self.op_path_counts[kind].assign_add(
+                    hot[:, :, None] * tf.one_hot(p, self.k)[None, None, :])
+        self.path_counts.assign_add(tf.ones((self.k,)))
+        self.step_counter.assign_add(1)
+        self.loss_tracker.update_state(total / self.k)
+        for logits in all_logits:
+            self.accuracy_tracker.update_state(y, logits)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, y = data[0], data[1]
+        choices = self.choices_of(self.genotype())
+        logits = self.network(x, self.cell_choices(
+            {k: tf.constant(v) for k, v in choices.items()}), training=False)
+        self.loss_tracker.update_state(ops.mean(self.search_loss(y, logits)))
+        self.accuracy_tracker.update_state(y, logits)
+        return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_tracker.result()}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    # ------------------------------------------------------------------ results
+    def genotype(self):
+        """The path of the strongest frozen alpha on every kept edge (stage 1's top-1 choice)."""
+        weights = self.architecture.weights_by_kind()
+        choices = {}
+        for kind in KINDS:
+            c = np.full(self.network.num_edges, -1, np.int32)
+            for e, names in enumerate(self.kept[kind]):
+                if names:
+                    idx = [self.primitives.index(n) for n in names]
+                    c[e] = max(idx, key=lambda i: (weights[kind][e, i], -i))
+            choices[kind] = c
+        return self.path_genotype(choices)
+
+    def fairness(self):
+        """The fairness counters as plain Python data.
+
+        Returns:
+            A dict: `steps`; `path_updates` (per path slot); `op_updates`
+            (`{kind: {edge: {op: count}}}` over kept ops); `strict` (True when
+            every kept op of every edge has exactly `steps` updates and every
+            path slot `steps`); `min_op_updates` and `max_op_updates`.
+        """
+        steps = int(ops.convert_to_numpy(self.step_counter))
+        per_op, counts = {}, []
+        for kind in KINDS:
+            table = ops.convert_to_numpy(self.op_counts[kind])
+            per_op[kind] = {}
+            for e, names in enumerate(self.kept[kind]):
+                if names:
+                    per_op[kind][str(e)] = {n: int(table[e, self.primitives.index(n)])
+                                            for n in names}
+                    counts.extend(per_op[kind][str(e)].values())
+        paths = [int(v) for v in ops.convert_to_numpy(self.path_counts)]
+        return {
+            "steps": steps, "k": self.k, "path_updates": paths, "op_updates": per_op,
+            "min_op_updates": min(counts), "max_op_updates": max(counts),
+            "strict": all(c == steps for c in counts) and all(p == steps for p in paths),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        for kind in KINDS:
+            config.pop(f"{kind}_active", None)
+        return config
+
+
+def copy_supernet_weights(source, target):
+    """Copies a supernet's weights into a pruned copy of it (same sizes, fewer ops).
+
+    Stem, preprocessing, classifier and every op the target computes take
+    the source's values; ops the target does not have are skipped.
+
+    Args:
+        source: the full `DartsSupernet`.
+        target: the pruned `DartsSupernet` (same sizes and channels).
+
+    Raises:
+        ValueError: if the two supernets do not have the same structure.
+    """
+    if len(source.cells) != len(target.cells) or source.channels != target.channels:
+        raise ValueError("The supernets differ in cells or channels; cannot copy weights.")
+    for name in ("stem_conv", "stem_bn", "classifier"):
+        getattr(target, name).set_weights(getattr(source, name).get_weights())
+    for src_cell, dst_cell in zip(source.cells, target.cells):
+        dst_cell.preprocess0.set_weights(src_cell.preprocess0.get_weights())
+        dst_cell.preprocess1.set_weights(src_cell.preprocess1.get_weights())
+        for e in range(len(dst_cell.edge_index)):
+            dst_edge, src_edge = dst_cell.edge(e), src_cell.edge(e)
+            if dst_edge is None:
+                continue
+            src_ops = {i: (op, bn) for i, op, bn in src_edge._computed}
+            for i, op, bn in dst_edge._computed:
+                src_op, src_bn = src_ops[i]
+                op.set_weights(src_op.get_weights())
+                if bn is not None:
+                    bn.set_weights(src_bn.get_weights())
+
+
+def prune_supernet(model, k=2, inherit_weights=True, **overrides):
+    """DARTS-PD stage 1: the pruned supernet of a searched model, top-k ops per edge.
+
+    The topology and the kept ops come from the model's derivation weights
+    (with edge normalisation, scaled by the edge weights, as PC-DARTS
+    derives); the pruned model keeps the model's sizes, partial channels,
+    frozen alphas and, with `inherit_weights`, its trained weights.
+
+    Args:
+        model: a trained `SearchModel` with shared alphas per cell kind on a
+            DARTS-family space.
+        k: ops kept per edge (2 in the paper).
+        inherit_weights: copy the supernet's weights into the pruned one
+            (False: a fresh initialisation).
+        **overrides: `PathwiseFairSearch` arguments to change (e.g. `seed`,
+            `partial_channels` with `inherit_weights=False`).
+
+    Returns:
+        A `PathwiseFairSearch`.
+
+    Raises:
+        ValueError: for `k < 1`, `k` larger than an edge's candidate ops, a
+            model with per-cell alphas, or a non-DARTS space.
+
+    Example:
+
+    >>> pruned = prune_supernet(result.model, k=2)  # doctest: +SKIP
+    >>> pruned.kept["normal"][0]  # doctest: +SKIP
+    ['sep_conv_3x3', 'skip_connect']
+    """
+    if model.architecture.per_cell:
+        raise ValueError("DARTS-PD prunes per cell kind, but this model has per-cell alphas "
+                         "(D-DARTS); search with a method that shares alphas per kind.")
+    if model.space.family != "darts":
+        raise ValueError(f"DARTS-PD needs a DARTS-family search space; {model.space.name!r} "
+                         f"has {model.space.family} cells.")
+    weights = model.architecture.derivation_weights()
+    net = model.network
+    kept = {kind: top_k_ops(weights[kind], net.primitives, net.steps, k,
+                            model.architecture.mask(kind)) for kind in KINDS}
+    config = {key: value for key, value in model._config.items()
+              if key not in ("normal_active", "reduce_active", "edge_normalization")}
+    if model.space.op_subsets is None:
+        config["primitives"] = list(net.primitives)
+    config.update(overrides)
+    pruned = PathwiseFairSearch(kept=kept, **config)
+    for kind in KINDS:
+        pruned.architecture.variables_by_kind[kind].assign(
+            model.architecture.variables_by_kind[kind])
+    if inherit_weights:
+        copy_supernet_weights(net, pruned.network)
+    return pruned
