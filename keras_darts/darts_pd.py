@@ -76,7 +76,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     data = search_data(config.dataset, batch_size=config.batch_size, mode="split",
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
-                       data_dir=config.data_dir)
+                       data_dir=config.data_dir, cutout=config.pd_cutout)
     w_opt, _ = search_optimizers(config.pd_epochs, data.steps_per_epoch,
                                  config.pd_learning_rate, config.pd_min_learning_rate,
                                  config.momentum, config.weight_decay)

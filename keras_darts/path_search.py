@@ -534,11 +534,17 @@ class PathSearchResult:
 
 
 def collect_records(tuner, model):
-    """Scored trials of a tuner as records (see `PathSearchResult`)."""
+    """Scored trials of a tuner as records (see `PathSearchResult`), in trial order."""
     from keras_tuner.engine.trial import TrialStatus
 
+    def number(trial):
+        try:
+            return (int(trial.trial_id), trial.trial_id)
+        except ValueError:
+            return (len(tuner.oracle.trials), trial.trial_id)
+
     records, genotypes = [], {}
-    for trial in tuner.oracle.trials.values():
+    for trial in sorted(tuner.oracle.trials.values(), key=number):
         if trial.status != TrialStatus.COMPLETED or trial.score is None:
             continue
         genotype = values_to_genotype(model, trial.hyperparameters.values)

@@ -19,7 +19,12 @@ PRESETS = {
                   stem_multiplier=3, batch_size=32, epochs=3, learning_rate=0.05,
                   min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4, grad_clip=5.0,
                   arch_learning_rate=3e-3, train_portion=0.5,
-                  max_train=1280, warmup_epochs=0),
+                  max_train=1280, warmup_epochs=0,
+                  # DARTS-PD's stages 2 and 3 at CPU size; the stand-alone network of the
+                  # cost is the `small` training preset's (6 cells, C=8).
+                  pd_epochs=4, pd_learning_rate=0.025, pd_cutout=0, es_trials=60,
+                  es_population=12, es_tournament=4, es_calibration_batches=4,
+                  eval_layers=6, eval_channels=8),
     # NAS-Bench-201's CIFAR-10 search settings (Dong and Yang, 2020): C=16, N=5 cells per
     # stage, batch 64, 50 epochs, SGD 0.025 -> 0.001 with weight decay 5e-4, alphas Adam 3e-4.
     "nb201": dict(dataset="cifar10", space="nb201", channels=16, cells_per_stage=5,
@@ -83,8 +88,9 @@ class SearchConfig:
         edge_normalization: PC-DARTS's edge normalisation, for every method.
         base_method: DARTS-PD's stage-1 search method.
         top_k: DARTS-PD's ops kept per edge.
-        pd_epochs, pd_learning_rate, pd_min_learning_rate: DARTS-PD's stage 2
-            (path-wise training: SGD with `momentum` and `weight_decay`, cosine).
+        pd_epochs, pd_learning_rate, pd_min_learning_rate, pd_cutout:
+            DARTS-PD's stage 2 (path-wise training: SGD with `momentum` and
+            `weight_decay`, cosine schedule, cutout of that side; 0: off).
         es_oracle: DARTS-PD's stage-3 search: `"evolution"`, `"random"` or
             `"bayesian"` (keras-tuner's oracles).
         es_trials, es_population, es_tournament, es_mutation_prob,
@@ -154,6 +160,7 @@ class SearchConfig:
     pd_epochs: int = 600
     pd_learning_rate: float = 0.0025
     pd_min_learning_rate: float = 0.0
+    pd_cutout: int = 16
     es_oracle: str = "evolution"
     es_trials: int = 1000
     es_population: int = 50

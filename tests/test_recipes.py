@@ -8,6 +8,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "recipes"))
 
 import d_darts  # noqa: E402
+import darts_pd  # noqa: E402
 import single_darts  # noqa: E402
 import sp_darts  # noqa: E402
 
@@ -49,3 +50,18 @@ def test_recipes_reject_bad_values(module):
             module.config_for("nb201", t_sp=-1.0).validate()
         else:
             module.config_for("nb201", batches="three").validate()
+
+
+def test_darts_pd_settings_and_small_variant():
+    c = darts_pd.config_for().validate()
+    assert (c.method, c.base_method, c.partial_channels, c.edge_normalization, c.top_k,
+            c.batch_size, c.learning_rate, c.arch_learning_rate, c.warmup_epochs) == (
+        "darts-pd", "darts", 4, True, 2, 256, 0.1, 6e-4, 15)
+    assert (c.pd_epochs, c.pd_learning_rate, c.pd_cutout, c.es_population, c.es_tournament,
+            c.es_mutation_prob, c.es_trials, c.eval_layers, c.eval_channels) == (
+        600, 0.0025, 16, 50, 10, 0.1, 1000, 20, 36)
+    small = darts_pd.config_for(True, top_k=3).validate()
+    assert (small.dataset, small.partial_channels, small.top_k, small.channels) == (
+        "fashion_mnist_subset", 2, 3, 8)
+    with pytest.raises(ValueError, match="top_k"):
+        darts_pd.config_for(True, top_k=0).validate()

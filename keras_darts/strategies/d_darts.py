@@ -9,7 +9,7 @@ from keras_darts.architecture.cell_genotype import NetworkGenotype
 from keras_darts.derivation.fair import PARSERS, check_threshold, parse_fair_cell
 from keras_darts.optimizers import EpochCosineDecay
 from keras_darts.search_space.cells import edge_endpoints
-from keras_darts.strategies.base import SearchModel
+from keras_darts.strategies.base import SearchModel, fill_none_gradients
 
 
 def zero_one_loss(weights, mask=None):
@@ -174,29 +174,41 @@ class DistributedCellSearch(SearchModel):
                         epochs=epochs, steps_per_epoch=steps_per_epoch, **kwargs)
         base = self.arch_optimizer
         self.cell_optimizers = []
-        for i, alpha in enumerate(self.arch_variables):
+        for i, group in enumerate(self.cell_arch_groups()):
             cfg = base.get_config()
             if epochs is not None and not isinstance(cfg["learning_rate"], dict):
                 cfg["learning_rate"] = EpochCosineDecay(float(cfg["learning_rate"]), epochs,
                                                         steps_per_epoch, 0.0)
             cfg["name"] = f"cell_{i}_{cfg.get('name', 'arch')}"
             opt = type(base).from_config(cfg)
-            opt.build([alpha])
+            opt.build(group)
             self.cell_optimizers.append(opt)
+
+    def cell_arch_groups(self):
+        """Each cell's architecture variables: its alphas (and its edge betas, with edge
+        normalisation), updated by that cell's optimiser only."""
+        betas = self.architecture.betas
+        return [[alpha] + ([betas[f"cell_{i}"]] if betas else [])
+                for i, alpha in enumerate(self.architecture.alphas)]
 
     # ------------------------------------------------------------------ losses
     def cell_arch_gradients(self, x, y):
         """Each cell's gradient of its own total loss `L_T^i` with respect to its own alphas.
 
         Returns:
-            `(grads, logs, ce, logits, weight_grads)`: one gradient per cell;
+            `(grads, logs, ce, logits, weight_grads)`: per cell, the list of
+            gradients of its variables (`cell_arch_groups`: alphas, then betas);
             `logs` holds the per-cell total losses, marginal contributions and
             zero-one losses; `weight_grads` are the cross-entropy gradients of
             the network weights (used by the single-level step).
         """
-        alphas = self.arch_variables
+        groups = self.cell_arch_groups()
+        n = len(groups)
+        # Each cell's variables, flattened; `owner[j]` is the cell of variable j.
+        alphas = [v for g in groups for v in g]
+        owner = [i for i, g in enumerate(groups) for _ in g]
+        m = len(alphas)
         w_vars = self.weight_variables
-        n = len(alphas)
         ablate = self.w_abl > 0
         with tf.GradientTape(persistent=True) as tape:
             weights = self.architecture.mixing_weights()
@@ -209,9 +221,9 @@ class DistributedCellSearch(SearchModel):
                     y, self.run_network(x, weights, True, removed=i))) for i in range(n)]
                 removed_sum = ops.sum(ops.stack(removed))
         g_ce = tape.gradient(scaled, alphas + (w_vars if self.level == "single" else []))
-        weight_grads = g_ce[n:]
-        g_ce = [ops.zeros_like(a) if g is None else g for g, a in zip(g_ce[:n], alphas)]
-        g01 = tape.gradient(l01_sum, alphas)
+        weight_grads = g_ce[m:]
+        g_ce = fill_none_gradients(g_ce[:m], alphas)
+        g01 = fill_none_gradients(tape.gradient(l01_sum, alphas), alphas)
         if ablate:
             l_ab, mc = ablation_losses(ce, removed)
             mean = ops.mean(mc)
@@ -220,18 +232,18 @@ class DistributedCellSearch(SearchModel):
             mean = ops.convert_to_tensor(0.0)
         grads = [g + self.w01 * g1 for g, g1 in zip(g_ce, g01)]
         if ablate and self.ablation_gradient:
-            g_r = tape.gradient(removed_sum, alphas)
-            g_r = [ops.zeros_like(a) if g is None else g for g, a in zip(g_r, alphas)]
+            g_r = fill_none_gradients(tape.gradient(removed_sum, alphas), alphas)
             nonzero = ops.cast(mean != 0.0, "float32")
             safe = ops.where(mean == 0.0, ops.ones_like(mean), mean)
             # dL_AB^i/da_i = (1/m) dMC_i/da_i - MC_i/(n m^2) * d(sum_j MC_j)/da_i, where
             # dMC_i/da_i = dL_CE/da_i (the removed cell's alphas are unused) and
             # d(sum_j MC_j)/da_i = n dL_CE/da_i - d(sum_j L_removed_j)/da_i.
             grads = [
-                g + self.w_abl * nonzero * (gc / safe - mc[i] / (n * safe * safe)
+                g + self.w_abl * nonzero * (gc / safe - mc[owner[j]] / (n * safe * safe)
                                             * (n * gc - gr))
-                for i, (g, gc, gr) in enumerate(zip(grads, g_ce, g_r))
+                for j, (g, gc, gr) in enumerate(zip(grads, g_ce, g_r))
             ]
+        grads = [[grads[j] for j in range(m) if owner[j] == i] for i in range(n)]
         del tape
         totals = ce + self.w01 * ops.stack(l01) + self.w_abl * l_ab
         logs = {"total": totals, "mc": mc, "l01": ops.stack(l01), "mean_mc": mean}
@@ -242,8 +254,8 @@ class DistributedCellSearch(SearchModel):
         grads, logs, ce, logits, weight_grads = self.cell_arch_gradients(x, y)
 
         def update():
-            for opt, g, a in zip(self.cell_optimizers, grads, self.arch_variables):
-                self.apply_gradients(opt, [g], [a])
+            for opt, g, group in zip(self.cell_optimizers, grads, self.cell_arch_groups()):
+                self.apply_gradients(opt, g, group)
             return ops.mean(logs["total"])
 
         arch_loss = self.when_arch_enabled(update)

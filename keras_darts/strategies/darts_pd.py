@@ -183,15 +183,24 @@ class PathwiseFairSearch(SearchModel):
         if config.base_method == "d-darts":
             raise ValueError("base_method 'd-darts' has per-cell alphas; DARTS-PD prunes per "
                              "cell kind. Use darts, single-level, single-darts or sp-darts.")
-        if get_search_space(config.space, config.op_subsets).family != "darts":
+        space = get_search_space(config.space, config.op_subsets)
+        if space.family != "darts":
             raise ValueError(f"DARTS-PD needs a DARTS-family search space; {config.space!r} "
                              "is not one.")
         if not isinstance(config.top_k, int) or isinstance(config.top_k, bool) or config.top_k < 1:
             raise ValueError(f"top_k must be a positive integer. Received: top_k={config.top_k!r}")
+        fewest = min(sum(1 for i in active if not op_spec(space.primitives[i]).is_zero)
+                     for kind in KINDS
+                     for active in (getattr(space, f"{kind}_active")
+                                    or [range(len(space.primitives))]))
+        if config.top_k > fewest:
+            raise ValueError(f"top_k={config.top_k} is larger than the ops of an edge: search "
+                             f"space {config.space!r} has edges with only {fewest} candidate "
+                             "ops besides 'none'.")
         check_positive_ints(config, ("pd_epochs", "es_trials", "es_population", "es_tournament",
                                      "es_calibration_batches", "es_top", "eval_layers",
                                      "eval_channels"))
-        check_non_negative(config, ("pd_learning_rate", "pd_min_learning_rate"))
+        check_non_negative(config, ("pd_learning_rate", "pd_min_learning_rate", "pd_cutout"))
         if config.pd_min_learning_rate > config.pd_learning_rate:
             raise ValueError(f"pd_min_learning_rate ({config.pd_min_learning_rate}) exceeds "
                              f"pd_learning_rate ({config.pd_learning_rate}).")
