@@ -38,6 +38,10 @@ STRATEGIES = {
     # D-DARTS with the ablation loss (n extra forward passes) and without (FairDARTS loss).
     "d-darts": ("d-darts", {"w_abl": 0.5}),
     "d-darts-no-ablation": ("d-darts", {"w_abl": 0.0}),
+    # PC-DARTS options on the first-order search: K=4 partial channels, edge normalisation.
+    "pc-darts": ("darts", {"order": 1, "partial_channels": 4, "edge_normalization": True}),
+    # DARTS-PD stage 2: a pruned supernet (top-2 ops of the derived topology), k=2 paths a step.
+    "darts-pd": ("darts-pd", {"top_k": 2}),
 }
 
 
@@ -65,12 +69,16 @@ def _child(config_name, strategy, steps):
     import numpy as np
     import tensorflow as tf
 
-    from keras_darts.strategies import create_search_model
+    from keras_darts.strategies import create_search_model, prune_supernet
 
     cfg = dict(CONFIGS[config_name])
     batch = cfg.pop("batch")
     method, extra = STRATEGIES[strategy]
-    model = create_search_model(method, seed=0, **cfg, **extra)
+    if method == "darts-pd":
+        model = prune_supernet(create_search_model("darts", seed=0, alpha_init_scale=1.0, **cfg),
+                               k=extra["top_k"])
+    else:
+        model = create_search_model(method, seed=0, **cfg, **extra)
     model.compile(epochs=50, steps_per_epoch=100)
     rng = np.random.default_rng(0)
     shape = (batch,) + tuple(cfg["input_shape"])
@@ -80,7 +88,8 @@ def _child(config_name, strategy, steps):
         y = tf.constant(rng.integers(0, cfg["num_classes"], batch))
         return x, y
 
-    data = batch_pair() if model.data_mode == "single" else (batch_pair(), batch_pair())
+    data = batch_pair() if model.data_mode in ("single", "split") else (batch_pair(),
+                                                                         batch_pair())
     step = tf.function(model.train_step)
     first, median = _time_steps(lambda: float(step(data)["loss"]), steps)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -63,6 +63,10 @@ def _run_search(args):
     print("\nDerived genotype:")
     print(result.genotype.render())
     print(f"\n{result.genotype.to_text()}")
+    if "pareto" in result.summary:  # DARTS-PD: a family of architectures
+        print("\nPareto front (parameters M, held-out accuracy) in stage3/pareto/:")
+        for rank, r in enumerate(result.summary["pareto"]):
+            print(f"  arch_{rank:02d}.json  {r['params']:.4f}  {r['accuracy']:.4f}")
     print(f"\nResults in {os.path.abspath(args.out)}")
     return 0
 

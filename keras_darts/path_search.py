@@ -17,6 +17,12 @@ import os
 
 import numpy as np
 
+try:
+    import keras_tuner
+except ImportError as e:  # pragma: no cover - the tuner extra is part of requirements.txt
+    raise ImportError("DARTS-PD's path search runs on keras-tuner: "
+                      "pip install 'keras-darts[tuner]' (or keras-tuner).") from e
+
 OBJECTIVE = "val_accuracy"
 
 
@@ -66,12 +72,12 @@ class PathEvaluator:
         def cells(choices):
             return [choices[index[k]] for k in kinds]
 
-        @tf.function
+        @tf.function(autograph=False)
         def calibrate(x, choices):
             network(x, cells(choices), training=True)
             return tf.constant(0)
 
-        @tf.function
+        @tf.function(autograph=False)
         def predict(x, choices):
             return network(x, cells(choices), training=False)
 
@@ -208,8 +214,6 @@ def path_hyperparameters(model):
     >>> sorted(path_hyperparameters(pruned).values)[:1]  # doctest: +SKIP
     ['normal_e0']
     """
-    import keras_tuner
-
     hp = keras_tuner.HyperParameters()
     for kind, e, names in model.kept_edges():
         hp.Choice(f"{kind}_e{e}", list(names))
@@ -217,19 +221,28 @@ def path_hyperparameters(model):
 
 
 def values_to_genotype(model, values):
-    """The genotype of a trial's hyperparameter values (see `path_hyperparameters`)."""
+    """The genotype of a trial's hyperparameter values (see `path_hyperparameters`).
+
+    Args:
+        model: the `PathwiseFairSearch` whose paths the values choose.
+        values: `{"{kind}_e{edge}": op name}` for every kept edge.
+
+    Returns:
+        A `Genotype`.
+
+    Raises:
+        KeyError: if a kept edge has no value.
+
+    Example:
+
+    >>> values_to_genotype(pruned, trial.hyperparameters.values)  # doctest: +SKIP
+    """
     choices = {kind: [values[f"{kind}_e{e}"] for k, e, _ in model.kept_edges() if k == kind]
                for kind in ("normal", "reduce")}
     return model.path_genotype(choices)
 
 
-def _oracle_base():
-    import keras_tuner
-
-    return keras_tuner.Oracle
-
-
-class PathEvolutionOracle(_oracle_base()):
+class PathEvolutionOracle(keras_tuner.Oracle):
     """Evolutionary search over paths as a keras-tuner `Oracle`.
 
     The first `population` trials are random paths. Afterwards the
@@ -269,8 +282,6 @@ class PathEvolutionOracle(_oracle_base()):
     def __init__(self, hyperparameters, max_trials=100, population=50, tournament=10,
                  mutation_prob=0.1, crossover_prob=0.5, constraint=None, seed=0,
                  max_attempts=200, **kwargs):
-        import keras_tuner
-
         for name, v in (("max_trials", max_trials), ("population", population),
                         ("tournament", tournament), ("max_attempts", max_attempts)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -383,8 +394,6 @@ def make_oracle(kind, hyperparameters, max_trials, seed=0, constraint=None, **ev
 
     >>> oracle = make_oracle("random", path_hyperparameters(pruned), 50)  # doctest: +SKIP
     """
-    import keras_tuner
-
     objective = keras_tuner.Objective(OBJECTIVE, "max")
     if kind == "evolution":
         return PathEvolutionOracle(hyperparameters, max_trials=max_trials, seed=seed,
@@ -398,13 +407,7 @@ def make_oracle(kind, hyperparameters, max_trials, seed=0, constraint=None, **ev
     raise ValueError(f"Unknown oracle {kind!r}: use 'evolution', 'random' or 'bayesian'.")
 
 
-def _tuner_base():
-    from keras_tuner.engine.base_tuner import BaseTuner
-
-    return BaseTuner
-
-
-class PathTuner(_tuner_base()):
+class PathTuner(keras_tuner.engine.base_tuner.BaseTuner):
     """A keras-tuner tuner whose trials score paths of a trained pruned supernet.
 
     Each trial's genotype is costed (`GenotypeCost`); a candidate outside
@@ -491,6 +494,11 @@ def plot_pareto(records, front, path, title="DARTS-PD paths"):
 
     Returns:
         The path.
+
+    Example:
+
+    >>> plot_pareto(result.records, result.pareto, "front.png")  # doctest: +SKIP
+    'front.png'
     """
     import matplotlib
 
@@ -534,7 +542,19 @@ class PathSearchResult:
 
 
 def collect_records(tuner, model):
-    """Scored trials of a tuner as records (see `PathSearchResult`), in trial order."""
+    """Scored trials of a tuner as records (see `PathSearchResult`), in trial order.
+
+    Args:
+        tuner: a `PathTuner` (after `search`, or reloaded from its directory).
+        model: its `PathwiseFairSearch`.
+
+    Returns:
+        `(records, genotypes)`: the list of record dicts and `{trial_id: Genotype}`.
+
+    Example:
+
+    >>> records, genotypes = collect_records(tuner, pruned)  # doctest: +SKIP
+    """
     from keras_tuner.engine.trial import TrialStatus
 
     def number(trial):
@@ -638,8 +658,18 @@ def search_paths(model, evaluator, cost, out_dir, oracle="evolution", max_trials
 def load_records(out_dir):
     """Reads `trials.json` and `pareto.json` written by `search_paths`.
 
+    Args:
+        out_dir: the stage-3 directory.
+
     Returns:
         `(records, pareto)`.
+
+    Raises:
+        FileNotFoundError: if the search did not finish there.
+
+    Example:
+
+    >>> records, front = load_records("runs/pd/stage3")  # doctest: +SKIP
     """
     with open(os.path.join(out_dir, "trials.json"), encoding="utf-8") as f:
         records = json.load(f)

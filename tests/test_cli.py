@@ -92,6 +92,13 @@ def test_search_with_new_methods_and_spaces(tmp_path, capsys):
     (["--method", "single-darts", "--batches", "many"], "batches must be"),
     (["--method", "d-darts", "--threshold", "1.5"], "threshold must be in \\(0, 1\\)"),
     (["--method", "d-darts", "--parser", "greedy"], "Unknown parser 'greedy'"),
+    (["--method", "darts-pd", "--top-k", "0"], "top_k must be a positive integer"),
+    (["--method", "darts-pd", "--space", "s2", "--top-k", "3"], "larger than the ops of an edge"),
+    (["--method", "darts-pd", "--es-population", "2", "--es-tournament", "4"],
+     "es_population \\(2\\) is smaller than es_tournament"),
+    (["--method", "darts-pd", "--es-min-params", "2", "--es-max-params", "1"],
+     "Empty bound range"),
+    (["--partial-channels", "3"], "partial_channels=3 must divide channels=8"),
 ])
 def test_new_method_bad_flags_exit_2(tmp_path, capsys, flags, match):
     import re

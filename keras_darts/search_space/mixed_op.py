@@ -38,8 +38,20 @@ def channel_shuffle(x, groups):
 def check_partial_channels(partial_channels, channels):
     """Validates PC-DARTS's `K` against a channel count; returns it as an int.
 
+    Args:
+        partial_channels: `K` (1: all channels go through the ops).
+        channels: the edge's channels.
+
+    Returns:
+        `K`.
+
     Raises:
         ValueError: if `K` is not a positive integer or does not divide `channels`.
+
+    Example:
+
+    >>> check_partial_channels(4, 16)
+    4
     """
     k = partial_channels
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:

@@ -448,6 +448,10 @@ def copy_supernet_weights(source, target):
 
     Raises:
         ValueError: if the two supernets do not have the same structure.
+
+    Example:
+
+    >>> copy_supernet_weights(searched.network, pruned.network)  # doctest: +SKIP
     """
     if len(source.cells) != len(target.cells) or source.channels != target.channels:
         raise ValueError("The supernets differ in cells or channels; cannot copy weights.")
