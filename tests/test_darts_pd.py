@@ -49,7 +49,7 @@ def trained(data):
 
 @pytest.fixture(scope="module")
 def evaluator(trained, data):
-    return PathEvaluator(trained, data.train, data.holdout.take(2), calibration_batches=2)
+    return PathEvaluator(trained, data.train, data.holdout, calibration_batches=2)
 
 
 @pytest.fixture(scope="module")
@@ -288,13 +288,28 @@ def test_path_search_is_seeded_deduplicated_and_resumes(trained, evaluator, cost
                          **settings)
     assert [(r["genotype"], r["accuracy"]) for r in again.records] == \
         [(r["genotype"], r["accuracy"]) for r in full.records]
-    # Interrupted after 6 trials, then the same command with the full budget resumes.
+    # Interrupted (Ctrl-C) while scoring the 6th path, then the same call resumes: the
+    # interrupted trial is scored again, the 5 before it are not, and the result is the same.
     calls.clear()
-    search_paths(trained, counting, cost, str(tmp_path / "resumed"), max_trials=6, **settings)
+
+    def interrupted(genotype):
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return counting(genotype)
+
+    with pytest.raises(KeyboardInterrupt):
+        search_paths(trained, interrupted, cost, str(tmp_path / "resumed"), max_trials=10,
+                     **settings)
+    assert len(calls) == 5
     resumed = search_paths(trained, counting, cost, str(tmp_path / "resumed"), max_trials=10,
                            **settings)
-    assert len(calls) == 10  # 6 + 4: earlier trials are not scored again
-    assert [r["genotype"] for r in resumed.records] == texts
+    assert len(calls) == 10
+    assert [(r["genotype"], r["accuracy"]) for r in resumed.records] == \
+        [(r["genotype"], r["accuracy"]) for r in full.records]
+    # A larger budget continues the finished search.
+    more = search_paths(trained, counting, cost, str(tmp_path / "resumed"), max_trials=12,
+                        **settings)
+    assert len(calls) == 12 and [r["genotype"] for r in more.records][:10] == texts
     # Outputs: genotypes ready for stand-alone training, the front, the plot.
     out = tmp_path / "full"
     front = json.loads((out / "pareto.json").read_text())
