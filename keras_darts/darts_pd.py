@@ -48,7 +48,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.data import search_data
     from keras_darts.optimizers import search_optimizers
     from keras_darts.path_search import Bounds, GenotypeCost, PathEvaluator, search_paths
-    from keras_darts.search import SearchResult, run_search
+    from keras_darts.search import SearchResult, distribution_strategy, run_search
     from keras_darts.strategies import prune_supernet
     from keras_darts.utils import atomic_write_json, set_seed
 
@@ -64,7 +64,9 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     stage1 = run_search(dataclasses.replace(config, method=config.base_method),
                         os.path.join(out_dir, "stage1"), verbose=verbose)
     set_seed(config.seed, config.deterministic)
-    model = prune_supernet(stage1.model, k=config.top_k)
+    strategy = distribution_strategy(config)
+    with strategy.scope():
+        model = prune_supernet(stage1.model, k=config.top_k)
     timings["stage1_s"] = time.time() - start
     stage2_dir = os.path.join(out_dir, "stage2")
     atomic_write_json(os.path.join(stage2_dir, "kept.json"),
@@ -80,10 +82,11 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     w_opt, _ = search_optimizers(config.pd_epochs, data.steps_per_epoch,
                                  config.pd_learning_rate, config.pd_min_learning_rate,
                                  config.momentum, config.weight_decay)
-    model.compile(optimizer=w_opt, epochs=config.pd_epochs,
-                  steps_per_epoch=data.steps_per_epoch,
-                  steps_per_execution=config.steps_per_execution,
-                  run_eagerly=config.run_eagerly)
+    with strategy.scope():
+        model.compile(optimizer=w_opt, epochs=config.pd_epochs,
+                      steps_per_epoch=data.steps_per_epoch,
+                      steps_per_execution=config.steps_per_execution,
+                      run_eagerly=config.run_eagerly)
     timer = StepTimer()
     history = model.fit(
         data.train, epochs=config.pd_epochs, steps_per_epoch=data.steps_per_epoch,

@@ -100,6 +100,11 @@ class SearchConfig:
         es_min_params, es_max_params, es_min_macs, es_max_macs: optional
             bounds (millions) on the stand-alone network of a path.
         eval_layers, eval_channels: sizes of that stand-alone network.
+        distribute: `"default"` (one device), `"mirrored"` (local GPUs or
+            `devices`), `"multi-worker"` (from `TF_CONFIG`) or `"tpu"`;
+            `batch_size` is then the global batch.
+        devices: comma-separated devices for `"mirrored"` (e.g.
+            `"/cpu:0,/cpu:1"`); None: all local GPUs.
         seed: the run's seed (data order, augmentation, initialisation).
         deterministic: enable TensorFlow op determinism.
         steps_per_execution: steps per traced call.
@@ -175,6 +180,8 @@ class SearchConfig:
     es_max_macs: float = None
     eval_layers: int = 20
     eval_channels: int = 36
+    distribute: str = "default"
+    devices: str = None
     seed: int = 0
     deterministic: bool = True
     steps_per_execution: int = 1
@@ -229,6 +236,11 @@ class SearchConfig:
             raise ValueError(f"warmup_epochs must be >= 0. Received: {self.warmup_epochs!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer. Received: {self.seed!r}")
+        from keras_darts.utils.distribute import DISTRIBUTE_NAMES
+
+        if self.distribute not in DISTRIBUTE_NAMES:
+            raise ValueError(f"distribute must be one of {list(DISTRIBUTE_NAMES)}. "
+                             f"Received: distribute={self.distribute!r}")
         if self.activation is not None:
             from keras_darts.architecture.activations import get_activation
 
@@ -293,6 +305,36 @@ class SearchResult:
     history: dict
     summary: dict
     out_dir: str
+
+
+def distribution_strategy(config):
+    """The `tf.distribute` strategy of a config (`distribute`, `devices`), checked against the batch.
+
+    Args:
+        config: a `SearchConfig` (or any config with `distribute`, `devices`
+            and `batch_size`).
+
+    Returns:
+        A `tf.distribute.Strategy`.
+
+    Raises:
+        ValueError: for a bad option or `TF_CONFIG`, or a global batch that the
+            replicas cannot share equally.
+
+    Example:
+
+    >>> distribution_strategy(SearchConfig(distribute="default")).num_replicas_in_sync
+    1
+    """
+    from keras_darts.utils.distribute import get_distribution_strategy
+
+    devices = None if not config.devices else [d.strip() for d in config.devices.split(",")]
+    strategy = get_distribution_strategy(config.distribute, devices)
+    n = strategy.num_replicas_in_sync
+    if config.batch_size % n:
+        raise ValueError(f"batch_size={config.batch_size} (the global batch) must divide evenly "
+                         f"over the {n} replicas of distribute={config.distribute!r}.")
+    return strategy
 
 
 def build_search_model(config, info):
@@ -366,7 +408,9 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
 
         return run_darts_pd(config, out_dir, verbose, callbacks)
     set_seed(config.seed, config.deterministic)
-    model = build_search_model(config, dataset_info(config.dataset))
+    strategy = distribution_strategy(config)
+    with strategy.scope():
+        model = build_search_model(config, dataset_info(config.dataset))
     data = search_data(config.dataset, batch_size=config.batch_size, mode=model.data_mode,
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
@@ -375,10 +419,11 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
         config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,
         config.momentum, config.weight_decay, config.arch_learning_rate,
         config.resolved_arch_weight_decay(), config.arch_beta_1, config.arch_beta_2)
-    model.compile(optimizer=w_opt, arch_optimizer=a_opt, epochs=config.epochs,
-                  steps_per_epoch=data.steps_per_epoch,
-                  steps_per_execution=config.steps_per_execution,
-                  run_eagerly=config.run_eagerly)
+    with strategy.scope():
+        model.compile(optimizer=w_opt, arch_optimizer=a_opt, epochs=config.epochs,
+                      steps_per_epoch=data.steps_per_epoch,
+                      steps_per_execution=config.steps_per_execution,
+                      run_eagerly=config.run_eagerly)
 
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())

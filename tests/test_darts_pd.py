@@ -250,6 +250,9 @@ def test_path_wise_strict_fairness(data):
             a, b = _np(paths[0][kind])[rows], _np(paths[1][kind])[rows]
             assert np.all(a != b)
             assert sorted(_np(perms[kind]).ravel().tolist()) == sorted([0, 1] * len(rows))
+    # Evaluation runs the path of the strongest alphas.
+    logs = pruned.evaluate(data.holdout, verbose=0, return_dict=True)
+    assert 0.0 <= logs["accuracy"] <= 1.0
     # Architecture frozen, weights trained.
     for k, v in pruned.architecture.variables_by_kind.items():
         np.testing.assert_array_equal(before[k], _np(v))

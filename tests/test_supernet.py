@@ -101,3 +101,16 @@ def test_bilevel_rejects_unpaired_batches(tiny):
     x = rng.normal(size=(8, 8, 8, 1)).astype("float32")
     with pytest.raises(ValueError, match=r"expects batches \(\(x_train"):
         model.fit(x, rng.integers(0, 3, 8), epochs=1, verbose=0)
+
+
+def test_every_layer_is_built_at_construction():
+    """Keras's symbolic build (taken under tf.distribute) is skipped only when every layer
+    is built, padding layers inside the ops included."""
+    from keras_darts.strategies import create_search_model
+
+    for space in ("darts", "s4"):
+        model = create_search_model("darts", space=space, num_classes=10,
+                                    input_shape=(12, 12, 1), layers=3, channels=4, steps=2,
+                                    multiplier=2, stem_multiplier=1, partial_channels=2)
+        unbuilt = [layer.name for layer in model._flatten_layers() if not layer.built]
+        assert unbuilt == []

@@ -210,7 +210,9 @@ class MixedOp(layers.Layer):
     def call_choice(self, x, choice, training=None):
         """Runs the single op `primitives[choice]` (an int scalar tensor); nothing else is computed.
 
-        An op the edge does not compute (`none`, or masked) gives zeros.
+        An op the edge does not compute (`none`, or masked) gives zeros. Under a
+        multi-replica `tf.distribute` strategy the edge's ops run with one-hot
+        weights instead (no control flow around synchronized BatchNorm).
 
         Args:
             x: the input.
@@ -220,6 +222,13 @@ class MixedOp(layers.Layer):
         Returns:
             The op's output (with the partial-channel bypass, if any).
         """
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            # Synchronized BatchNorm all-reduces its statistics, and a cross-replica
+            # reduction may not sit in a `switch_case` branch: compute the edge's ops with
+            # one-hot weights instead (same output and gradients, k times the op work).
+            return self.call(x, tf.one_hot(tf.cast(choice, tf.int32), len(self.primitives)),
+                             training=training)
         x, rest = self._split(x)
         computed = self.computed_ops
         if not computed:

@@ -86,6 +86,9 @@ class BatchNorm(layers.Layer):
         import tensorflow as tf
 
         scale, offset = self._scale_offset(x.shape[-1])
+        ctx = tf.distribute.get_replica_context()
+        if training and ctx is not None and ctx.num_replicas_in_sync > 1:
+            return self._synchronized(x, scale, offset, ctx)
         if training:
             y, mean, var = tf.compat.v1.nn.fused_batch_norm(
                 x, ops.convert_to_tensor(scale), ops.convert_to_tensor(offset),
@@ -100,6 +103,33 @@ class BatchNorm(layers.Layer):
         if self.affine:
             inv = inv * self.gamma
         return x * inv + (offset - self.moving_mean * inv)
+
+    def _synchronized(self, x, scale, offset, ctx):
+        """Training-mode BN over the global batch of all replicas (synchronized statistics).
+
+        The per-channel sum, sum of squares and count are summed over replicas,
+        so every replica normalises with, and stores, the statistics a single
+        device would compute on the whole batch.
+        """
+        import tensorflow as tf
+
+        x32 = tf.cast(x, tf.float32)
+        count = tf.cast(tf.reduce_prod(tf.shape(x32)[:3]), tf.float32)
+        total, n = ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                                  [tf.reduce_sum(x32, axis=[0, 1, 2]), count])
+        mean = total / n
+        # Two passes (mean, then squared deviations): E[x^2] - E[x]^2 loses the variance
+        # of nearly constant channels to cancellation.
+        var = ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                             tf.reduce_sum(tf.square(x32 - mean), axis=[0, 1, 2])) / n
+        inv = tf.math.rsqrt(var + self.epsilon) * tf.convert_to_tensor(scale)
+        y = x32 * inv + (tf.convert_to_tensor(offset) - mean * inv)
+        unbiased = var * n / tf.maximum(n - 1.0, 1.0)
+        m = self.momentum
+        self.moving_mean.assign(m * self.moving_mean + (1.0 - m) * tf.stop_gradient(mean))
+        self.moving_variance.assign(m * self.moving_variance
+                                    + (1.0 - m) * tf.stop_gradient(unbiased))
+        return tf.cast(y, x.dtype)
 
     def get_config(self):
         return {**super().get_config(), "affine": self.affine, "momentum": self.momentum,
@@ -319,6 +349,8 @@ class ReLUConvBN(layers.Layer):
         self.bn = batch_norm(affine, name="bn")
 
     def build(self, input_shape):
+        if self.pad:
+            self.pad.build(input_shape)
         shape = self.pad.compute_output_shape(input_shape) if self.pad else input_shape
         self.conv.build(shape)
         self.bn.build(self.conv.compute_output_shape(shape))
@@ -399,6 +431,8 @@ class DilConv(layers.Layer):
         return shape, self.depthwise.compute_output_shape(shape)
 
     def build(self, input_shape):
+        if self.pad:
+            self.pad.build(halved_shape(input_shape) if self._subsample_first else input_shape)
         conv_in, shape = self._depthwise_shape(input_shape)
         self.depthwise.build(conv_in)
         if self._subsample_after:

@@ -399,9 +399,27 @@ class SearchModel(keras.Model):
         """Runs `fn()` (returning a scalar loss) only while architecture updates are enabled.
 
         `ArchitectureWarmup` switches them off for the first epochs; while off,
-        the architecture optimizer's state does not change at all.
+        the architecture optimizer's state does not change at all. On one
+        device this is a `tf.cond`. Under a multi-replica `tf.distribute`
+        strategy, gradient all-reduces may not sit inside control flow, so
+        `fn()` always runs and, while updates are off, every variable of
+        `arch_state_variables()` is put back to its value from before the step.
         """
-        return tf.cond(self.arch_updates_enabled > 0.5, fn, lambda: tf.constant(0.0))
+        enabled = self.arch_updates_enabled > 0.5
+        if _num_replicas() == 1:
+            return tf.cond(enabled, fn, lambda: tf.constant(0.0))
+        state = self.arch_state_variables()
+        before = [tf.identity(v) for v in state]
+        with tf.control_dependencies(before):
+            loss = fn()
+        with tf.control_dependencies([loss]):
+            for v, old in zip(state, before):
+                v.assign(tf.where(enabled, v, old))
+        return tf.where(enabled, loss, 0.0)
+
+    def arch_state_variables(self):
+        """What an architecture update changes: the alphas and the architecture optimizer's state."""
+        return list(self.arch_variables) + list(self.arch_optimizer.variables)
 
     def update_metrics(self, loss, y, logits, arch_loss=None):
         """Updates the trackers and returns the logs dict."""

@@ -9,7 +9,9 @@ from keras_darts.architecture.cell_genotype import NetworkGenotype
 from keras_darts.derivation.fair import PARSERS, check_threshold, parse_fair_cell
 from keras_darts.optimizers import EpochCosineDecay
 from keras_darts.search_space.cells import edge_endpoints
-from keras_darts.strategies.base import SearchModel, fill_none_gradients
+from keras_darts.strategies.base import (
+    SearchModel, _num_replicas, all_reduce_sum, fill_none_gradients,
+)
 
 
 def zero_one_loss(weights, mask=None):
@@ -184,6 +186,11 @@ class DistributedCellSearch(SearchModel):
             opt.build(group)
             self.cell_optimizers.append(opt)
 
+    def arch_state_variables(self):
+        """Every cell's alphas (and betas) and its own optimiser's state."""
+        return list(self.arch_variables) + [v for opt in self.cell_optimizers
+                                            for v in opt.variables]
+
     def cell_arch_groups(self):
         """Each cell's architecture variables: its alphas (and its edge betas, with edge
         normalisation), updated by that cell's optimiser only."""
@@ -200,7 +207,8 @@ class DistributedCellSearch(SearchModel):
             gradients of its variables (`cell_arch_groups`: alphas, then betas);
             `logs` holds the per-cell total losses, marginal contributions and
             zero-one losses; `weight_grads` are the cross-entropy gradients of
-            the network weights (used by the single-level step).
+            the network weights (used by the single-level step). Gradients
+            and losses are summed / averaged over replicas (global batch).
         """
         groups = self.cell_arch_groups()
         n = len(groups)
@@ -220,11 +228,18 @@ class DistributedCellSearch(SearchModel):
                 removed = [ops.mean(self.search_loss(
                     y, self.run_network(x, weights, True, removed=i))) for i in range(n)]
                 removed_sum = ops.sum(ops.stack(removed))
-        g_ce = tape.gradient(scaled, alphas + (w_vars if self.level == "single" else []))
+        # Under tf.distribute the losses and gradients below are global (summed or averaged
+        # over replicas) before they meet the non-linear ablation terms; the zero-one loss
+        # depends on the alphas alone, the same on every replica.
+        replicas = _num_replicas()
+        targets = alphas + (w_vars if self.level == "single" else [])
+        g_ce = all_reduce_sum(fill_none_gradients(tape.gradient(scaled, targets), targets))
         weight_grads = g_ce[m:]
-        g_ce = fill_none_gradients(g_ce[:m], alphas)
+        g_ce = g_ce[:m]
         g01 = fill_none_gradients(tape.gradient(l01_sum, alphas), alphas)
+        ce = all_reduce_sum([ce / replicas])[0]
         if ablate:
+            removed = ops.unstack(all_reduce_sum([ops.stack(removed) / replicas])[0], num=n)
             l_ab, mc = ablation_losses(ce, removed)
             mean = ops.mean(mc)
         else:
@@ -232,7 +247,8 @@ class DistributedCellSearch(SearchModel):
             mean = ops.convert_to_tensor(0.0)
         grads = [g + self.w01 * g1 for g, g1 in zip(g_ce, g01)]
         if ablate and self.ablation_gradient:
-            g_r = fill_none_gradients(tape.gradient(removed_sum, alphas), alphas)
+            g_r = all_reduce_sum([g / replicas for g in fill_none_gradients(
+                tape.gradient(removed_sum, alphas), alphas)])
             nonzero = ops.cast(mean != 0.0, "float32")
             safe = ops.where(mean == 0.0, ops.ones_like(mean), mean)
             # dL_AB^i/da_i = (1/m) dMC_i/da_i - MC_i/(n m^2) * d(sum_j MC_j)/da_i, where
@@ -255,7 +271,7 @@ class DistributedCellSearch(SearchModel):
 
         def update():
             for opt, g, group in zip(self.cell_optimizers, grads, self.cell_arch_groups()):
-                self.apply_gradients(opt, g, group)
+                self.apply_gradients(opt, g, group, reduced=True)
             return ops.mean(logs["total"])
 
         arch_loss = self.when_arch_enabled(update)
@@ -270,7 +286,7 @@ class DistributedCellSearch(SearchModel):
             x, y = self.unpack_single(data)
             arch_loss, loss, logits, weight_grads = self.arch_step(x, y)
             self.apply_gradients(self.optimizer, weight_grads, self.weight_variables,
-                                 self.grad_clip)
+                                 self.grad_clip, reduced=True)
             return self.update_metrics(loss, y, logits, arch_loss)
         x_t, y_t, x_v, y_v = self.unpack_bilevel(data)
         arch_loss, _, _, _ = self.arch_step(x_v, y_v)

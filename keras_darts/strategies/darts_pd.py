@@ -21,6 +21,10 @@ from keras_darts.strategies.base import SearchModel, _num_replicas
 KINDS = ("normal", "reduce")
 
 
+def _np_int(tensor):
+    return np.asarray(ops.convert_to_numpy(tensor), dtype=np.int32)
+
+
 def top_k_ops(weights, primitives, steps, k, mask=None):
     """Stage 1 of DARTS-PD for one cell kind: the topology and the top-k ops of its edges.
 
@@ -376,11 +380,23 @@ class PathwiseFairSearch(SearchModel):
             self.accuracy_tracker.update_state(y, logits)
         return {m.name: m.result() for m in self.metrics}
 
+    def alpha_path_choices(self):
+        """In-graph op indices per kind of the path `genotype()` describes (strongest alpha)."""
+        out = {}
+        for kind in KINDS:
+            alpha = self.architecture.variables_by_kind[kind]
+            rows = self._rows[kind]
+            values = tf.gather(tf.gather(alpha, rows), self._kept_idx[kind], batch_dims=1)
+            chosen = tf.gather(self._kept_idx[kind], tf.argmax(values, axis=1, output_type=tf.int32),
+                               batch_dims=1)
+            out[kind] = tf.tensor_scatter_nd_update(
+                tf.fill([self.network.num_edges], -1), rows[:, None], chosen)
+        return out
+
     def test_step(self, data):
+        """Evaluates the path of the strongest frozen alphas (`genotype()`)."""
         x, y = data[0], data[1]
-        choices = self.choices_of(self.genotype())
-        logits = self.network(x, self.cell_choices(
-            {k: tf.constant(v) for k, v in choices.items()}), training=False)
+        logits = self.network(x, self.cell_choices(self.alpha_path_choices()), training=False)
         self.loss_tracker.update_state(ops.mean(self.search_loss(y, logits)))
         self.accuracy_tracker.update_state(y, logits)
         return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_tracker.result()}
@@ -391,17 +407,14 @@ class PathwiseFairSearch(SearchModel):
 
     # ------------------------------------------------------------------ results
     def genotype(self):
-        """The path of the strongest frozen alpha on every kept edge (stage 1's top-1 choice)."""
-        weights = self.architecture.weights_by_kind()
-        choices = {}
-        for kind in KINDS:
-            c = np.full(self.network.num_edges, -1, np.int32)
-            for e, names in enumerate(self.kept[kind]):
-                if names:
-                    idx = [self.primitives.index(n) for n in names]
-                    c[e] = max(idx, key=lambda i: (weights[kind][e, i], -i))
-            choices[kind] = c
-        return self.path_genotype(choices)
+        """The path of the strongest frozen alpha on every kept edge (stage 1's top-1 choice).
+
+        Ties go to the op listed first in `kept` (the stronger one at pruning).
+
+        Returns:
+            A `Genotype`.
+        """
+        return self.path_genotype({k: _np_int(v) for k, v in self.alpha_path_choices().items()})
 
     def fairness(self):
         """The fairness counters as plain Python data.
