@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from keras_darts.search_space.ops import batch_norm, build_op, op_spec, subsample
+from keras_darts.utils.distribute import num_replicas
 
 
 def channel_shuffle(x, groups):
@@ -222,8 +223,7 @@ class MixedOp(layers.Layer):
         Returns:
             The op's output (with the partial-channel bypass, if any).
         """
-        ctx = tf.distribute.get_replica_context()
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
+        if num_replicas() > 1:
             # Synchronized BatchNorm all-reduces its statistics, and a cross-replica
             # reduction may not sit in a `switch_case` branch: compute the edge's ops with
             # one-hot weights instead (same output and gradients, k times the op work).

@@ -17,6 +17,8 @@ import dataclasses
 import keras
 from keras import layers, ops
 
+from keras_darts.utils.distribute import num_replicas
+
 _PACKAGE = "keras_darts"
 BN_MOMENTUM = 0.9  # PyTorch momentum 0.1
 BN_EPSILON = 1e-5
@@ -86,9 +88,8 @@ class BatchNorm(layers.Layer):
         import tensorflow as tf
 
         scale, offset = self._scale_offset(x.shape[-1])
-        ctx = tf.distribute.get_replica_context()
-        if training and ctx is not None and ctx.num_replicas_in_sync > 1:
-            return self._synchronized(x, scale, offset, ctx)
+        if training and num_replicas() > 1:
+            return self._synchronized(x, scale, offset, tf.distribute.get_replica_context())
         if training:
             y, mean, var = tf.compat.v1.nn.fused_batch_norm(
                 x, ops.convert_to_tensor(scale), ops.convert_to_tensor(offset),

@@ -8,6 +8,7 @@ from keras_darts.architecture.parameters import ArchitectureParameters
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.spaces import SearchSpace, get_search_space
+from keras_darts.utils.distribute import num_replicas
 
 
 def arch_active(active, num_ops):
@@ -19,11 +20,6 @@ def arch_active(active, num_ops):
     if active is None:
         return None
     return [list(a) if len(a) else list(range(num_ops)) for a in active]
-
-
-def _num_replicas():
-    ctx = tf.distribute.get_replica_context()
-    return 1 if ctx is None else ctx.num_replicas_in_sync
 
 
 def fill_none_gradients(grads, variables):
@@ -312,7 +308,7 @@ class SearchModel(keras.Model):
         else:
             logits = self.run_network(x, weights, training)
         loss = ops.mean(self.search_loss(y, logits))
-        return loss, loss / _num_replicas(), logits
+        return loss, loss / num_replicas(), logits
 
     def apply_gradients(self, optimizer, grads, variables, clipnorm=None, reduced=False):
         """Sums gradients over replicas, clips by global norm, applies them.
@@ -333,7 +329,7 @@ class SearchModel(keras.Model):
             grads = all_reduce_sum(grads)
         if clipnorm:
             grads, _ = tf.clip_by_global_norm(grads, clipnorm)
-        n = _num_replicas()
+        n = num_replicas()
         if n > 1:
             grads = [g / n for g in grads]
         optimizer.apply(grads, variables)
@@ -406,7 +402,7 @@ class SearchModel(keras.Model):
         `arch_state_variables()` is put back to its value from before the step.
         """
         enabled = self.arch_updates_enabled > 0.5
-        if _num_replicas() == 1:
+        if num_replicas() == 1:
             return tf.cond(enabled, fn, lambda: tf.constant(0.0))
         state = self.arch_state_variables()
         before = [tf.identity(v) for v in state]

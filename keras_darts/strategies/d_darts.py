@@ -10,8 +10,9 @@ from keras_darts.derivation.fair import PARSERS, check_threshold, parse_fair_cel
 from keras_darts.optimizers import EpochCosineDecay
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.strategies.base import (
-    SearchModel, _num_replicas, all_reduce_sum, fill_none_gradients,
+    SearchModel, all_reduce_sum, fill_none_gradients,
 )
+from keras_darts.utils.distribute import num_replicas
 
 
 def zero_one_loss(weights, mask=None):
@@ -231,7 +232,7 @@ class DistributedCellSearch(SearchModel):
         # Under tf.distribute the losses and gradients below are global (summed or averaged
         # over replicas) before they meet the non-linear ablation terms; the zero-one loss
         # depends on the alphas alone, the same on every replica.
-        replicas = _num_replicas()
+        replicas = num_replicas()
         targets = alphas + (w_vars if self.level == "single" else [])
         g_ce = all_reduce_sum(fill_none_gradients(tape.gradient(scaled, targets), targets))
         weight_grads = g_ce[m:]

@@ -16,7 +16,8 @@ from keras_darts.architecture.genotype import Genotype
 from keras_darts.derivation.darts import parse_cell
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.ops import op_spec
-from keras_darts.strategies.base import SearchModel, _num_replicas
+from keras_darts.strategies.base import SearchModel
+from keras_darts.utils.distribute import num_replicas
 
 KINDS = ("normal", "reduce")
 
@@ -363,7 +364,7 @@ class PathwiseFairSearch(SearchModel):
                 losses.append(ops.mean(self.search_loss(y, logits)))
                 all_logits.append(logits)
             total = ops.sum(ops.stack(losses))
-            scaled = total / _num_replicas()
+            scaled = total / num_replicas()
         grads = tape.gradient(scaled, self.weight_variables)
         self.apply_gradients(self.optimizer, grads, self.weight_variables, self.grad_clip)
         num_ops = len(self.primitives)

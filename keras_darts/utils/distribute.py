@@ -6,6 +6,26 @@ import os
 DISTRIBUTE_NAMES = ("default", "mirrored", "multi-worker", "tpu")
 
 
+def num_replicas():
+    """Replicas in sync in the current replica context (1 outside tf.distribute).
+
+    Losses are divided by it, and synchronized BatchNorm and single-path edges switch
+    to their cross-replica forms when it exceeds 1.
+
+    Returns:
+        An int.
+
+    Example:
+
+    >>> num_replicas()
+    1
+    """
+    import tensorflow as tf
+
+    ctx = tf.distribute.get_replica_context()
+    return 1 if ctx is None else ctx.num_replicas_in_sync
+
+
 def check_tf_config(text):
     """Parses and validates a `TF_CONFIG` value for multi-worker training.
 
