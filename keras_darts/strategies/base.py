@@ -138,9 +138,9 @@ class SearchModel(keras.Model):
     def __init__(self, num_classes, input_shape, layers=8, channels=16, steps=4, multiplier=4,
                  stem_multiplier=3, space="darts", op_subsets=None, cells_per_stage=5,
                  primitives=None, normal_active=None, reduce_active=None, reductions=None,
-                 partial_channels=1, edge_normalization=False, activation="softmax", temperature=1.0, per_cell_alphas=False,
-                 alpha_init_scale=1e-3, alpha_init_value=0.0, grad_clip=5.0, seed=None,
-                 **kwargs):
+                 partial_channels=1, edge_normalization=False, activation="softmax",
+                 temperature=1.0, per_cell_alphas=False, alpha_init_scale=1e-3,
+                 alpha_init_value=0.0, grad_clip=5.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         input_shape = tuple(int(d) for d in input_shape)
         if len(input_shape) != 3 or min(input_shape) < 1:
