@@ -31,10 +31,12 @@ def _cases():
 def test_mirrored_strategy_matches_one_device(method, order):
     """Per-replica losses scaled to the global batch, gradients summed once, synchronized BN,
     identical alphas and optimizer states on all replicas: the result equals one device."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(HERE),
-                                                       os.environ.get("PYTHONPATH", "")]))
+    root = os.path.dirname(HERE)
+    paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     out = subprocess.run([sys.executable, os.path.join(HERE, "mirrored_parity.py"), method,
-                          str(order)], capture_output=True, text=True, timeout=900, env=env)
+                          str(order)], capture_output=True, text=True, timeout=900, env=env,
+                         cwd=root)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     alpha_tol = SECOND_ORDER_ALPHA if order == 2 else TOLERANCE["alpha"]
