@@ -13,12 +13,13 @@ Example:
 >>> model = kd.BilevelSearch(num_classes=10, input_shape=(28, 28, 1), layers=5, channels=8)
 >>> model.compile(epochs=3, steps_per_epoch=data.steps_per_epoch)
 >>> model.fit(data.train, validation_data=data.validation, epochs=3,
+...           steps_per_epoch=data.steps_per_epoch,
 ...           callbacks=[kd.callbacks.GenotypeCheckpoint("run")])  # doctest: +SKIP
 >>> print(model.genotype())  # doctest: +SKIP
 """
 
 from keras_darts import (
-    architecture, callbacks, data, derivation, optimizers, search_space, strategies,
+    architecture, callbacks, data, derivation, optimizers, resume, search_space, strategies,
 )
 from keras_darts.architecture import Genotype, NB201Genotype, get_genotype
 from keras_darts.search import SearchConfig, run_search
@@ -35,6 +36,6 @@ __all__ = [
     "SearchSpace", "SingleDartsSearch", "SingleLevelSearch", "SparseMixSearch",
     "get_search_space",
     "__version__", "architecture", "callbacks", "create_search_model", "data", "derivation",
-    "get_genotype", "get_strategy", "optimizers", "register_strategy", "run_search",
+    "get_genotype", "get_strategy", "optimizers", "register_strategy", "resume", "run_search",
     "search_space", "set_seed", "strategies",
 ]

@@ -42,19 +42,23 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     ...                                es_population=8, es_tournament=3)
     >>> result = run_search(cfg, "runs/pd")  # doctest: +SKIP
     """
-    import keras
-
-    from keras_darts.callbacks import StepTimer, WeightsCheckpoint
+    from keras_darts.callbacks import StepTimer
     from keras_darts.data import search_data
     from keras_darts.optimizers import search_optimizers
     from keras_darts.path_search import Bounds, GenotypeCost, PathEvaluator, search_paths
+    from keras_darts.resume import check_same_run, fit_resumable
     from keras_darts.search import SearchResult, distribution_strategy, run_search
+    from keras_darts.utils.config import RUN_OPTIONS
+    from keras_darts.utils.distribute import task_dir
     from keras_darts.strategies import prune_supernet
     from keras_darts.utils import atomic_write_json, set_seed
 
     config.validate()
     bounds = Bounds(config.es_min_params, config.es_max_params, config.es_min_macs,
                     config.es_max_macs)
+    strategy = distribution_strategy(config)
+    root_dir, out_dir = out_dir, task_dir(out_dir, strategy)
+    check_same_run(out_dir, config.to_dict(), ignore=RUN_OPTIONS)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     timings = {}
@@ -62,9 +66,8 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     # Stage 1: a differentiable search, then the top-k ops of each edge of its topology.
     start = time.time()
     stage1 = run_search(dataclasses.replace(config, method=config.base_method),
-                        os.path.join(out_dir, "stage1"), verbose=verbose)
+                        os.path.join(root_dir, "stage1"), verbose=verbose)
     set_seed(config.seed, config.deterministic)
-    strategy = distribution_strategy(config)
     with strategy.scope():
         model = prune_supernet(stage1.model, k=config.top_k)
     timings["stage1_s"] = time.time() - start
@@ -79,21 +82,18 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
                        data_dir=config.data_dir, cutout=config.pd_cutout)
-    w_opt, _ = search_optimizers(config.pd_epochs, data.steps_per_epoch,
-                                 config.pd_learning_rate, config.pd_min_learning_rate,
-                                 config.momentum, config.weight_decay)
     with strategy.scope():
+        w_opt, _ = search_optimizers(config.pd_epochs, data.steps_per_epoch,
+                                     config.pd_learning_rate, config.pd_min_learning_rate,
+                                     config.momentum, config.weight_decay)
         model.compile(optimizer=w_opt, epochs=config.pd_epochs,
                       steps_per_epoch=data.steps_per_epoch,
                       steps_per_execution=config.steps_per_execution,
                       run_eagerly=config.run_eagerly)
     timer = StepTimer()
-    history = model.fit(
-        data.train, epochs=config.pd_epochs, steps_per_epoch=data.steps_per_epoch,
-        verbose=verbose,
-        callbacks=[timer, keras.callbacks.CSVLogger(os.path.join(stage2_dir, "history.csv")),
-                   WeightsCheckpoint(os.path.join(stage2_dir, "checkpoints",
-                                                  "last.weights.h5")), *callbacks])
+    history = fit_resumable(model, data, config.pd_epochs, os.path.join(stage2_dir, "checkpoints"),
+                            os.path.join(stage2_dir, "history.csv"), [timer, *callbacks],
+                            verbose=verbose, every_steps=config.checkpoint_every)
     fairness = model.fairness()
     atomic_write_json(os.path.join(stage2_dir, "fairness.json"), fairness)
     timings["stage2_s"] = time.time() - start
@@ -121,7 +121,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
         "genotype": best.to_text(),
         "stage1_genotype": stage1.genotype.to_text(),
         "timings_s": timings,
-        "stage2": {"final": {k: float(v[-1]) for k, v in history.history.items()},
+        "stage2": {"final": {k: float(v[-1]) for k, v in history.items()},
                    **timer.summary()},
         "fairness": {k: fairness[k] for k in ("steps", "k", "path_updates", "min_op_updates",
                                               "max_op_updates", "strict")},
@@ -130,4 +130,4 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
         "best": stage3.best,
     }
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
-    return SearchResult(best, model, history.history, summary, out_dir)
+    return SearchResult(best, model, history, summary, out_dir)

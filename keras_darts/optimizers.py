@@ -10,6 +10,7 @@ buffer `b` and searches follow the reference's update rule.
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -21,8 +22,27 @@ def _check_non_negative(**values):
             raise ValueError(f"{name} must be >= 0. Received: {name}={value!r}")
 
 
+class _GlobalClipAcrossReplicas:
+    """`global_clipnorm` on the gradient of the global batch, also under tf.distribute.
+
+    Keras clips each replica's partial gradient before summing them; here every
+    replica scales its part by the factor of the summed gradient's norm, so the
+    sum equals the one-device clipped gradient.
+    """
+
+    def _clip_gradients(self, grads):
+        from keras_darts.utils.distribute import all_reduce_sum, num_replicas
+
+        if self.global_clipnorm is None or num_replicas() == 1:
+            return super()._clip_gradients(grads)
+        present = [g for g in grads if g is not None]
+        norm = tf.linalg.global_norm(all_reduce_sum(present))
+        scale = tf.minimum(1.0, self.global_clipnorm / tf.maximum(norm, 1e-12))
+        return [None if g is None else g * ops.cast(scale, g.dtype) for g in grads]
+
+
 @keras.saving.register_keras_serializable(package="keras_darts")
-class CoupledSGD(keras.optimizers.Optimizer):
+class CoupledSGD(_GlobalClipAcrossReplicas, keras.optimizers.Optimizer):
     """SGD with PyTorch-style momentum and coupled (L2) weight decay.
 
     Per variable: `g <- g + coupled_weight_decay * w`, `b <- momentum * b + g`,
@@ -80,7 +100,7 @@ class CoupledSGD(keras.optimizers.Optimizer):
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
-class CoupledAdam(keras.optimizers.Adam):
+class CoupledAdam(_GlobalClipAcrossReplicas, keras.optimizers.Adam):
     """Adam with coupled (L2) weight decay: `g <- g + coupled_weight_decay * w` first.
 
     The DARTS architecture optimizer is `CoupledAdam(3e-4, beta_1=0.5,

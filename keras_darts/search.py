@@ -5,7 +5,9 @@ import json
 import os
 import time
 
-from keras_darts.utils.config import check_non_negative, check_positive_ints, config_from_preset
+from keras_darts.utils.config import (
+    RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
+)
 
 PRESETS = {
     # The DARTS paper's CIFAR-10 search (Liu et al., 2019; reference implementation).
@@ -105,6 +107,11 @@ class SearchConfig:
             `batch_size` is then the global batch.
         devices: comma-separated devices for `"mirrored"` (e.g.
             `"/cpu:0,/cpu:1"`); None: all local GPUs.
+        connect_timeout: seconds a `"multi-worker"` process waits for the
+            other workers before it fails.
+        checkpoint_every: also checkpoint every this many steps inside an
+            epoch (None: at epoch ends only). A run resumes from its last
+            checkpoint when started again with the same output directory.
         seed: the run's seed (data order, augmentation, initialisation).
         deterministic: enable TensorFlow op determinism.
         steps_per_execution: steps per traced call.
@@ -182,6 +189,8 @@ class SearchConfig:
     eval_channels: int = 36
     distribute: str = "default"
     devices: str = None
+    connect_timeout: float = 300.0
+    checkpoint_every: int = None
     seed: int = 0
     deterministic: bool = True
     steps_per_execution: int = 1
@@ -236,11 +245,7 @@ class SearchConfig:
             raise ValueError(f"warmup_epochs must be >= 0. Received: {self.warmup_epochs!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer. Received: {self.seed!r}")
-        from keras_darts.utils.distribute import DISTRIBUTE_NAMES
-
-        if self.distribute not in DISTRIBUTE_NAMES:
-            raise ValueError(f"distribute must be one of {list(DISTRIBUTE_NAMES)}. "
-                             f"Received: distribute={self.distribute!r}")
+        check_run_options(self)
         if self.activation is not None:
             from keras_darts.architecture.activations import get_activation
 
@@ -329,7 +334,7 @@ def distribution_strategy(config):
     from keras_darts.utils.distribute import get_distribution_strategy
 
     devices = None if not config.devices else [d.strip() for d in config.devices.split(",")]
-    strategy = get_distribution_strategy(config.distribute, devices)
+    strategy = get_distribution_strategy(config.distribute, devices, config.connect_timeout)
     n = strategy.num_replicas_in_sync
     if config.batch_size % n:
         raise ValueError(f"batch_size={config.batch_size} (the global batch) must divide evenly "
@@ -369,7 +374,13 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     `genotype.json` (updated every epoch), `genotype_history.json`,
     `alpha_history.json` / `.csv`, a `.dot` and `.png` per cell kind,
     `history.csv` (with the IES and the discretized accuracy per epoch), TensorBoard logs in `logs/`,
-    `checkpoints/last.weights.h5` and `summary.json`.
+    `checkpoints/` (the training state, see `keras_darts.resume`) and `summary.json`.
+
+    Run again with the same `out_dir` after a crash or a kill, the search
+    goes on from its last checkpoint (epoch end, or every
+    `config.checkpoint_every` steps) and ends with the genotype of an
+    uninterrupted run. Under `distribute="multi-worker"` the chief writes to
+    `out_dir` and every other worker to `out_dir/workers/<type>-<index>`.
 
     Args:
         config: a `SearchConfig`.
@@ -381,7 +392,8 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
         A `SearchResult`.
 
     Raises:
-        ValueError: for invalid settings or model sizes.
+        ValueError: for invalid settings or model sizes, or an `out_dir`
+            holding a checkpoint of a run with other settings.
         DatasetNotAvailableError: if the dataset is not on this machine.
 
     Example:
@@ -394,8 +406,9 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
 
     from keras_darts.callbacks import (
         AlphaHistory, ArchitectureWarmup, DiscretizedAccuracy, GenotypeCheckpoint, StepTimer,
-        WeightsCheckpoint,
     )
+    from keras_darts.resume import check_same_run, fit_resumable
+    from keras_darts.utils.distribute import task_dir
     from keras_darts.data import dataset_info, search_data
     from keras_darts.optimizers import search_optimizers
     from keras_darts.utils import atomic_write_json, set_seed
@@ -415,16 +428,18 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
                        data_dir=config.data_dir)
-    w_opt, a_opt = search_optimizers(
-        config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,
-        config.momentum, config.weight_decay, config.arch_learning_rate,
-        config.resolved_arch_weight_decay(), config.arch_beta_1, config.arch_beta_2)
-    with strategy.scope():
+    with strategy.scope():  # optimizers belong to the strategy they were created under
+        w_opt, a_opt = search_optimizers(
+            config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,
+            config.momentum, config.weight_decay, config.arch_learning_rate,
+            config.resolved_arch_weight_decay(), config.arch_beta_1, config.arch_beta_2)
         model.compile(optimizer=w_opt, arch_optimizer=a_opt, epochs=config.epochs,
                       steps_per_epoch=data.steps_per_epoch,
                       steps_per_execution=config.steps_per_execution,
                       run_eagerly=config.run_eagerly)
 
+    out_dir = task_dir(out_dir, strategy)
+    check_same_run(out_dir, config.to_dict(), ignore=RUN_OPTIONS)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     timer = StepTimer()
@@ -437,24 +452,24 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
                      os.path.join(out_dir, "alpha_history.csv"), os.path.join(out_dir, "logs")),
         GenotypeCheckpoint(out_dir, metadata={"method": config.method, "order": config.order,
                                               "dataset": config.dataset, "seed": config.seed}),
-        WeightsCheckpoint(os.path.join(out_dir, "checkpoints", "last.weights.h5")),
-        keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv")),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),
         *callbacks,
     ]
     start = time.time()
-    history = model.fit(data.train, validation_data=data.validation, epochs=config.epochs,
-                        steps_per_epoch=data.steps_per_epoch, callbacks=cbs, verbose=verbose)
+    history = fit_resumable(model, data, config.epochs, os.path.join(out_dir, "checkpoints"),
+                            os.path.join(out_dir, "history.csv"), cbs,
+                            validation_data=data.validation, verbose=verbose,
+                            every_steps=config.checkpoint_every)
     genotype = model.genotype()
     summary = {
         "genotype": genotype.to_text(),
-        "final": {k: float(v[-1]) for k, v in history.history.items()},
+        "final": {k: float(v[-1]) for k, v in history.items()},
         "wall_s": time.time() - start,
         "steps_per_epoch": data.steps_per_epoch,
         **timer.summary(),
     }
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
-    return SearchResult(genotype, model, history.history, summary, out_dir)
+    return SearchResult(genotype, model, history, summary, out_dir)
 
 
 def load_config(path):

@@ -7,7 +7,9 @@ import time
 import keras
 from keras import ops
 
-from keras_darts.utils.config import check_non_negative, check_positive_ints, config_from_preset
+from keras_darts.utils.config import (
+    RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
+)
 
 TRAIN_PRESETS = {
     # DARTS CIFAR-10 evaluation (reference implementation).
@@ -91,6 +93,10 @@ class TrainConfig:
         max_train: use at most this many training images.
         seed: run seed.
         steps_per_execution: steps per traced call.
+        distribute, devices, connect_timeout: the `tf.distribute` setup, as
+            for a search (`batch_size` is the global batch).
+        checkpoint_every: also checkpoint every this many steps inside an
+            epoch (None: at epoch ends only).
 
     Example:
 
@@ -121,6 +127,10 @@ class TrainConfig:
     max_train: int = None
     seed: int = 0
     steps_per_execution: int = 1
+    distribute: str = "default"
+    devices: str = None
+    connect_timeout: float = 300.0
+    checkpoint_every: int = None
 
     @classmethod
     def from_preset(cls, preset, **overrides):
@@ -140,6 +150,7 @@ class TrainConfig:
         """
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels",
                                    "steps_per_execution", "cells_per_stage"))
+        check_run_options(self)
         check_non_negative(self, ("learning_rate", "min_learning_rate", "weight_decay",
                                   "auxiliary_weight"))
         if not 0 <= self.drop_path < 1:
@@ -159,18 +170,23 @@ class TrainConfig:
         return d
 
 
+def _aux_targets(x, y):
+    return x, (y, y)
+
+
 def _with_aux_targets(ds, auxiliary):
-    return ds.map(lambda x, y: (x, (y, y))) if auxiliary else ds
+    return ds.map(_aux_targets) if auxiliary else ds
 
 
 def run_training(config, out_dir, verbose=1, callbacks=()):
     """Trains a network built from a genotype and reports its test accuracy.
 
     Bad settings, an unknown genotype or a missing dataset fail before
-    `out_dir` is created. Training resumes from `out_dir/backup` when a
-    previous run was interrupted (weights, optimizer, epoch). The run
-    directory receives `config.json`, `genotype.json`, `history.csv`,
-    TensorBoard logs, `model.keras` (written atomically) and `summary.json`
+    `out_dir` is created. Started again with the same `out_dir` after a
+    crash or a kill, training goes on from its last checkpoint in
+    `out_dir/checkpoints` (weights, optimizer, data position, drop-path
+    schedule; see `keras_darts.resume`). The run directory receives
+    `config.json`, `genotype.json`, `history.csv`, TensorBoard logs, `model.keras` (written atomically) and `summary.json`
     with the final test accuracy, parameters and multiply-adds.
 
     Args:
@@ -199,6 +215,9 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.networks import build_network, inference_model
     from keras_darts.optimizers import CoupledSGD, EpochCosineDecay
     from keras_darts.profiling import profile
+    from keras_darts.resume import check_same_run, fit_resumable
+    from keras_darts.search import distribution_strategy
+    from keras_darts.utils.distribute import keras_multi_worker, task_dir
     from keras_darts.search_space.ops import DARTS_PRIMITIVES
     from keras_darts.utils import atomic_path, atomic_write_json, set_seed
 
@@ -214,51 +233,58 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     else:
         genotype.validate(DARTS_PRIMITIVES)
     set_seed(config.seed)
+    strategy = distribution_strategy(config)
     data = train_data(config.dataset, config.batch_size, seed=config.seed, cutout=config.cutout,
                       max_train=config.max_train, data_dir=config.data_dir)
-    model = build_network(genotype, num_classes=data.info.num_classes, layers=config.layers,
-                          channels=config.channels, input_shape=data.info.image_shape,
-                          stem=config.stem, auxiliary=config.auxiliary,
-                          drop_path=config.drop_path > 0, seed=config.seed,
-                          cells_per_stage=config.cells_per_stage)
-    schedule = EpochCosineDecay(config.learning_rate, config.epochs, data.steps_per_epoch,
-                                config.min_learning_rate)
-    optimizer = CoupledSGD(schedule, momentum=config.momentum,
-                           coupled_weight_decay=config.weight_decay,
-                           global_clipnorm=config.grad_clip)
-    loss = SparseCrossentropy(config.label_smoothing)
-    if config.auxiliary:
-        model.compile(optimizer=optimizer, loss=[loss, loss],
-                      loss_weights=[1.0, config.auxiliary_weight],
-                      metrics=[["accuracy"], []], steps_per_execution=config.steps_per_execution,
-                      jit_compile=False)
-    else:
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"],
-                      steps_per_execution=config.steps_per_execution, jit_compile=False)
+    with strategy.scope():
+        model = build_network(genotype, num_classes=data.info.num_classes, layers=config.layers,
+                              channels=config.channels, input_shape=data.info.image_shape,
+                              stem=config.stem, auxiliary=config.auxiliary,
+                              drop_path=config.drop_path > 0, seed=config.seed,
+                              cells_per_stage=config.cells_per_stage)
+        schedule = EpochCosineDecay(config.learning_rate, config.epochs, data.steps_per_epoch,
+                                    config.min_learning_rate)
+        optimizer = CoupledSGD(schedule, momentum=config.momentum,
+                               coupled_weight_decay=config.weight_decay,
+                               global_clipnorm=config.grad_clip)
+        loss = SparseCrossentropy(config.label_smoothing)
+        if config.auxiliary:
+            model.compile(optimizer=optimizer, loss=[loss, loss],
+                          loss_weights=[1.0, config.auxiliary_weight],
+                          metrics=[["accuracy"], []],
+                          steps_per_execution=config.steps_per_execution, jit_compile=False)
+        else:
+            model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"],
+                          steps_per_execution=config.steps_per_execution, jit_compile=False)
+        optimizer.build(model.trainable_variables)
 
+    out_dir = task_dir(out_dir, strategy)
+    check_same_run(out_dir, config.to_dict(), ignore=RUN_OPTIONS)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     genotype.save(os.path.join(out_dir, "genotype.json"))
     timer = StepTimer()
-    cbs = [timer, keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
-           keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
-           keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),
+    cbs = [timer, keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),
            *callbacks]
     if config.drop_path > 0:
         cbs.insert(0, DropPathSchedule(config.drop_path, config.epochs))
     start = time.time()
-    history = model.fit(_with_aux_targets(data.train, config.auxiliary),
-                        validation_data=_with_aux_targets(data.validation, config.auxiliary),
-                        epochs=config.epochs, steps_per_epoch=data.steps_per_epoch,
-                        callbacks=cbs, verbose=verbose)
-    deploy = inference_model(model)
-    deploy.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
-    test = deploy.evaluate(data.validation, verbose=0, return_dict=True)
+    history = fit_resumable(
+        model, data, config.epochs, os.path.join(out_dir, "checkpoints"),
+        os.path.join(out_dir, "history.csv"), cbs,
+        validation_data=_with_aux_targets(data.validation, config.auxiliary), verbose=verbose,
+        every_steps=config.checkpoint_every,
+        map_fn=_aux_targets if config.auxiliary else None)
+    with strategy.scope():
+        deploy = inference_model(model)
+        deploy.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
+    with keras_multi_worker(deploy, next(iter(data.validation))):
+        test = deploy.evaluate(data.validation, verbose=0, return_dict=True)
     with atomic_path(os.path.join(out_dir, "model.keras"), suffix=".keras") as tmp:
         model.save(tmp)
     summary = {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
                "epochs": config.epochs, "wall_s": time.time() - start,
                **profile(model), **timer.summary(),
-               "history": {k: [float(v) for v in vals] for k, vals in history.history.items()}}
+               "history": history}
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
     return model, summary

@@ -32,11 +32,13 @@ def test_warmup_freezes_alphas_and_their_optimizer_then_releases(tiny, data):
     model = _model(tiny)
     a0 = [_np(v) for v in model.arch_variables]
     w0 = [_np(v) for v in model.weight_variables]
-    model.fit(data.train, epochs=1, verbose=0, callbacks=[ArchitectureWarmup(1)])
+    model.fit(data.train, epochs=1, steps_per_epoch=data.steps_per_epoch, verbose=0,
+              callbacks=[ArchitectureWarmup(1)])
     assert all(np.array_equal(a, _np(v)) for a, v in zip(a0, model.arch_variables))
     assert not all(np.array_equal(w, _np(v)) for w, v in zip(w0, model.weight_variables))
     assert int(model.arch_optimizer.iterations) == 0
-    model.fit(data.train, epochs=2, initial_epoch=1, verbose=0, callbacks=[ArchitectureWarmup(1)])
+    model.fit(data.train, epochs=2, initial_epoch=1, steps_per_epoch=data.steps_per_epoch,
+              verbose=0, callbacks=[ArchitectureWarmup(1)])
     assert not np.array_equal(a0[0], _np(model.arch_variables[0]))
     assert int(model.arch_optimizer.iterations) == data.steps_per_epoch
 
@@ -51,9 +53,10 @@ def test_history_genotype_and_checkpoint_files(tmp_path, tiny, data):
     hist = AlphaHistory(str(tmp_path / "alphas.json"), str(tmp_path / "alphas.csv"),
                         str(tmp_path / "logs"))
     timer = StepTimer()
-    logs = model.fit(data.train, epochs=2, verbose=0, callbacks=[
-        hist, GenotypeCheckpoint(str(tmp_path), plot=False), timer,
-        WeightsCheckpoint(str(tmp_path / "ckpt" / "last.weights.h5"))]).history
+    logs = model.fit(data.train, epochs=2, steps_per_epoch=data.steps_per_epoch, verbose=0,
+                     callbacks=[hist, GenotypeCheckpoint(str(tmp_path), plot=False), timer,
+                                WeightsCheckpoint(str(tmp_path / "ckpt" / "last.weights.h5"))]
+                     ).history
     with open(tmp_path / "alphas.json") as f:
         record = json.load(f)
     assert [e["epoch"] for e in record["history"]] == [-1, 0, 1]

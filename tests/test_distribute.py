@@ -1,10 +1,14 @@
 """tf.distribute: every registered strategy on MirroredStrategy equals the one-device run;
-distribution options and TF_CONFIG are validated."""
+two worker processes on localhost derive the one-process genotype; distribution options,
+TF_CONFIG and a cluster that never comes up fail with clear errors."""
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -26,17 +30,49 @@ def _cases():
     return cases + [("darts", 2)]
 
 
+ROOT = os.path.dirname(HERE)
+# A short search small enough for two worker processes on 2 cores.
+TINY_SEARCH = ["--dataset", "digits", "--max-train", "64", "--batch-size", "8", "--epochs", "2",
+               "--layers", "3", "--channels", "4", "--steps", "2", "--multiplier", "2",
+               "--stem-multiplier", "1", "--seed", "3", "--verbose", "0"]
+
+
+def _env(**extra):
+    """The environment of a child process: this checkout importable, no inherited TF_CONFIG."""
+    paths = [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **extra)
+    if "TF_CONFIG" not in extra:
+        env.pop("TF_CONFIG", None)
+    return env
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _tf_config(ports, index):
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "keras_darts.cli", *args]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method,order", _cases())
 def test_mirrored_strategy_matches_one_device(method, order):
     """Per-replica losses scaled to the global batch, gradients summed once, synchronized BN,
     identical alphas and optimizer states on all replicas: the result equals one device."""
-    root = os.path.dirname(HERE)
-    paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     out = subprocess.run([sys.executable, os.path.join(HERE, "mirrored_parity.py"), method,
-                          str(order)], capture_output=True, text=True, timeout=900, env=env,
-                         cwd=root)
+                          str(order)], capture_output=True, text=True, timeout=900, env=_env(),
+                         cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     alpha_tol = SECOND_ORDER_ALPHA if order == 2 else TOLERANCE["alpha"]
@@ -78,3 +114,60 @@ def test_distribute_options_are_validated(tmp_path, monkeypatch):
 def test_malformed_tf_config_is_named(text, match):
     with pytest.raises(ValueError, match=match):
         check_tf_config(text)
+
+
+@pytest.mark.slow
+def test_two_workers_on_localhost_derive_the_one_process_genotype(tmp_path):
+    """MultiWorkerMirroredStrategy over 2 worker processes (TF_CONFIG on 127.0.0.1): both derive
+    the genotype of the same search in one process; the chief writes the run directory and the
+    other worker its own sub-directory."""
+    ports = _free_ports(2)
+    out = tmp_path / "two"
+    start = time.time()
+    procs = [subprocess.Popen(_cli("search", *TINY_SEARCH, "--distribute", "multi-worker",
+                                   "--connect-timeout", "300", "--out", str(out)),
+                              env=_env(TF_CONFIG=_tf_config(ports, i)), cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in range(2)]
+    logs = []
+    try:
+        for p in procs:
+            logs.append(p.communicate(timeout=900)[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    two_workers_s = time.time() - start
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(log[-3000:] for log in logs)
+    one = tmp_path / "one"
+    run = subprocess.run(_cli("search", *TINY_SEARCH, "--out", str(one)), env=_env(), cwd=ROOT,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    def genotype(d):
+        with open(d / "genotype.json") as f:
+            record = json.load(f)
+        return record["genotype"]
+
+    reference = genotype(one)
+    assert genotype(out) == reference
+    assert genotype(out / "workers" / "worker-1") == reference
+    with open(out / "summary.json") as f:
+        summary = json.load(f)
+    print(json.dumps({"two_workers_localhost_s": round(two_workers_s, 1),
+                      "median_step_s": summary["median_step_s"]}))
+
+
+@pytest.mark.slow
+def test_a_worker_that_never_comes_up_fails_in_bounded_time(tmp_path):
+    ports = _free_ports(2)
+    start = time.time()
+    run = subprocess.run(_cli("search", *TINY_SEARCH, "--distribute", "multi-worker",
+                              "--connect-timeout", "15", "--out", str(tmp_path / "run")),
+                         env=_env(TF_CONFIG=_tf_config(ports, 0)), cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == -signal.SIGKILL, run.stderr[-3000:]
+    assert "multi-worker setup failed" in run.stderr
+    assert f"127.0.0.1:{ports[1]}" in run.stderr
+    assert time.time() - start < 240
+    assert not (tmp_path / "run").exists()

@@ -78,11 +78,16 @@ def test_same_batch_step_equals_one_joint_gradient_on_that_batch():
     x, y = next(iter(data.train))
     model = SingleDartsSearch(grad_clip=None, **NB201_TINY)
     model.compile(optimizer=keras.optimizers.SGD(0.1), arch_optimizer=keras.optimizers.SGD(0.2))
-    with tf.GradientTape() as tape:
-        _, loss, _ = model.compute_search_loss(x, y)
+
+    @tf.function  # traced like the train step (eager kernels may break max-pool ties otherwise)
+    def gradients():
+        with tf.GradientTape() as tape:
+            _, loss, _ = model.compute_search_loss(x, y)
+        return tape.gradient(loss, model.arch_variables + model.weight_variables)
+
     a0 = _np(model.arch_variables[0])
     w0 = [_np(v) for v in model.weight_variables]
-    ga, *gw = tape.gradient(loss, model.arch_variables + model.weight_variables)
+    ga, *gw = gradients()
     model.train_on_batch(x, y)
     np.testing.assert_allclose(_np(model.arch_variables[0]), a0 - 0.2 * _np(ga), atol=1e-5)
     k = next(i for i, v in enumerate(model.weight_variables) if "kernel" in v.path)

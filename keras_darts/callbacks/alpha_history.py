@@ -31,7 +31,7 @@ class AlphaHistory(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(data.train, epochs=5,
+    >>> model.fit(data.train, epochs=5, steps_per_epoch=data.steps_per_epoch,
     ...           callbacks=[AlphaHistory("run/alpha_history.json")])  # doctest: +SKIP
     """
 
@@ -82,6 +82,14 @@ class AlphaHistory(keras.callbacks.Callback):
                         for k, op in enumerate(primitives):
                             tf.summary.scalar(f"weight_{key}/edge_{edge}/{op}", row[k], step=step)
             self._writer.flush()
+
+    def get_resume_state(self):
+        """The records so far (saved by `RunCheckpoint`)."""
+        return self.history
+
+    def set_resume_state(self, state):
+        """Continues from records saved by `RunCheckpoint`; the files follow at the next epoch end."""
+        self.history = list(state)
 
     def on_train_begin(self, logs=None):
         if not self.history:

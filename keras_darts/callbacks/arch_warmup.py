@@ -19,7 +19,8 @@ class ArchitectureWarmup(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(data.train, epochs=50, callbacks=[ArchitectureWarmup(15)])  # doctest: +SKIP
+    >>> model.fit(data.train, epochs=50, steps_per_epoch=data.steps_per_epoch,
+    ...           callbacks=[ArchitectureWarmup(15)])  # doctest: +SKIP
     """
 
     def __init__(self, epochs):

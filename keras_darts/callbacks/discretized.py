@@ -29,7 +29,8 @@ class DiscretizedAccuracy(keras.callbacks.Callback):
     Example:
 
     >>> cb = DiscretizedAccuracy(data.validation, max_batches=4)  # doctest: +SKIP
-    >>> model.fit(data.train, epochs=5, callbacks=[cb])  # doctest: +SKIP
+    >>> model.fit(data.train, epochs=5, steps_per_epoch=data.steps_per_epoch,
+    ...           callbacks=[cb])  # doctest: +SKIP
     >>> cb.history  # [{"epoch": 0, "accuracy": ..., "genotype": ...}, ...]  # doctest: +SKIP
     """
 

@@ -18,7 +18,7 @@ class DropPathSchedule(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(data.train, epochs=600,
+    >>> model.fit(data.train, epochs=600, steps_per_epoch=data.steps_per_epoch,
     ...           callbacks=[DropPathSchedule(0.2, epochs=600)])  # doctest: +SKIP
     """
 

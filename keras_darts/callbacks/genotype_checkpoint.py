@@ -24,7 +24,8 @@ class GenotypeCheckpoint(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(data.train, epochs=5, callbacks=[GenotypeCheckpoint("run")])  # doctest: +SKIP
+    >>> model.fit(data.train, epochs=5, steps_per_epoch=data.steps_per_epoch,
+    ...           callbacks=[GenotypeCheckpoint("run")])  # doctest: +SKIP
     """
 
     def __init__(self, directory, plot=True, metadata=None):
@@ -33,6 +34,14 @@ class GenotypeCheckpoint(keras.callbacks.Callback):
         self.plot = plot
         self.metadata = dict(metadata or {})
         self.history = []
+
+    def get_resume_state(self):
+        """The genotype records so far (saved by `RunCheckpoint`)."""
+        return self.history
+
+    def set_resume_state(self, state):
+        """Continues from records saved by `RunCheckpoint`."""
+        self.history = list(state)
 
     def on_epoch_end(self, epoch, logs=None):
         genotype = self.model.genotype()

@@ -18,7 +18,8 @@ class StepTimer(keras.callbacks.Callback):
     Example:
 
     >>> timer = StepTimer()
-    >>> model.fit(data.train, epochs=1, callbacks=[timer])  # doctest: +SKIP
+    >>> model.fit(data.train, epochs=1, steps_per_epoch=data.steps_per_epoch,
+    ...           callbacks=[timer])  # doctest: +SKIP
     >>> timer.summary()["median_step_s"]  # doctest: +SKIP
     """
 

@@ -12,9 +12,17 @@ from keras_darts.data.datasets import DatasetInfo, dataset_info, info_from_array
 class SearchData:
     """Everything `fit()` needs for a search.
 
+    The training stream is a pure function of the seed and the position: the
+    batches of epoch `e` are shuffled and augmented with seeds derived from
+    `(seed, e)`, so a run resumed at epoch `e`, step `s` (`train_from(e, s)`)
+    sees exactly the batches the uninterrupted run saw there.
+
     Attributes:
-        train: the search dataset: `((x_t, y_t), (x_v, y_v))` batches
-            (`mode="bilevel"` or `"paired"`) or `(x, y)` batches (`mode="single"`).
+        train: the search stream from the start (`train_from(0)`): one epoch
+            of `steps_per_epoch` batches after the other, without end, so pass
+            `steps_per_epoch=data.steps_per_epoch` to `fit()`. Batches are
+            `((x_t, y_t), (x_v, y_v))` (`mode="bilevel"` or `"paired"`) or
+            `(x, y)` (`mode="single"` or `"split"`).
         validation: `(x, y)` batches of the test split, for
             `fit(validation_data=...)` and `evaluate`.
         steps_per_epoch: batches per epoch of `train`.
@@ -23,12 +31,14 @@ class SearchData:
         holdout: `"split"` mode only: `(x, y)` batches of the held-out part
             of the training set, normalised and not augmented (DARTS-PD scores
             paths on it); None otherwise.
+        epoch_batches: `epoch -> tf.data.Dataset` of that epoch's batches.
 
     Example:
 
     >>> data = search_data("embedded", batch_size=32)
     >>> data.steps_per_epoch
     78
+    >>> model.fit(data.train, epochs=3, steps_per_epoch=data.steps_per_epoch)  # doctest: +SKIP
     """
 
     train: tf.data.Dataset
@@ -37,6 +47,34 @@ class SearchData:
     info: DatasetInfo
     mode: str
     holdout: tf.data.Dataset = None
+    epoch_batches: object = None
+
+    def __post_init__(self):
+        if self.train is None and self.epoch_batches is not None:
+            self.train = self.train_from(0)
+
+    def train_from(self, epoch, step=0):
+        """The training stream from batch `step` of epoch `epoch` on.
+
+        Args:
+            epoch: the (0-based) epoch to start in.
+            step: the batch of that epoch to start at (0-based).
+
+        Returns:
+            An endless `tf.data.Dataset` of batches.
+
+        Raises:
+            ValueError: for a negative position or `step >= steps_per_epoch`.
+
+        Example:
+
+        >>> resumed = data.train_from(2, 5)  # the 6th batch of the 3rd epoch onwards
+        """
+        if epoch < 0 or not 0 <= step < self.steps_per_epoch:
+            raise ValueError(f"No batch {step} of epoch {epoch}: epochs count from 0 and have "
+                             f"{self.steps_per_epoch} batches.")
+        ds = tf.data.Dataset.counter(epoch).flat_map(self.epoch_batches)
+        return ds.skip(step).prefetch(tf.data.AUTOTUNE)
 
 
 def normalize(x, info):
@@ -135,20 +173,19 @@ def _num_classes(ds):
     return int(max(int(y) for _, y in ds.as_numpy_iterator())) + 1
 
 
-def _augmented(ds, info, seed, augmentation, cutout):
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    ds = tf.data.Dataset.zip((ds, seeds))
+def _augmented(ds, info, seed, augmentation, cutout, epoch, count):
+    """Normalises and augments one epoch; example `i` of epoch `e` gets the seed `(seed, e*count+i)`."""
 
-    def fn(example, s):
+    def fn(i, example):
         x, y = example
         x = normalize(x, info)
         if len(x.shape) == 2:
             x = x[..., None]
         if augmentation:
-            x = augment(x, tf.cast(s, tf.int64), info, cutout)
+            x = augment(x, tf.stack([tf.constant(seed, tf.int64), epoch * count + i]), info, cutout)
         return x, y
 
-    return ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.enumerate().map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir=None):
@@ -180,8 +217,8 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     In `"bilevel"` mode the training set (after an optional seeded
     subsample to `max_train` examples) is shuffled with `seed` once and split
     into a weight part (`train_portion`) and an architecture part (the rest),
-    as the DARTS reference does; each part is reshuffled every epoch with the
-    seed, augmented (crop, flip) and batched, and the two are zipped into
+    as the DARTS reference does; each part is reshuffled every epoch as a
+    function of `(seed, epoch)`, augmented (crop, flip) and batched, and the two are zipped into
     `((x_t, y_t), (x_v, y_v))` batches. In `"single"` mode the whole training
     set gives `(x, y)` batches. In `"paired"` mode two independently shuffled
     passes over the whole training set are zipped into `((x_1, y_1), (x_2, y_2))`
@@ -235,35 +272,52 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     train_ds = train_ds.cache().shuffle(n, seed=seed, reshuffle_each_iteration=False)
 
     def batches(ds, count, offset):
+        """`epoch -> batches of that epoch`: reshuffled and augmented as a function of (seed, epoch)."""
         if count < batch_size:
             raise ValueError(
                 f"Only {count} examples for a batch of {batch_size}: lower batch_size or "
                 "raise max_train."
             )
-        ds = ds.shuffle(count, seed=seed + offset, reshuffle_each_iteration=True)
-        ds = _augmented(ds, info, seed + 100 + offset, augmentation, cutout)
-        return ds.batch(batch_size, drop_remainder=True), count // batch_size
 
+        def permute(x, y, epoch):
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(count), tf.stack([tf.constant(seed + offset, tf.int64), epoch]))
+            return tf.gather(x, order), tf.gather(y, order)
+
+        def epoch_batches(epoch):
+            # A full shuffle whose order is a function of (seed, epoch): tf.data's
+            # shuffle cannot take a per-epoch seed tensor under a global seed.
+            d = ds.batch(count).map(lambda x, y: permute(x, y, epoch)).unbatch()
+            d = _augmented(d, info, seed + 100 + offset, augmentation, cutout, epoch, count)
+            return d.batch(batch_size, drop_remainder=True)
+
+        return epoch_batches, count // batch_size
+
+    holdout = None
     if mode == "bilevel":
         n_w = int(np.floor(train_portion * n))
-        w_ds, steps_w = batches(train_ds.take(n_w), n_w, 2)
-        a_ds, steps_a = batches(train_ds.skip(n_w), n - n_w, 3)
-        ds = tf.data.Dataset.zip((w_ds, a_ds))
+        w_batches, steps_w = batches(train_ds.take(n_w), n_w, 2)
+        a_batches, steps_a = batches(train_ds.skip(n_w), n - n_w, 3)
         steps = min(steps_w, steps_a)
+
+        def epoch_batches(e):
+            return tf.data.Dataset.zip((w_batches(e), a_batches(e))).take(steps)
     elif mode == "split":
         n_w = int(np.floor(train_portion * n))
-        ds, steps = batches(train_ds.take(n_w), n_w, 2)
+        epoch_batches, steps = batches(train_ds.take(n_w), n_w, 2)
         holdout = train_ds.skip(n_w).map(lambda x, y: (normalize(x, info), y))
         holdout = holdout.batch(eval_batch_size).cache().prefetch(tf.data.AUTOTUNE)
     elif mode == "paired":
         first, steps = batches(train_ds, n, 2)
         second, _ = batches(train_ds, n, 3)
-        ds = tf.data.Dataset.zip((first, second))
+
+        def epoch_batches(e):
+            return tf.data.Dataset.zip((first(e), second(e)))
     else:
-        ds, steps = batches(train_ds, n, 2)
+        epoch_batches, steps = batches(train_ds, n, 2)
     val = test_ds.map(lambda x, y: (normalize(x, info), y)).batch(eval_batch_size)
-    return SearchData(ds.prefetch(tf.data.AUTOTUNE), val.cache().prefetch(tf.data.AUTOTUNE),
-                      steps, info, mode, holdout if mode == "split" else None)
+    return SearchData(None, val.cache().prefetch(tf.data.AUTOTUNE), steps, info, mode, holdout,
+                      epoch_batches)
 
 
 def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentation=True,

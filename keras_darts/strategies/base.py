@@ -8,7 +8,7 @@ from keras_darts.architecture.parameters import ArchitectureParameters
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.spaces import SearchSpace, get_search_space
-from keras_darts.utils.distribute import num_replicas
+from keras_darts.utils.distribute import all_reduce_sum, num_replicas
 
 
 def arch_active(active, num_ops):
@@ -37,25 +37,6 @@ def fill_none_gradients(grads, variables):
     >>> grads = fill_none_gradients(tape.gradient(loss, variables), variables)  # doctest: +SKIP
     """
     return [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
-
-
-def all_reduce_sum(grads):
-    """Sums tensors over replicas (identity on one replica or in cross-replica context).
-
-    Args:
-        grads: a list of tensors (per-replica gradients).
-
-    Returns:
-        The list of summed tensors.
-
-    Example:
-
-    >>> grads = all_reduce_sum(tape.gradient(loss, variables))  # doctest: +SKIP
-    """
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None or ctx.num_replicas_in_sync == 1:
-        return list(grads)
-    return list(ctx.all_reduce(tf.distribute.ReduceOp.SUM, list(grads)))
 
 
 class SearchModel(keras.Model):
@@ -288,6 +269,24 @@ class SearchModel(keras.Model):
         self.arch_optimizer.build(self.arch_variables)
 
     # ------------------------------------------------------------------ helpers
+    def fit(self, x=None, y=None, *args, steps_per_epoch=None, **kwargs):
+        """`keras.Model.fit`, refusing an endless dataset without `steps_per_epoch`.
+
+        `SearchData.train` goes on epoch after epoch (so a resumed run can
+        start anywhere in it); `fit` needs `steps_per_epoch=data.steps_per_epoch`
+        to know where an epoch ends.
+
+        Raises:
+            ValueError: for a `tf.data.Dataset` of unknown or infinite length
+                without `steps_per_epoch`.
+        """
+        if steps_per_epoch is None and isinstance(x, tf.data.Dataset) and int(
+                x.cardinality()) in (int(tf.data.INFINITE_CARDINALITY),
+                                     int(tf.data.UNKNOWN_CARDINALITY)):
+            raise ValueError("This dataset has no end (e.g. SearchData.train): pass "
+                             "steps_per_epoch=data.steps_per_epoch to fit().")
+        return super().fit(x, y, *args, steps_per_epoch=steps_per_epoch, **kwargs)
+
     def compute_search_loss(self, x, y, training=True, temperature=None, weights=None):
         """Forward pass and loss.
 

@@ -63,3 +63,35 @@ def check_non_negative(config, names):
         v = getattr(config, name)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
             raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
+
+
+RUN_OPTIONS = ("distribute", "devices", "connect_timeout", "checkpoint_every", "data_dir")
+"""Settings that may change when a run is resumed (the device setup, checkpoint frequency)."""
+
+
+def check_run_options(config):
+    """Validates the device and checkpoint options a search or training config shares.
+
+    Args:
+        config: a config with `distribute`, `connect_timeout` and `checkpoint_every`.
+
+    Raises:
+        ValueError: for an unknown `distribute` option, or a non-positive
+            `connect_timeout` or `checkpoint_every`.
+
+    Example:
+
+    >>> check_run_options(SearchConfig(checkpoint_every=0))  # doctest: +SKIP
+    ValueError: checkpoint_every must be a positive integer or None. Received: 0
+    """
+    from keras_darts.utils.distribute import DISTRIBUTE_NAMES
+
+    if config.distribute not in DISTRIBUTE_NAMES:
+        raise ValueError(f"distribute must be one of {list(DISTRIBUTE_NAMES)}. "
+                         f"Received: distribute={config.distribute!r}")
+    if not isinstance(config.connect_timeout, (int, float)) or config.connect_timeout <= 0:
+        raise ValueError(f"connect_timeout must be a positive number of seconds. "
+                         f"Received: {config.connect_timeout!r}")
+    every = config.checkpoint_every
+    if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
+        raise ValueError(f"checkpoint_every must be a positive integer or None. Received: {every!r}")

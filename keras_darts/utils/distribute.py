@@ -1,5 +1,6 @@
 """`tf.distribute` strategies by name: one device, several GPUs, several machines, TPUs."""
 
+import contextlib
 import json
 import os
 
@@ -24,6 +25,27 @@ def num_replicas():
 
     ctx = tf.distribute.get_replica_context()
     return 1 if ctx is None else ctx.num_replicas_in_sync
+
+
+def all_reduce_sum(grads):
+    """Sums tensors over replicas (identity on one replica or in cross-replica context).
+
+    Args:
+        grads: a list of tensors (per-replica gradients).
+
+    Returns:
+        The list of summed tensors.
+
+    Example:
+
+    >>> grads = all_reduce_sum(tape.gradient(loss, variables))  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return list(grads)
+    return list(ctx.all_reduce(tf.distribute.ReduceOp.SUM, list(grads)))
 
 
 def check_tf_config(text):
@@ -79,14 +101,163 @@ def check_tf_config(text):
     return config
 
 
-def get_distribution_strategy(name="default", devices=None):
+_MULTI_WORKER = []
+
+
+# Runs beside a process that joins a cluster: if the parent has not closed the pipe (joined)
+# within the timeout, print the message and kill the parent. A separate process, because
+# TensorFlow waits for the cluster in C++ without releasing Python's lock or heeding SIGTERM.
+_WATCHDOG = """
+import os, select, signal, sys
+parent, timeout, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+ready, _, _ = select.select([sys.stdin], [], [], timeout)
+if not ready:
+    sys.stderr.write(message + "\\n")
+    sys.stderr.flush()
+    os.kill(parent, signal.SIGKILL)
+"""
+
+
+def _multi_worker_strategy(connect_timeout):
+    """`MultiWorkerMirroredStrategy` from `TF_CONFIG`, failing if the cluster is not up in time."""
+    import subprocess
+    import sys
+
+    import tensorflow as tf
+
+    if _MULTI_WORKER:  # a process joins its cluster once (DARTS-PD's stages share it)
+        return _MULTI_WORKER[0]
+    config = check_tf_config(os.environ["TF_CONFIG"])
+    task = f"{config['task']['type']} {config['task']['index']}"
+    peers = [a for job in ("chief", "worker") for a in config["cluster"].get(job, [])]
+    message = (f"keras_darts: multi-worker setup failed: {task} waited {connect_timeout:g} s for "
+               f"the cluster {peers} to come up. Start every worker listed in TF_CONFIG (or "
+               "raise --connect-timeout).")
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()),
+                                 str(float(connect_timeout)), message], stdin=subprocess.PIPE)
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    finally:
+        watchdog.stdin.close()
+        watchdog.wait()
+    _MULTI_WORKER.append(strategy)
+    return strategy
+
+
+@contextlib.contextmanager
+def keras_multi_worker(model, sample_batch):
+    """Lets Keras's `fit` / `evaluate` of `model` run under `MultiWorkerMirroredStrategy`.
+
+    Keras 3 has two problems there, both worked around inside this block:
+    before the first step it reduces a distributed batch across replicas to
+    build the model symbolically (a nested batch cannot be all-reduced), so
+    the model is built from a local batch instead and runs under the
+    strategy's scope; and it averages the per-replica logs with
+    `reduce(MEAN, axis=0)`, which fails on scalars, so the steps return each
+    log as a 1-element vector. Under any other strategy the block does nothing.
+
+    Args:
+        model: a Keras model created under a strategy's scope.
+        sample_batch: one local (undistributed) batch of what `fit` or
+            `evaluate` will receive.
+
+    Yields:
+        None.
+
+    Example:
+
+    >>> with keras_multi_worker(model, next(iter(data.train))):
+    ...     model.fit(data.train, epochs=1, steps_per_epoch=10)  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    strategy = getattr(model, "_distribute_strategy", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        yield
+        return
+
+    def vector_logs(step):
+        def wrapped(data):
+            return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
+        return wrapped
+
+    with strategy.scope():
+        model._symbolic_build(data_batch=sample_batch)
+        model._distribute_strategy = None  # fit() now takes the strategy from the scope
+        model.train_step = vector_logs(model.train_step)
+        model.test_step = vector_logs(model.test_step)
+        model.train_function = model.test_function = None
+        try:
+            yield
+        finally:
+            del model.train_step, model.test_step
+            model.train_function = model.test_function = None
+            model._distribute_strategy = strategy
+
+
+def is_chief(strategy):
+    """Whether this process writes a run's files (always true outside multi-worker).
+
+    Under `MultiWorkerMirroredStrategy` the chief is the `chief` task or,
+    without one, worker 0.
+
+    Args:
+        strategy: a `tf.distribute.Strategy`.
+
+    Returns:
+        A bool.
+
+    Example:
+
+    >>> is_chief(get_distribution_strategy("default"))
+    True
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief":
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in \
+        resolver.cluster_spec().as_dict()
+
+
+def task_dir(out_dir, strategy):
+    """The directory this process writes a run to: `out_dir` for the chief.
+
+    Every worker of a multi-worker run trains the same model and runs the same
+    callbacks; the chief writes to `out_dir`, any other worker to
+    `out_dir/workers/<type>-<index>`, so no two processes write one file.
+
+    Args:
+        out_dir: the run directory.
+        strategy: a `tf.distribute.Strategy`.
+
+    Returns:
+        A path.
+
+    Example:
+
+    >>> task_dir("runs/a", get_distribution_strategy("default"))
+    'runs/a'
+    """
+    if is_chief(strategy):
+        return out_dir
+    resolver = strategy.cluster_resolver
+    return os.path.join(out_dir, "workers", f"{resolver.task_type}-{resolver.task_id}")
+
+
+def get_distribution_strategy(name="default", devices=None, connect_timeout=300.0):
     """Returns the `tf.distribute` strategy a search or a training runs under.
 
     - `"default"`: one device (TensorFlow's default strategy).
     - `"mirrored"`: `MirroredStrategy` over the local GPUs, or over `devices`
       (e.g. `["/cpu:0", "/cpu:1"]` with logical CPU devices).
     - `"multi-worker"`: `MultiWorkerMirroredStrategy` configured from the
-      `TF_CONFIG` environment variable (validated first).
+      `TF_CONFIG` environment variable (validated first). If the other
+      workers are not all up within `connect_timeout` seconds, a message
+      naming the cluster is printed and the process is killed (TensorFlow
+      itself would wait forever, deaf to SIGTERM).
     - `"tpu"`: `TPUStrategy` on the TPU the cluster resolver finds.
 
     Every strategy's `train_step` scales per-replica losses to the global
@@ -97,6 +268,7 @@ def get_distribution_strategy(name="default", devices=None):
     Args:
         name: one of `DISTRIBUTE_NAMES`.
         devices: devices for `"mirrored"` (None: all local GPUs, else the CPU).
+        connect_timeout: seconds a multi-worker process waits for its cluster.
 
     Returns:
         A `tf.distribute.Strategy`.
@@ -123,8 +295,7 @@ def get_distribution_strategy(name="default", devices=None):
         if "TF_CONFIG" not in os.environ:
             raise ValueError("distribute='multi-worker' needs the TF_CONFIG environment variable "
                              "(the cluster's worker addresses and this task's index).")
-        check_tf_config(os.environ["TF_CONFIG"])
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multi_worker_strategy(connect_timeout)
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)

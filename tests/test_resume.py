@@ -1,0 +1,223 @@
+"""Fault tolerance: a search or a training killed mid-epoch and started again with the same
+command ends exactly as the uninterrupted run; checkpoints are atomic; bad resumes are named."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import keras_darts.networks  # noqa: F401  (registers the layers load_model needs)
+from keras_darts.data import search_data
+from keras_darts.resume import RunCheckpoint, check_same_run, read_csv_history, truncate_csv
+from keras_darts.search import SearchConfig, run_search
+from keras_darts.strategies import registered_strategies
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = dict(layers=3, channels=4, steps=2, multiplier=2, stem_multiplier=1)
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Raises after the n-th training batch (the n-1 steps before it are checkpointed)."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after, self.seen = after, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.after:
+            raise KeyboardInterrupt("interrupted by the test")
+
+
+def _np(v):
+    return np.asarray(keras.ops.convert_to_numpy(v))
+
+
+def _max_diff(a, b):
+    return max(float(np.abs(_np(x) - _np(y)).max()) for x, y in zip(a, b))
+
+
+def _cases():
+    return [(m, 1) for m in registered_strategies() if m != "darts-pd"] + [("darts", 2)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method,order", _cases())
+def test_interrupted_search_resumes_to_the_same_state(tmp_path, method, order):
+    """Every strategy: stopped in the middle of an epoch and resumed, the search ends with the
+    uninterrupted run's alphas, weights, optimizer steps, genotype and history, bit for bit."""
+    cfg = SearchConfig(method=method, order=order, epochs=2, batch_size=8, max_train=64,
+                       dataset="digits", checkpoint_every=1, seed=1, **TINY)
+    whole = run_search(cfg, str(tmp_path / "whole"), verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cfg, str(tmp_path / "cut"), verbose=0, callbacks=[Interrupt(6)])
+    with open(tmp_path / "cut" / "checkpoints" / "state.json") as f:
+        state = json.load(f)
+    assert state["global_step"] == 5 and state["step"] > 0  # in the middle of an epoch
+    resumed = run_search(cfg, str(tmp_path / "cut"), verbose=0)
+    assert resumed.genotype.to_text() == whole.genotype.to_text()
+    assert _max_diff(resumed.model.arch_variables, whole.model.arch_variables) == 0
+    assert _max_diff(resumed.model.weight_variables, whole.model.weight_variables) == 0
+    assert int(resumed.model.optimizer.iterations) == int(whole.model.optimizer.iterations)
+    assert (int(resumed.model.arch_optimizer.iterations)
+            == int(whole.model.arch_optimizer.iterations))
+    for name in ("history.csv", "alpha_history.json", "genotype_history.json"):
+        assert (tmp_path / "cut" / name).read_text() == (tmp_path / "whole" / name).read_text()
+    assert resumed.history == whole.history
+
+
+@pytest.mark.slow
+def test_interrupted_darts_pd_resumes_to_the_same_paths(tmp_path):
+    """DARTS-PD interrupted in stage 2: stage 1 is not repeated, stage 2 goes on from its
+    checkpoint with fair counters intact, and the path search finds the same paths."""
+    cfg = SearchConfig(method="darts-pd", epochs=1, batch_size=8, max_train=64,
+                       dataset="digits", checkpoint_every=1, seed=1, top_k=2, pd_epochs=2,
+                       es_trials=4, es_population=2, es_tournament=2,
+                       es_calibration_batches=1, eval_layers=3, eval_channels=4, **TINY)
+    whole = run_search(cfg, str(tmp_path / "whole"), verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cfg, str(tmp_path / "cut"), verbose=0, callbacks=[Interrupt(3)])
+    stage1 = (tmp_path / "cut" / "stage1" / "checkpoints" / "state.json").read_text()
+    resumed = run_search(cfg, str(tmp_path / "cut"), verbose=0)
+    assert (tmp_path / "cut" / "stage1" / "checkpoints" / "state.json").read_text() == stage1
+    assert resumed.summary["fairness"] == whole.summary["fairness"]
+    assert resumed.summary["fairness"]["strict"]
+    assert resumed.summary["pareto"] == whole.summary["pareto"]
+    assert resumed.genotype.to_text() == whole.genotype.to_text()
+
+
+def _kill_when(proc, state_path, global_step, timeout=600):
+    """SIGKILLs `proc` as soon as its checkpoint reaches `global_step`; returns that state."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "the run ended before the test could kill it"
+        try:
+            with open(state_path) as f:
+                state = json.load(f)
+        except (OSError, ValueError):
+            state = None
+        if state and state["global_step"] >= global_step:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+            return state
+        time.sleep(0.02)
+    proc.kill()
+    raise AssertionError(f"no checkpoint of step {global_step} within {timeout} s")
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "keras_darts.cli", *args]
+
+
+def _env():
+    paths = [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    env.pop("TF_CONFIG", None)
+    return env
+
+
+def _run(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=_env(), cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def _killed_and_restarted(cmd, out_dir, global_step):
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=_env(), cwd=ROOT)
+    state = _kill_when(proc, os.path.join(out_dir, "checkpoints", "state.json"), global_step)
+    assert proc.returncode == -signal.SIGKILL
+    _run(cmd)  # the same command again
+    assert not glob.glob(os.path.join(out_dir, "checkpoints", ".tmp-*"))
+    return state
+
+
+@pytest.mark.slow
+def test_search_killed_mid_epoch_ends_with_the_uninterrupted_genotype(tmp_path):
+    args = ["search", "--dataset", "digits", "--max-train", "128", "--batch-size", "8",
+            "--epochs", "3", "--layers", "3", "--channels", "4", "--steps", "2",
+            "--multiplier", "2", "--stem-multiplier", "1", "--seed", "5",
+            "--checkpoint-every", "1", "--verbose", "0"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    _run(_cli(*args, "--out", str(whole)))
+    state = _killed_and_restarted(_cli(*args, "--out", str(cut)), str(cut), 10)
+    assert 0 < state["step"] or state["epoch"] == 1  # 8 steps per epoch: killed in epoch 1
+    for name in ("genotype.json", "genotype_history.json", "alpha_history.json",
+                 "history.csv"):
+        assert (cut / name).read_text() == (whole / name).read_text(), name
+
+
+@pytest.mark.slow
+def test_training_killed_mid_epoch_ends_with_the_uninterrupted_weights(tmp_path):
+    """Stand-alone training with drop-path, cutout and the auxiliary head: weights, optimizer,
+    cosine schedule, drop-path schedule and random states all resume."""
+    args = ["train", "--preset", "small", "--genotype", "DARTS_V2", "--dataset", "digits",
+            "--max-train", "256", "--batch-size", "16", "--epochs", "3", "--layers", "3",
+            "--channels", "4", "--seed", "2", "--checkpoint-every", "1", "--verbose", "0"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    _run(_cli(*args, "--out", str(whole)))
+    _killed_and_restarted(_cli(*args, "--out", str(cut)), str(cut), 20)
+    assert (cut / "history.csv").read_text() == (whole / "history.csv").read_text()
+    a = keras.models.load_model(str(whole / "model.keras"), compile=False)
+    b = keras.models.load_model(str(cut / "model.keras"), compile=False)
+    assert _max_diff(a.weights, b.weights) == 0
+    for name in ("whole", "cut"):
+        with open(tmp_path / name / "summary.json") as f:
+            assert len(json.load(f)["history"]["loss"]) == 3
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    out = tmp_path / "run"
+    cfg = SearchConfig(epochs=1, batch_size=8, max_train=32, dataset="digits", **TINY)
+    run_search(cfg, str(out), verbose=0)
+    with pytest.raises(ValueError, match=r"other settings \(learning_rate: 0.025 -> 0.1\)"):
+        run_search(SearchConfig(**{**cfg.to_dict(), "learning_rate": 0.1}), str(out), verbose=0)
+    # the device setup may change between a run and its resumption
+    check_same_run(str(out), {**cfg.to_dict(), "checkpoint_every": 7}, ignore=("checkpoint_every",))
+
+
+def test_unreadable_or_dangling_checkpoint_is_named(tmp_path):
+    ckpt = RunCheckpoint(str(tmp_path), steps_per_epoch=4)
+    assert ckpt.read_state() is None
+    (tmp_path / "state.json").write_text("{truncated")
+    with pytest.raises(ValueError, match="is unreadable"):
+        ckpt.read_state()
+    (tmp_path / "state.json").write_text(json.dumps(
+        {"epoch": 1, "step": 0, "global_step": 4, "weights": "step-000000004.weights.h5"}))
+    with pytest.raises(ValueError, match="which is missing"):
+        ckpt.read_state()
+    with pytest.raises(ValueError, match="every_steps must be a positive integer"):
+        RunCheckpoint(str(tmp_path), steps_per_epoch=4, every_steps=0)
+
+
+def test_checkpoint_options_are_validated():
+    with pytest.raises(ValueError, match="checkpoint_every must be a positive integer"):
+        SearchConfig(checkpoint_every=0).validate()
+    with pytest.raises(ValueError, match="connect_timeout must be a positive"):
+        SearchConfig(connect_timeout=-1).validate()
+
+
+def test_history_csv_is_cut_back_to_the_checkpoint(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss\n0,2.5\n1,2.0\n2,1.5\n3,1.")
+    truncate_csv(str(path), 2)
+    assert path.read_text() == "epoch,loss\n0,2.5\n1,2.0\n"
+    assert read_csv_history(str(path)) == {"loss": [2.5, 2.0]}
+
+
+def test_data_stream_resumes_at_any_batch():
+    data = search_data("digits", batch_size=8, seed=4, max_train=64)
+    steps = data.steps_per_epoch
+    whole = [b[0][0].numpy() for b in data.train.take(3 * steps)]
+    resumed = [b[0][0].numpy() for b in data.train_from(1, 2).take(2 * steps - 2)]
+    assert all(np.array_equal(a, b) for a, b in zip(whole[steps + 2:], resumed))
+    assert not np.array_equal(whole[0], whole[steps])  # a new order every epoch
+    with pytest.raises(ValueError, match="No batch 4 of epoch 0"):
+        data.train_from(0, steps)
