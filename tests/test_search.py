@@ -43,7 +43,10 @@ def test_graph_mode_search_moves_alphas_lowers_loss_and_writes_results(tmp_path,
                  "alpha_history.csv", "history.csv", "summary.json", "normal.dot",
                  "reduce.dot"):
         assert (tmp_path / name).exists(), name
-    assert (tmp_path / "checkpoints" / "last.weights.h5").exists()
+    with open(tmp_path / "checkpoints" / "state.json") as f:
+        state = json.load(f)
+    assert (state["epoch"], state["step"]) == (3, 0)  # the end of the run, resumable state
+    assert (tmp_path / "checkpoints" / state["weights"]).exists()
     assert os.listdir(tmp_path / "logs")
     with open(tmp_path / "summary.json") as f:
         summary = json.load(f)
