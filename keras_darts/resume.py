@@ -50,6 +50,17 @@ def _seed_states(model):
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
 
+def _values(variables):
+    """JSON-ready values of variables."""
+    return [np.asarray(keras.ops.convert_to_numpy(v)).tolist() for v in variables]
+
+
+def _assign(variables, values):
+    """Assigns `_values` output back to the same variables."""
+    for v, value in zip(variables, values):
+        v.assign(np.asarray(value, dtype=v.dtype))
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """Saves a run's whole training state atomically, and restores it.
 
@@ -144,8 +155,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         if len(saved) != len(seeds):
             raise ValueError(f"The checkpoint {self.state_path} has {len(saved)} random-generator "
                              f"states; the model has {len(seeds)}: it is of another model.")
-        for v, value in zip(seeds, saved):
-            v.assign(np.asarray(value, dtype=v.dtype))
+        _assign(seeds, saved)
         records = state.get("callbacks", {})
         for i, cb in enumerate(self.stateful):
             key = f"{i}:{type(cb).__name__}"
@@ -170,15 +180,10 @@ class RunCheckpoint(keras.callbacks.Callback):
         path = os.path.join(self.directory, name)
         with atomic_path(path, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp, overwrite=True)
-        metrics = None
-        if step:
-            metrics = [np.asarray(keras.ops.convert_to_numpy(v)).tolist()
-                       for v in self.model.metrics_variables]
         atomic_write_json(self.state_path, {
             "epoch": epoch, "step": step, "global_step": global_step, "weights": name,
-            "metrics": metrics,
-            "seed_states": [np.asarray(keras.ops.convert_to_numpy(v)).tolist()
-                            for v in _seed_states(self.model)],
+            "metrics": _values(self.model.metrics_variables) if step else None,
+            "seed_states": _values(_seed_states(self.model)),
             "callbacks": {f"{i}:{type(cb).__name__}": cb.get_resume_state()
                           for i, cb in enumerate(self.stateful)},
         })
@@ -193,8 +198,7 @@ class RunCheckpoint(keras.callbacks.Callback):
             variables = self.model.metrics_variables
             if (len(variables) == len(self._pending_metrics)
                     and self.model.distribute_strategy.num_replicas_in_sync == 1):
-                for v, value in zip(variables, self._pending_metrics):
-                    v.assign(np.asarray(value, dtype=v.dtype))
+                _assign(variables, self._pending_metrics)
             self._pending_metrics = None
 
     def on_train_batch_end(self, batch, logs=None):

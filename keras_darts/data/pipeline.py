@@ -182,7 +182,8 @@ def _augmented(ds, info, seed, augmentation, cutout, epoch, count):
         if len(x.shape) == 2:
             x = x[..., None]
         if augmentation:
-            x = augment(x, tf.stack([tf.constant(seed, tf.int64), epoch * count + i]), info, cutout)
+            example_seed = tf.stack([tf.constant(seed, tf.int64), epoch * count + i])
+            x = augment(x, example_seed, info, cutout)
         return x, y
 
     return ds.enumerate().map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
