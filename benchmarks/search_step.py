@@ -1,9 +1,11 @@
 """Benchmark: seconds per search step, tracing time, images/s and peak memory per strategy.
 
 Each (configuration, strategy) runs in a fresh subprocess so that peak resident memory is
-its own. With `--reference` and torch installed, the same supernet and steps written directly
-in PyTorch (`torch_reference.py`) run in the same invocation, and the ratio is reported.
-Prints one JSON document (and writes it with --out).
+its own: `peak_rss_mb` is the process's peak (graph tracing included), `steady_peak_rss_mb`
+the peak over the timed steps only (Linux: the high-water mark is reset after the first step).
+With `--reference` and torch installed, the same supernet and steps written directly in
+PyTorch (`torch_reference.py`: first order, second order, single level) run in the same
+invocation, and the ratios are reported. Prints one JSON document (and writes it with --out).
 
 Usage:
     python benchmarks/search_step.py                       # small preset, every strategy
@@ -32,6 +34,8 @@ CONFIGS = {
 STRATEGIES = {
     "darts-1": ("darts", {"order": 1}),
     "darts-2": ("darts", {"order": 2}),
+    # Second order whose weight step reuses the virtual step's gradient: 4 passes, not 5.
+    "darts-2-reuse": ("darts", {"order": 2, "reuse_train_gradient": True}),
     "single-level": ("single-level", {}),
     "single-darts": ("single-darts", {}),
     "sp-darts": ("sp-darts", {"order": 1, "t_sp": 1e-3}),
@@ -45,23 +49,56 @@ STRATEGIES = {
 }
 
 
+#: strategies the PyTorch reference implements (`torch_reference.KINDS`).
+TORCH_KINDS = ("darts-1", "darts-2", "single-level")
+
+
+def _peak_rss_mb():
+    """This process's peak resident memory (VmHWM) in MB, or None where /proc has none."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss():
+    """Resets VmHWM to the current resident size (Linux `clear_refs`); False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def _time_steps(run_step, steps):
     """Runs `run_step()` once (first step, tracing included), then `steps` times.
 
     `run_step` must block until the step is done (return a Python float).
-    Returns `(first_step_s, median_step_s)`.
+    Returns a dict: `first_step_s`, `median_step_s`, `peak_rss_mb` (the whole
+    process, tracing included) and `steady_peak_rss_mb` (the peak over the
+    timed steps only, when the kernel lets it be reset; else None).
     """
     import numpy as np
 
     t = time.perf_counter()
     run_step()
     first = time.perf_counter() - t
+    peak_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    can_reset = _reset_peak_rss()
     times = []
     for _ in range(steps):
         t = time.perf_counter()
         run_step()
         times.append(time.perf_counter() - t)
-    return first, float(np.median(times))
+    steady = _peak_rss_mb() if can_reset else None
+    peak = max(peak_first, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return {"first_step_s": round(first, 2), "median_step_s": round(float(np.median(times)), 3),
+            "peak_rss_mb": round(peak), "steady_peak_rss_mb": steady}
 
 
 def _child(config_name, strategy, steps):
@@ -91,13 +128,10 @@ def _child(config_name, strategy, steps):
     data = batch_pair() if model.data_mode in ("single", "split") else (batch_pair(),
                                                                          batch_pair())
     step = tf.function(model.train_step)
-    first, median = _time_steps(lambda: float(step(data)["loss"]), steps)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    timing = _time_steps(lambda: float(step(data)["loss"]), steps)
     return {
-        "config": config_name, "strategy": strategy, "batch": batch,
-        "first_step_s": round(first, 2), "median_step_s": round(median, 3),
-        "images_per_s": round(batch / median, 1), "peak_rss_mb": round(peak_mb),
-        "steps_timed": steps,
+        "config": config_name, "strategy": strategy, "batch": batch, **timing,
+        "images_per_s": round(batch / timing["median_step_s"], 1), "steps_timed": steps,
         "weights_m": round(sum(int(np.prod(v.shape)) for v in model.weight_variables) / 1e6, 3),
     }
 
@@ -122,14 +156,12 @@ def _torch_child(config_name, strategy, steps):
         return (torch.randn(batch, c, h, w, generator=gen),
                 torch.randint(0, cfg["num_classes"], (batch,), generator=gen))
 
-    data = (batch_pair(), batch_pair()) if strategy == "darts-1" else batch_pair()
-    first, median = _time_steps(lambda: float(step(data)), steps)
+    data = batch_pair() if strategy == "single-level" else (batch_pair(), batch_pair())
+    timing = _time_steps(lambda: float(step(data)), steps)
     return {
         "config": config_name, "strategy": strategy, "implementation": "pytorch",
-        "torch": torch.__version__, "batch": batch, "first_step_s": round(first, 2),
-        "median_step_s": round(median, 3), "images_per_s": round(batch / median, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "steps_timed": steps,
+        "torch": torch.__version__, "batch": batch, **timing,
+        "images_per_s": round(batch / timing["median_step_s"], 1), "steps_timed": steps,
     }
 
 
@@ -174,7 +206,7 @@ def main():
                     **_run_child(["--child", config, strategy, *steps])}
             results.append(mine)
             print(json.dumps(mine), file=sys.stderr)
-            if has_torch and strategy in ("darts-1", "single-level"):
+            if has_torch and strategy in TORCH_KINDS:
                 ref = {"config": config, "strategy": strategy,
                        **_run_child(["--torch-child", config, strategy, *steps])}
                 results.append(ref)
@@ -183,6 +215,9 @@ def main():
                         ref["median_step_s"] / mine["median_step_s"], 2)
                     mine["memory_ratio_vs_pytorch"] = round(
                         mine["peak_rss_mb"] / ref["peak_rss_mb"], 2)
+                    if mine.get("steady_peak_rss_mb") and ref.get("steady_peak_rss_mb"):
+                        mine["steady_memory_ratio_vs_pytorch"] = round(
+                            mine["steady_peak_rss_mb"] / ref["steady_peak_rss_mb"], 2)
                 print(json.dumps(ref), file=sys.stderr)
     import tensorflow as tf
 

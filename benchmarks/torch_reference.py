@@ -3,9 +3,11 @@
 Written for the benchmark only (not part of keras_darts): the same search space
 (8 ops, BN without affine, pools followed by BN), the same sizes and the same
 steps (first-order bi-level: an Adam step on the alphas from a validation
-batch, then an SGD step on the weights; single-level: one loss, both
-updates), in the plain style of the reference implementations. Used only when
-torch is installed.
+batch, then an SGD step on the weights; second-order bi-level: the unrolled
+architecture gradient of DARTS with its virtual SGD step and central
+finite-difference Hessian-vector product, five forward/backward passes;
+single-level: one loss, both updates), in the plain style of the reference
+implementations. Used only when torch is installed.
 """
 
 import torch
@@ -135,8 +137,44 @@ class Network(nn.Module):
         return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
 
 
+#: the strategies `make_step` implements.
+KINDS = ("darts-1", "darts-2", "single-level")
+
+
+def unrolled_arch_grads(net, w_opt, batch, fd_scale=0.01):
+    """DARTS's second-order architecture gradient; leaves the weights as they were."""
+    (xt, yt), (xv, yv) = batch
+    w_params, a_params = net.weight_parameters(), net.arch_parameters()
+    group = w_opt.param_groups[0]
+    eta, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
+    # Virtual step w' = w - eta * (mu * buffer + dL_train/dw + wd * w).
+    grads = torch.autograd.grad(F.cross_entropy(net(xt), yt), w_params)
+    backup = [p.detach().clone() for p in w_params]
+    with torch.no_grad():
+        for p, g in zip(w_params, grads):
+            buf = w_opt.state.get(p, {}).get("momentum_buffer")
+            d = g + wd * p if buf is None else mu * buf + g + wd * p
+            p.sub_(eta * d)
+    # dL_val(w')/dalpha and dL_val(w')/dw'.
+    val_grads = torch.autograd.grad(F.cross_entropy(net(xv), yv), a_params + w_params)
+    d_alpha, d_w = val_grads[:len(a_params)], val_grads[len(a_params):]
+    eps = fd_scale / torch.cat([g.flatten() for g in d_w]).norm()
+
+    def arch_grad_at(sign):
+        with torch.no_grad():
+            for p, w0, d in zip(w_params, backup, d_w):
+                p.copy_(w0 + sign * eps * d)
+        return torch.autograd.grad(F.cross_entropy(net(xt), yt), a_params)
+
+    g_plus, g_minus = arch_grad_at(1.0), arch_grad_at(-1.0)
+    with torch.no_grad():
+        for p, w0 in zip(w_params, backup):
+            p.copy_(w0)
+    return [da - eta * (gp - gm) / (2 * eps) for da, gp, gm in zip(d_alpha, g_plus, g_minus)]
+
+
 def make_step(kind, net):
-    """Returns a function running one search step of `kind` ("darts-1" or "single-level")."""
+    """Returns a function running one search step of `kind` (one of `KINDS`)."""
     w_opt = torch.optim.SGD(net.weight_parameters(), 0.025, momentum=0.9, weight_decay=3e-4)
     a_opt = torch.optim.Adam(net.arch_parameters(), 3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
 
@@ -155,6 +193,13 @@ def make_step(kind, net):
             F.cross_entropy(net(xv), yv).backward()
             a_opt.step()
             return weight_step(xt, yt)
+    elif kind == "darts-2":
+        def step(batch):
+            a_opt.zero_grad()
+            for a, g in zip(net.arch_parameters(), unrolled_arch_grads(net, w_opt, batch)):
+                a.grad = g
+            a_opt.step()
+            return weight_step(*batch[0])
     elif kind == "single-level":
         def step(batch):
             x, y = batch
@@ -167,5 +212,5 @@ def make_step(kind, net):
             a_opt.step()
             return loss
     else:
-        raise ValueError(f"The PyTorch reference implements darts-1 and single-level, not {kind!r}")
+        raise ValueError(f"The PyTorch reference implements {', '.join(KINDS)}, not {kind!r}")
     return step

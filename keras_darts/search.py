@@ -50,6 +50,9 @@ class SearchConfig:
         method: a registered strategy (`"darts"`, `"single-level"`,
             `"single-darts"`, `"sp-darts"`, ...).
         order: 1 or 2 for bi-level DARTS (and bi-level SP-DARTS).
+        reuse_train_gradient: second order only: the weight step reuses the
+            virtual step's training gradient, 4 passes a step instead of 5
+            (see `BilevelSearch`).
         space: the search space (`"darts"`, `"darts7"`, `"nb201"`, `"s1"` ...
             `"s4"`).
         op_subsets: JSON file of per-edge op subsets (`s1`, or to restrict
@@ -126,6 +129,7 @@ class SearchConfig:
 
     method: str = "darts"
     order: int = 1
+    reuse_train_gradient: bool = False
     space: str = "darts"
     op_subsets: str = None
     dataset: str = "cifar10"
@@ -218,6 +222,9 @@ class SearchConfig:
         get_search_space(self.space, self.op_subsets)
         if self.order not in (1, 2):
             raise ValueError(f"order must be 1 or 2. Received: order={self.order!r}")
+        if self.reuse_train_gradient and "reuse_train_gradient" not in cls.config_fields:
+            raise ValueError(f"reuse_train_gradient applies to second-order bi-level searches; "
+                             f"method {self.method!r} has none.")
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels", "steps",
                                    "multiplier", "stem_multiplier", "steps_per_execution",
                                    "cells_per_stage", "partial_channels"))

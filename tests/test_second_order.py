@@ -102,3 +102,80 @@ def test_second_order_requires_coupled_sgd():
                           steps=1, multiplier=1, primitives=PRIMS)
     with pytest.raises(ValueError, match="CoupledSGD"):
         model.compile(optimizer=keras.optimizers.SGD(0.1))
+
+
+def _reuse_model(reuse, arch_enabled=True):
+    from keras_darts.optimizers import CoupledAdam
+
+    keras.utils.set_random_seed(3)
+    model = BilevelSearch(order=2, reuse_train_gradient=reuse, num_classes=3,
+                          input_shape=(6, 6, 1), layers=3, channels=2, steps=1, multiplier=1,
+                          stem_multiplier=1, primitives=PRIMS, alpha_init_scale=0.5, seed=3)
+    # A large architecture step, so that the alphas' move changes the weight gradient.
+    model.compile(arch_optimizer=CoupledAdam(0.1, beta_1=0.5))
+    model.arch_updates_enabled.assign(1.0 if arch_enabled else 0.0)
+    return model
+
+
+def _batches():
+    rng = np.random.default_rng(5)
+    x = [tf.constant(rng.normal(size=(8, 6, 6, 1)).astype("float32")) for _ in range(2)]
+    y = [tf.constant(rng.integers(0, 3, 8)) for _ in range(2)]
+    return (x[0], y[0]), (x[1], y[1])
+
+
+def _values(variables):
+    return np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in variables])
+
+
+def test_reuse_train_gradient_steps_weights_from_the_alphas_before_the_arch_step():
+    batch = _batches()
+    reuse = _reuse_model(True)
+    default = _reuse_model(False)
+    frozen = _reuse_model(False, arch_enabled=False)
+    alphas0 = _values(reuse.arch_variables)
+    for model in (reuse, default, frozen):
+        model.train_step(batch)
+    # The architecture step is the default's: same unrolled gradient.
+    np.testing.assert_allclose(_values(reuse.arch_variables), _values(default.arch_variables),
+                               atol=1e-6)
+    assert np.abs(_values(reuse.arch_variables) - alphas0).max() > 0.05
+    # The weight step used the gradient at the old alphas: what a step with frozen alphas does.
+    np.testing.assert_allclose(_values(reuse.weight_variables),
+                               _values(frozen.weight_variables), atol=1e-6)
+    assert np.abs(_values(reuse.weight_variables)
+                  - _values(default.weight_variables)).max() > 1e-4
+    # The momentum buffers too.
+    np.testing.assert_allclose(
+        _values([reuse.optimizer.buffer(v) for v in reuse.weight_variables]),
+        _values([frozen.optimizer.buffer(v) for v in frozen.weight_variables]), atol=1e-6)
+
+
+def test_reuse_train_gradient_runs_four_passes_instead_of_five(monkeypatch):
+    counts = {}
+    for reuse in (False, True):
+        model = _reuse_model(reuse)
+        calls = []
+        original = model.compute_search_loss
+        monkeypatch.setattr(model, "compute_search_loss",
+                            lambda *a, **k: calls.append(1) or original(*a, **k))
+        tf.function(model.train_step).get_concrete_function(_batches())
+        counts[reuse] = len(calls)
+    assert counts == {False: 5, True: 4}
+
+
+def test_reuse_train_gradient_needs_second_order():
+    import pytest
+
+    from keras_darts.search import SearchConfig
+
+    with pytest.raises(ValueError, match="needs order=2"):
+        BilevelSearch(order=1, reuse_train_gradient=True, num_classes=3, input_shape=(6, 6, 1),
+                      layers=3, channels=2, steps=1, multiplier=1, primitives=PRIMS)
+    with pytest.raises(ValueError, match="needs order=2"):
+        SearchConfig.from_preset("small", reuse_train_gradient=True).validate()
+    with pytest.raises(ValueError, match="'single-level' has none"):
+        SearchConfig.from_preset("small", method="single-level", order=2,
+                                 reuse_train_gradient=True).validate()
+    SearchConfig.from_preset("small", method="sp-darts", order=2,
+                             reuse_train_gradient=True).validate()

@@ -192,11 +192,13 @@ class SparseMixSearch(BilevelSearch):
     >>> model.fit(ds, epochs=10, callbacks=model.default_callbacks(10))  # doctest: +SKIP
     """
 
-    config_fields = ("order", "t_sp", "t_sm", "level", "p_low", "p_up", "p_warmup_epochs")
+    config_fields = ("order", "reuse_train_gradient", "t_sp", "t_sm", "level", "p_low", "p_up",
+                     "p_warmup_epochs")
     default_arch_weight_decay = 0.0
 
     @classmethod
     def check_config(cls, config):
+        super().check_config(config)
         check_temperatures(config.t_sp, config.t_sm)
         if config.level not in ("bilevel", "single"):
             raise ValueError(f"level must be 'bilevel' or 'single'. Received: {config.level!r}")
