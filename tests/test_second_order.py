@@ -135,7 +135,7 @@ def test_reuse_train_gradient_steps_weights_from_the_alphas_before_the_arch_step
     frozen = _reuse_model(False, arch_enabled=False)
     alphas0 = _values(reuse.arch_variables)
     for model in (reuse, default, frozen):
-        model.train_step(batch)
+        tf.function(model.train_step)(batch)
     # The architecture step is the default's: same unrolled gradient.
     np.testing.assert_allclose(_values(reuse.arch_variables), _values(default.arch_variables),
                                atol=1e-6)
@@ -151,17 +151,22 @@ def test_reuse_train_gradient_steps_weights_from_the_alphas_before_the_arch_step
         _values([frozen.optimizer.buffer(v) for v in frozen.weight_variables]), atol=1e-6)
 
 
-def test_reuse_train_gradient_runs_four_passes_instead_of_five(monkeypatch):
+def test_second_order_runs_five_passes_traced_as_two_bodies(monkeypatch):
+    # Five passes (four with reuse_train_gradient) are calls of two traced bodies: the pass
+    # with the weights' gradients and the one with the alphas' only.
     counts = {}
     for reuse in (False, True):
         model = _reuse_model(reuse)
-        calls = []
-        original = model.compute_search_loss
-        monkeypatch.setattr(model, "compute_search_loss",
-                            lambda *a, **k: calls.append(1) or original(*a, **k))
+        calls, bodies = [], []
+        call, body = model.pass_gradients, model._pass_gradients
+        monkeypatch.setattr(model, "pass_gradients",
+                            lambda *a, **k: calls.append(k.get("weights", True)) or call(*a, **k))
+        monkeypatch.setattr(model, "_pass_gradients",
+                            lambda *a: bodies.append(a[3]) or body(*a))
         tf.function(model.train_step).get_concrete_function(_batches())
-        counts[reuse] = len(calls)
-    assert counts == {False: 5, True: 4}
+        counts[reuse] = (sorted(calls), sorted(bodies))
+    assert counts[False] == ([False, False, True, True, True], [False, True])
+    assert counts[True] == ([False, False, True, True], [False, True])
 
 
 def test_reuse_train_gradient_needs_second_order():

@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_darts.optimizers import CoupledSGD
 from keras_darts.strategies.base import SearchModel, all_reduce_sum, fill_none_gradients
+from keras_darts.utils.distribute import num_replicas
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
@@ -105,21 +106,61 @@ class BilevelSearch(SearchModel):
         if self.order == 1:
             arch_loss = self.when_arch_enabled(
                 lambda: self.first_order_arch_step(x_v, y_v, temperature))
-        elif not self.reuse_train_gradient:
-            arch_loss = self.when_arch_enabled(
-                lambda: self.second_order_arch_step(x_t, y_t, x_v, y_v, temperature))
-        else:
+            loss, logits = self.weight_step(x_t, y_t, temperature)
+            return loss, logits, arch_loss
+        if self.reuse_train_gradient:
             # One training pass at (w, alpha) serves the virtual step and the weight step.
             loss, logits, train_grads = self.train_gradient(x_t, y_t, temperature)
             arch_loss = self.when_arch_enabled(lambda: self.second_order_arch_step(
                 x_t, y_t, x_v, y_v, temperature, train_grads=train_grads))
             with tf.control_dependencies([arch_loss]):
                 train_grads = [tf.identity(g) for g in train_grads]
-            self.apply_gradients(self.optimizer, train_grads, self.weight_variables,
-                                 self.grad_clip, reduced=True)
-            return loss, logits, arch_loss
-        loss, logits = self.weight_step(x_t, y_t, temperature)
+        else:
+            arch_loss = self.when_arch_enabled(
+                lambda: self.second_order_arch_step(x_t, y_t, x_v, y_v, temperature))
+            loss, logits, train_grads = self.train_gradient(x_t, y_t, temperature)
+        self.apply_gradients(self.optimizer, train_grads, self.weight_variables, self.grad_clip,
+                             reduced=True)
         return loss, logits, arch_loss
+
+    def pass_gradients(self, x, y, temperature=None, weights=True):
+        """One forward/backward pass of second order, traced once and shared.
+
+        The five passes of a second-order step compute the same function of
+        the current variables (gradients of the search loss on a batch), so
+        each kind is one non-inlined `tf.function` called several times:
+        the step's graph holds two pass bodies instead of five (less tracing,
+        graph optimisation and memory). Eagerly, or under several replicas
+        (synchronized BatchNorm all-reduces, which may not sit in a nested
+        `tf.function`), the pass is inlined.
+
+        Args:
+            x, y: the batch.
+            temperature: activation temperature (None: the temperature variable).
+            weights: also return the weights' gradients (else the alphas' only,
+                which skips the filter gradients).
+
+        Returns:
+            `(loss, logits, arch_grads, weight_grads)` on this replica
+            (`weight_grads` None when `weights=False`).
+        """
+        if tf.executing_eagerly() or num_replicas() > 1:
+            return self._pass_gradients(x, y, temperature, weights)
+        fns = self.__dict__.setdefault("_shared_passes", {})
+        if weights not in fns:
+            fns[weights] = tf.function(
+                lambda x, y, t: self._pass_gradients(x, y, t, weights), autograph=False,
+                experimental_attributes={"_noinline": True})
+        return fns[weights](x, y, temperature)
+
+    def _pass_gradients(self, x, y, temperature, weights):
+        a_vars = self.arch_variables
+        variables = a_vars + (self.weight_variables if weights else [])
+        with tf.GradientTape() as tape:
+            loss, scaled, logits = self.compute_search_loss(x, y, temperature=temperature)
+        grads = fill_none_gradients(tape.gradient(scaled, variables), variables)
+        return (loss, logits, grads[:len(a_vars)],
+                grads[len(a_vars):] if weights else None)
 
     def train_gradient(self, x_t, y_t, temperature=None):
         """The training loss's gradient at the current weights, summed over replicas.
@@ -127,10 +168,7 @@ class BilevelSearch(SearchModel):
         Returns:
             `(loss, logits, weight_grads)`.
         """
-        with tf.GradientTape() as tape:
-            loss, scaled, logits = self.compute_search_loss(x_t, y_t, temperature=temperature)
-        grads = fill_none_gradients(tape.gradient(scaled, self.weight_variables),
-                                    self.weight_variables)
+        loss, logits, _, grads = self.pass_gradients(x_t, y_t, temperature)
         return loss, logits, all_reduce_sum(grads)
 
     def first_order_arch_step(self, x_v, y_v, temperature=None):
@@ -170,11 +208,8 @@ class BilevelSearch(SearchModel):
             v.assign(w0 - xi * d)
 
         # dL_val(w', a)/da and dL_val(w', a)/dw'.
-        with tf.GradientTape() as tape:
-            val_loss, scaled, _ = self.compute_search_loss(x_v, y_v, temperature=temperature)
-        grads = tape.gradient(scaled, a_vars + w_vars)
-        grads = all_reduce_sum(fill_none_gradients(grads, a_vars + w_vars))
-        d_alpha, d_w = grads[:len(a_vars)], grads[len(a_vars):]
+        val_loss, _, d_alpha, d_w = self.pass_gradients(x_v, y_v, temperature)
+        d_alpha, d_w = all_reduce_sum(d_alpha), all_reduce_sum(d_w)
 
         # Hessian-vector product by central differences around w.
         eps = self.fd_scale / tf.linalg.global_norm(d_w)
@@ -182,9 +217,7 @@ class BilevelSearch(SearchModel):
         def arch_grad_at(sign):
             for v, w0, dv in zip(w_vars, backup, d_w):
                 v.assign(w0 + sign * eps * dv)
-            with tf.GradientTape() as tape:
-                _, scaled, _ = self.compute_search_loss(x_t, y_t, temperature=temperature)
-            return all_reduce_sum(tape.gradient(scaled, a_vars))
+            return all_reduce_sum(self.pass_gradients(x_t, y_t, temperature, weights=False)[2])
 
         g_plus = arch_grad_at(1.0)
         g_minus = arch_grad_at(-1.0)
