@@ -147,6 +147,7 @@ class BilevelSearch(SearchModel):
         """
         if tf.executing_eagerly() or num_replicas() > 1:
             return self._pass_gradients(x, y, temperature, weights)
+        # Kept in __dict__, out of Keras's attribute tracking: traced functions, not state.
         fns = self.__dict__.setdefault("_shared_passes", {})
         if weights not in fns:
             fns[weights] = tf.function(
