@@ -8,6 +8,7 @@ import time
 from keras_darts.utils.config import (
     RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
 )
+from keras_darts.utils.seed import restores_op_determinism
 
 PRESETS = {
     # The DARTS paper's CIFAR-10 search (Liu et al., 2019; reference implementation).
@@ -372,6 +373,7 @@ def build_search_model(config, info):
                                        input_shape=info.image_shape, **config.strategy_kwargs())
 
 
+@restores_op_determinism
 def run_search(config, out_dir, verbose=1, callbacks=()):
     """Runs a search and writes its results to `out_dir`.
 

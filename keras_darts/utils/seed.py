@@ -1,5 +1,6 @@
 """Seeding for reproducible searches."""
 
+import functools
 import random
 
 import numpy as np
@@ -10,6 +11,8 @@ def set_seed(seed, deterministic=True):
 
     With `deterministic=True` TensorFlow's op determinism is enabled, so two
     runs on the CPU with the same seed give bit-identical alphas and weights.
+    It stays enabled for the rest of the process; `run_search` and
+    `run_training` scope it to the run (`restores_op_determinism`).
     On GPUs some kernels have no deterministic implementation; TensorFlow then
     raises an error naming the op rather than silently diverging.
 
@@ -41,3 +44,57 @@ def set_seed(seed, deterministic=True):
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     return int(seed)
+
+
+def op_determinism_enabled():
+    """Whether TensorFlow's op determinism is on in this process.
+
+    Returns:
+        A bool.
+
+    Example:
+
+    >>> op_determinism_enabled()  # doctest: +SKIP
+    False
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    return bool(tf_config.is_op_determinism_enabled())
+
+
+def restores_op_determinism(fn):
+    """Decorator: op determinism turned on inside `fn` ends when `fn` returns or raises.
+
+    A run asks for deterministic ops (`set_seed(seed, deterministic=True)`);
+    without this the setting would stay on for whatever the process does next
+    (later runs, tests), so results would depend on what ran before. The
+    setting found when `fn` starts is restored when it ends.
+
+    Args:
+        fn: the function to wrap.
+
+    Returns:
+        The wrapped function.
+
+    Example:
+
+    >>> @restores_op_determinism
+    ... def run(seed):
+    ...     return set_seed(seed)
+    >>> _ = run(0); op_determinism_enabled()  # doctest: +SKIP
+    False
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from tensorflow.python.framework import config as tf_config
+
+        before = op_determinism_enabled()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if before:
+                tf_config.enable_op_determinism()
+            else:
+                tf_config.disable_op_determinism()
+
+    return wrapper
