@@ -1,4 +1,5 @@
-"""Shared test setup: quiet, hermetic TensorFlow/Keras and tiny supernet settings."""
+"""Shared test setup: quiet, hermetic TensorFlow/Keras, tiny supernet settings, and the
+searches that several modules assert on, run once per session."""
 
 import os
 import tempfile
@@ -10,12 +11,39 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest  # noqa: E402
 
-# A supernet small enough for 2 CPU cores: 3 cells (reductions at 1 and 2),
-# 2 nodes per cell, 4 channels.
-TINY = dict(layers=3, channels=4, steps=2, multiplier=2, stem_multiplier=1)
+from helpers import CLI_SEARCH, SEARCH, TINY, SharedSearch, run_cli  # noqa: E402
 
 
 @pytest.fixture
 def tiny():
     """Keyword arguments of a tiny supernet."""
     return dict(TINY)
+
+
+@pytest.fixture(scope="session")
+def shared_search(tmp_path_factory):
+    """`shared_search(method, order)`: the session's `SharedSearch` of that strategy.
+
+    Each is run on first use (graph mode, `helpers.SEARCH` on the `small` preset's
+    embedded dataset) and reused by every later test; tests that train it further call
+    its `reset()` when they are done.
+    """
+    from keras_darts.search import SearchConfig
+
+    runs = {}
+
+    def get(method, order=1):
+        if (method, order) not in runs:
+            config = SearchConfig.from_preset("small", method=method, order=order, **SEARCH)
+            out = tmp_path_factory.mktemp(f"search-{method}-{order}")
+            runs[method, order] = SharedSearch(config, str(out))
+        return runs[method, order]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def cli_search(tmp_path_factory):
+    """`(out_dir, completed_process)` of `keras-darts search CLI_SEARCH`, run once."""
+    out = tmp_path_factory.mktemp("cli-search") / "run"
+    return out, run_cli("search", *CLI_SEARCH, "--out", str(out))

@@ -1,9 +1,15 @@
-"""Runs a few search steps of one strategy on one device and on MirroredStrategy over 2 logical
-CPU devices (same global batch), and prints the max differences of alphas and weights as JSON.
+"""Runs a few search steps of each given strategy on one device and on MirroredStrategy over 2
+logical CPU devices (same global batch), and prints one JSON line per case (the max differences
+of alphas and weights) as soon as the case finishes.
 
-A separate process: logical devices must be configured before TensorFlow starts.
+One process for every case: logical devices must be configured before TensorFlow starts, and
+TensorFlow's import and start-up are paid once. The supernet is the tiny one of the other tests
+in the reduced space `s3` (`none`, `skip_connect`, `sep_conv_3x3`) with one node per cell: every
+distributed mechanism (synchronized BatchNorm, losses scaled to the global batch, gradients summed
+once, the second-order virtual step's all-reduce, single-path edges) is in it, at a fraction of
+the collective ops that tracing for two replicas pays for with all eight ops.
 
-Usage: python tests/mirrored_parity.py METHOD [ORDER] [STEPS]
+Usage: python tests/mirrored_parity.py CASE [CASE ...]   (CASE: METHOD or METHOD:ORDER)
 """
 
 import json
@@ -18,15 +24,18 @@ import tensorflow as tf  # noqa: E402
 cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
+import keras  # noqa: E402
+
 from keras_darts.strategies import create_search_model, prune_supernet  # noqa: E402
 from keras_darts.utils import set_seed  # noqa: E402
 from keras_darts.utils.distribute import get_distribution_strategy  # noqa: E402
 
-SIZES = dict(num_classes=10, input_shape=(12, 12, 1), layers=3, channels=4, steps=2,
-             multiplier=2, stem_multiplier=1, seed=0)
+SIZES = dict(num_classes=10, input_shape=(12, 12, 1), layers=3, channels=4, steps=1,
+             multiplier=1, stem_multiplier=1, space="s3", seed=0)
+STEPS = 3
 
 
-def run(strategy, method, order, steps, x, y):
+def run(strategy, method, order, x, y):
     set_seed(0)
     with strategy.scope():
         if method == "darts-pd":
@@ -38,37 +47,47 @@ def run(strategy, method, order, steps, x, y):
         model.compile()
     initial = [v.numpy() for v in model.architecture.trainable_variables]
     item = (x, y) if model.data_mode in ("single", "split") else ((x, y), (x[::-1], y[::-1]))
-    history = model.fit(tf.data.Dataset.from_tensors(item).repeat(steps), epochs=1, verbose=0)
+    history = model.fit(tf.data.Dataset.from_tensors(item).repeat(STEPS), epochs=1, verbose=0)
     state = [v.numpy() for v in model.architecture.trainable_variables]
     moved = max(float(np.abs(a - b).max()) for a, b in zip(state, initial))
     return state, [v.numpy() for v in model.weight_variables], history.history["loss"][-1], moved
 
 
-def main():
-    method = sys.argv[1]
-    order = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    steps = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(16, 12, 12, 1)).astype("float32")
-    y = rng.integers(0, 10, 16)
-    a1, w1, l1, moved = run(get_distribution_strategy("default"), method, order, steps, x, y)
-    a2, w2, l2, _ = run(get_distribution_strategy("mirrored", ["/cpu:0", "/cpu:1"]), method, order,
-                     steps, x, y)
+def batch_error():
+    """The error a global batch that the 2 replicas cannot share gives."""
     from keras_darts.search import SearchConfig, distribution_strategy
 
     try:
         distribution_strategy(SearchConfig(distribute="mirrored", devices="/cpu:0,/cpu:1",
                                            batch_size=15))
-        batch_error = None
     except ValueError as e:
-        batch_error = str(e)
-    print(json.dumps({
-        "batch_error": batch_error,
-        "method": method, "order": order, "steps": steps, "replicas": 2,
+        return str(e)
+    return None
+
+
+def case(method, order, x, y, mirrored):
+    a1, w1, l1, moved = run(get_distribution_strategy("default"), method, order, x, y)
+    a2, w2, l2, _ = run(mirrored, method, order, x, y)
+    keras.backend.clear_session()  # the next case's graphs do not pile up on these
+    return {
+        "method": method, "order": order, "steps": STEPS, "replicas": 2,
         "alpha_max_diff": max(float(np.abs(a - b).max()) for a, b in zip(a1, a2)),
         "weight_max_diff": max(float(np.abs(a - b).max()) for a, b in zip(w1, w2)),
         "alpha_moved": moved, "loss": [float(l1), float(l2)],
-    }))
+    }
+
+
+def main():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 12, 12, 1)).astype("float32")
+    y = rng.integers(0, 10, 16)
+    print(json.dumps({"batch_error": batch_error()}), flush=True)
+    # One MirroredStrategy for every case: each new one would number its collective ops
+    # from the start again, and the runtime would match them with the previous case's.
+    mirrored = get_distribution_strategy("mirrored", ["/cpu:0", "/cpu:1"])
+    for arg in sys.argv[1:]:
+        method, _, order = arg.partition(":")
+        print(json.dumps(case(method, int(order or 1), x, y, mirrored)), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -36,14 +34,8 @@ def test_search_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_console_entry_point_runs_a_tiny_search(tmp_path):
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "keras_darts.cli", "search", "--preset", "small", "--out",
-           str(out), "--epochs", "1", "--layers", "3", "--steps", "2", "--multiplier", "2",
-           "--channels", "4", "--batch-size", "16", "--max-train", "64", "--run-eagerly",
-           "--verbose", "0"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_console_entry_point_runs_a_tiny_search(cli_search):
+    out, proc = cli_search  # `python -m keras_darts.cli search ...` in a child process
     assert "Derived genotype" in proc.stdout
     saved = json.loads((out / "genotype.json").read_text())
     assert saved["method"] == "darts" and len(saved["genotype"]["normal"]) == 4

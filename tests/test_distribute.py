@@ -5,13 +5,13 @@ TF_CONFIG and a cluster that never comes up fail with clear errors."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from helpers import CLI_SEARCH, ROOT, child_env, cli, free_ports
 from keras_darts.search import SearchConfig, run_search
 from keras_darts.strategies import registered_strategies
 from keras_darts.utils.distribute import check_tf_config, get_distribution_strategy
@@ -30,55 +30,37 @@ def _cases():
     return cases + [("darts", 2)]
 
 
-ROOT = os.path.dirname(HERE)
-# A short search small enough for two worker processes on 2 cores.
-TINY_SEARCH = ["--dataset", "digits", "--max-train", "64", "--batch-size", "8", "--epochs", "2",
-               "--layers", "3", "--channels", "4", "--steps", "2", "--multiplier", "2",
-               "--stem-multiplier", "1", "--seed", "3", "--verbose", "0"]
-
-
-def _env(**extra):
-    """The environment of a child process: this checkout importable, no inherited TF_CONFIG."""
-    paths = [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **extra)
-    if "TF_CONFIG" not in extra:
-        env.pop("TF_CONFIG", None)
-    return env
-
-
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _tf_config(ports, index):
     return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                        "task": {"type": "worker", "index": index}})
 
 
-def _cli(*args):
-    return [sys.executable, "-m", "keras_darts.cli", *args]
+@pytest.fixture(scope="module")
+def parity():
+    """`mirrored_parity.py` run once, in one process, for every case: {(method, order): its
+    result}, plus "batch_error" and the tail of its stderr."""
+    cases = _cases()
+    out = subprocess.run([sys.executable, os.path.join(HERE, "mirrored_parity.py"),
+                          *[f"{m}:{o}" for m, o in cases]], capture_output=True, text=True,
+                         timeout=1800, env=child_env(), cwd=ROOT)
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    results = {(r["method"], r["order"]): r for r in lines if "method" in r}
+    results["batch_error"] = next((r["batch_error"] for r in lines if "batch_error" in r), None)
+    results["stderr"] = out.stderr[-3000:]
+    return results
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method,order", _cases())
-def test_mirrored_strategy_matches_one_device(method, order):
+def test_mirrored_strategy_matches_one_device(parity, method, order):
     """Per-replica losses scaled to the global batch, gradients summed once, synchronized BN,
     identical alphas and optimizer states on all replicas: the result equals one device."""
-    out = subprocess.run([sys.executable, os.path.join(HERE, "mirrored_parity.py"), method,
-                          str(order)], capture_output=True, text=True, timeout=900, env=_env(),
-                         cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (method, order) in parity, parity["stderr"]
+    result = parity[method, order]
     alpha_tol = SECOND_ORDER_ALPHA if order == 2 else TOLERANCE["alpha"]
     assert result["alpha_max_diff"] <= alpha_tol, result
     assert result["weight_max_diff"] <= TOLERANCE["weight"], result
-    assert "must divide evenly over the 2 replicas" in result["batch_error"]
+    assert "must divide evenly over the 2 replicas" in parity["batch_error"]
     if method != "darts-pd":  # DARTS-PD's alphas are frozen; the others moved far more
         margin = 10 if order == 2 else 100  # than the replicas disagree
         assert result["alpha_moved"] > margin * result["alpha_max_diff"], result
@@ -116,17 +98,18 @@ def test_malformed_tf_config_is_named(text, match):
         check_tf_config(text)
 
 
+
 @pytest.mark.slow
-def test_two_workers_on_localhost_derive_the_one_process_genotype(tmp_path):
+def test_two_workers_on_localhost_derive_the_one_process_genotype(tmp_path, cli_search):
     """MultiWorkerMirroredStrategy over 2 worker processes (TF_CONFIG on 127.0.0.1): both derive
-    the genotype of the same search in one process; the chief writes the run directory and the
-    other worker its own sub-directory."""
-    ports = _free_ports(2)
+    the genotype of the same search in one process (the shared CLI run); the chief writes the
+    run directory and the other worker its own sub-directory."""
+    ports = free_ports(2)
     out = tmp_path / "two"
     start = time.time()
-    procs = [subprocess.Popen(_cli("search", *TINY_SEARCH, "--distribute", "multi-worker",
-                                   "--connect-timeout", "300", "--out", str(out)),
-                              env=_env(TF_CONFIG=_tf_config(ports, i)), cwd=ROOT,
+    procs = [subprocess.Popen(cli("search", *CLI_SEARCH, "--distribute", "multi-worker",
+                                  "--connect-timeout", "300", "--out", str(out)),
+                              env=child_env(TF_CONFIG=_tf_config(ports, i)), cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for i in range(2)]
     logs = []
@@ -139,10 +122,7 @@ def test_two_workers_on_localhost_derive_the_one_process_genotype(tmp_path):
                 p.kill()
     two_workers_s = time.time() - start
     assert [p.returncode for p in procs] == [0, 0], "\n".join(log[-3000:] for log in logs)
-    one = tmp_path / "one"
-    run = subprocess.run(_cli("search", *TINY_SEARCH, "--out", str(one)), env=_env(), cwd=ROOT,
-                         capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
+    one, _ = cli_search
 
     def genotype(d):
         with open(d / "genotype.json") as f:
@@ -160,11 +140,11 @@ def test_two_workers_on_localhost_derive_the_one_process_genotype(tmp_path):
 
 @pytest.mark.slow
 def test_a_worker_that_never_comes_up_fails_in_bounded_time(tmp_path):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     start = time.time()
-    run = subprocess.run(_cli("search", *TINY_SEARCH, "--distribute", "multi-worker",
-                              "--connect-timeout", "15", "--out", str(tmp_path / "run")),
-                         env=_env(TF_CONFIG=_tf_config(ports, 0)), cwd=ROOT,
+    run = subprocess.run(cli("search", *CLI_SEARCH, "--distribute", "multi-worker",
+                             "--connect-timeout", "3", "--out", str(tmp_path / "run")),
+                         env=child_env(TF_CONFIG=_tf_config(ports, 0)), cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == -signal.SIGKILL, run.stderr[-3000:]
     assert "multi-worker setup failed" in run.stderr

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import keras
@@ -14,13 +13,15 @@ import numpy as np
 import pytest
 
 import keras_darts.networks  # noqa: F401  (registers the layers load_model needs)
+from helpers import (
+    CLI_SEARCH, ROOT, SEARCH_CASES, TINY, child_env, cli, max_diff, run_cli, snapshot, state_variables,
+)
+from keras_darts.callbacks import AlphaHistory, ArchitectureWarmup, GenotypeCheckpoint
 from keras_darts.data import search_data
-from keras_darts.resume import RunCheckpoint, check_same_run, read_csv_history, truncate_csv
+from keras_darts.resume import (
+    RunCheckpoint, check_same_run, fit_resumable, read_csv_history, truncate_csv,
+)
 from keras_darts.search import SearchConfig, run_search
-from keras_darts.strategies import registered_strategies
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = dict(layers=3, channels=4, steps=2, multiplier=2, stem_multiplier=1)
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -36,41 +37,77 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt("interrupted by the test")
 
 
-def _np(v):
-    return np.asarray(keras.ops.convert_to_numpy(v))
+def _callbacks(run, out):
+    """The run's callbacks that carry state across a resumption (schedules, history records)."""
+    cfg, model = run.config, run.model
+    return [ArchitectureWarmup(cfg.warmup_epochs), *model.default_callbacks(cfg.epochs),
+            AlphaHistory(str(out / "alpha_history.json"), str(out / "alpha_history.csv")),
+            GenotypeCheckpoint(str(out), plot=False)]
 
 
-def _max_diff(a, b):
-    return max(float(np.abs(_np(x) - _np(y)).max()) for x, y in zip(a, b))
-
-
-def _cases():
-    return [(m, 1) for m in registered_strategies() if m != "darts-pd"] + [("darts", 2)]
+def _changed(variables, a, b):
+    return [v.path for v, x, y in zip(variables, a, b) if not np.array_equal(x, y)]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method,order", _cases())
-def test_interrupted_search_resumes_to_the_same_state(tmp_path, method, order):
-    """Every strategy: stopped in the middle of an epoch and resumed, the search ends with the
-    uninterrupted run's alphas, weights, optimizer steps, genotype and history, bit for bit."""
-    cfg = SearchConfig(method=method, order=order, epochs=2, batch_size=8, max_train=64,
-                       dataset="digits", checkpoint_every=1, seed=1, **TINY)
-    whole = run_search(cfg, str(tmp_path / "whole"), verbose=0)
+@pytest.mark.parametrize("method,order", SEARCH_CASES)
+def test_checkpoint_restores_every_strategy_bit_for_bit(shared_search, tmp_path, method, order):
+    """Every strategy, on its traced shared model: a checkpoint after the first step of
+    epoch 1, a crash one step later; every variable is then set to another state (as a fresh model would
+    have), the checkpoint restored and the run continued: it ends on the uninterrupted run's
+    weights, alphas, BN statistics, optimizers (D-DARTS' per-cell ones too), random-generator
+    states, metrics, schedules and history records, bit for bit, from the same data position."""
+    run = shared_search(method, order)
+    model, data = run.model, run.data
+    variables = state_variables(model)
+    cut_at = data.steps_per_epoch + 1  # (epoch 1, step 1)
+
+    def go(name, extra=()):
+        out = tmp_path / name
+        return fit_resumable(model, data, 2, str(out / "checkpoints"), str(out / "history.csv"),
+                             [*_callbacks(run, out), *extra], validation_data=data.validation,
+                             verbose=0, every_steps=cut_at)
+
+    try:
+        run.reset()
+        whole_history = go("whole")
+        whole = snapshot(model)
+        run.reset()
+        with pytest.raises(KeyboardInterrupt):
+            go("cut", [Interrupt(cut_at + 1)])
+        with open(tmp_path / "cut" / "checkpoints" / "state.json") as f:
+            state = json.load(f)
+        assert (state["epoch"], state["step"], state["global_step"]) == (1, 1, cut_at)
+        run.reset()  # nothing of the interrupted run's state is left in the variables
+        assert _changed(variables, whole, snapshot(model))
+        assert go("cut") == whole_history
+        assert not _changed(variables, whole, snapshot(model))
+        for name in ("history.csv", "alpha_history.json", "genotype_history.json"):
+            assert (tmp_path / "cut" / name).read_text() == (tmp_path / "whole" / name).read_text()
+    finally:
+        run.reset()
+
+
+@pytest.mark.slow
+def test_interrupted_search_resumes_to_the_same_state(shared_search, tmp_path):
+    """`run_search` stopped in the middle of an epoch and run again with the same directory
+    builds a fresh model, restores it and ends with the uninterrupted run's state (every
+    variable), genotype, history and history files, bit for bit."""
+    whole = shared_search("darts", 1)
+    cfg, cut = whole.config, tmp_path / "cut"
     with pytest.raises(KeyboardInterrupt):
-        run_search(cfg, str(tmp_path / "cut"), verbose=0, callbacks=[Interrupt(6)])
-    with open(tmp_path / "cut" / "checkpoints" / "state.json") as f:
+        run_search(cfg, str(cut), verbose=0, callbacks=[Interrupt(6)])
+    with open(cut / "checkpoints" / "state.json") as f:
         state = json.load(f)
     assert state["global_step"] == 5 and state["step"] > 0  # in the middle of an epoch
-    resumed = run_search(cfg, str(tmp_path / "cut"), verbose=0)
-    assert resumed.genotype.to_text() == whole.genotype.to_text()
-    assert _max_diff(resumed.model.arch_variables, whole.model.arch_variables) == 0
-    assert _max_diff(resumed.model.weight_variables, whole.model.weight_variables) == 0
-    assert int(resumed.model.optimizer.iterations) == int(whole.model.optimizer.iterations)
-    assert (int(resumed.model.arch_optimizer.iterations)
-            == int(whole.model.arch_optimizer.iterations))
+    resumed = run_search(cfg, str(cut), verbose=0)
+    assert resumed.genotype.to_text() == whole.result.genotype.to_text()
+    variables = state_variables(resumed.model)
+    assert not _changed(variables, whole.final, snapshot(resumed.model))
+    assert int(resumed.model.optimizer.iterations) == 3 * whole.data.steps_per_epoch
     for name in ("history.csv", "alpha_history.json", "genotype_history.json"):
-        assert (tmp_path / "cut" / name).read_text() == (tmp_path / "whole" / name).read_text()
-    assert resumed.history == whole.history
+        assert (cut / name).read_text() == open(os.path.join(whole.out_dir, name)).read()
+    assert resumed.history == whole.result.history
 
 
 @pytest.mark.slow
@@ -112,43 +149,23 @@ def _kill_when(proc, state_path, global_step, timeout=600):
     raise AssertionError(f"no checkpoint of step {global_step} within {timeout} s")
 
 
-def _cli(*args):
-    return [sys.executable, "-m", "keras_darts.cli", *args]
-
-
-def _env():
-    paths = [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
-    env.pop("TF_CONFIG", None)
-    return env
-
-
-def _run(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=_env(), cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out
-
-
-def _killed_and_restarted(cmd, out_dir, global_step):
+def _killed_and_restarted(args, out_dir, global_step):
+    cmd = cli(*args)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=_env(), cwd=ROOT)
+                            env=child_env(), cwd=ROOT)
     state = _kill_when(proc, os.path.join(out_dir, "checkpoints", "state.json"), global_step)
     assert proc.returncode == -signal.SIGKILL
-    _run(cmd)  # the same command again
+    run_cli(*args)  # the same command again
     assert not glob.glob(os.path.join(out_dir, "checkpoints", ".tmp-*"))
     return state
 
 
 @pytest.mark.slow
-def test_search_killed_mid_epoch_ends_with_the_uninterrupted_genotype(tmp_path):
-    args = ["search", "--dataset", "digits", "--max-train", "128", "--batch-size", "8",
-            "--epochs", "3", "--layers", "3", "--channels", "4", "--steps", "2",
-            "--multiplier", "2", "--stem-multiplier", "1", "--seed", "5",
-            "--checkpoint-every", "1", "--verbose", "0"]
-    whole, cut = tmp_path / "whole", tmp_path / "cut"
-    _run(_cli(*args, "--out", str(whole)))
-    state = _killed_and_restarted(_cli(*args, "--out", str(cut)), str(cut), 10)
-    assert 0 < state["step"] or state["epoch"] == 1  # 8 steps per epoch: killed in epoch 1
+def test_search_killed_mid_epoch_ends_with_the_uninterrupted_genotype(tmp_path, cli_search):
+    whole, _ = cli_search
+    cut = tmp_path / "cut"
+    state = _killed_and_restarted(["search", *CLI_SEARCH, "--out", str(cut)], str(cut), 5)
+    assert 0 < state["step"] or state["epoch"] == 1  # 4 steps per epoch: killed in epoch 1
     for name in ("genotype.json", "genotype_history.json", "alpha_history.json",
                  "history.csv"):
         assert (cut / name).read_text() == (whole / name).read_text(), name
@@ -160,27 +177,27 @@ def test_training_killed_mid_epoch_ends_with_the_uninterrupted_weights(tmp_path)
     cosine schedule, drop-path schedule and random states all resume."""
     args = ["train", "--preset", "small", "--genotype", "DARTS_V2", "--dataset", "digits",
             "--max-train", "256", "--batch-size", "16", "--epochs", "3", "--layers", "3",
-            "--channels", "4", "--seed", "2", "--checkpoint-every", "1", "--verbose", "0"]
+            "--channels", "4", "--seed", "2", "--checkpoint-every", "5", "--verbose", "0"]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
-    _run(_cli(*args, "--out", str(whole)))
-    _killed_and_restarted(_cli(*args, "--out", str(cut)), str(cut), 20)
+    run_cli(*args, "--out", str(whole))
+    state = _killed_and_restarted([*args, "--out", str(cut)], str(cut), 20)
+    assert state["step"] > 0 or state["epoch"] > 1  # 16 steps per epoch: in epoch 1 or 2
     assert (cut / "history.csv").read_text() == (whole / "history.csv").read_text()
     a = keras.models.load_model(str(whole / "model.keras"), compile=False)
     b = keras.models.load_model(str(cut / "model.keras"), compile=False)
-    assert _max_diff(a.weights, b.weights) == 0
+    assert max_diff(a.weights, b.weights) == 0
     for name in ("whole", "cut"):
         with open(tmp_path / name / "summary.json") as f:
             assert len(json.load(f)["history"]["loss"]) == 3
 
 
-def test_resume_with_other_settings_is_refused(tmp_path):
-    out = tmp_path / "run"
-    cfg = SearchConfig(epochs=1, batch_size=8, max_train=32, dataset="digits", **TINY)
-    run_search(cfg, str(out), verbose=0)
-    with pytest.raises(ValueError, match=r"other settings \(learning_rate: 0.025 -> 0.1\)"):
-        run_search(SearchConfig(**{**cfg.to_dict(), "learning_rate": 0.1}), str(out), verbose=0)
+def test_resume_with_other_settings_is_refused(shared_search):
+    run = shared_search("darts", 1)
+    cfg, out = run.config, run.out_dir
+    with pytest.raises(ValueError, match=r"other settings \(learning_rate: 0.1 -> 0.2\)"):
+        run_search(SearchConfig(**{**cfg.to_dict(), "learning_rate": 0.2}), out, verbose=0)
     # the device setup may change between a run and its resumption
-    check_same_run(str(out), {**cfg.to_dict(), "checkpoint_every": 7}, ignore=("checkpoint_every",))
+    check_same_run(out, {**cfg.to_dict(), "checkpoint_every": 7}, ignore=("checkpoint_every",))
 
 
 def test_unreadable_or_dangling_checkpoint_is_named(tmp_path):

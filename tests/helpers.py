@@ -1,0 +1,142 @@
+"""What several test modules share: tiny sizes, the searches built once per session, the whole
+training state of a model (to compare bit for bit and to reset shared models), child processes.
+
+`tests/` is on `sys.path` under pytest (it has no `__init__.py`), so modules import this as
+`helpers`.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A supernet small enough for 2 CPU cores: 3 cells (reductions at 1 and 2),
+# 2 nodes per cell, 4 channels.
+TINY = dict(layers=3, channels=4, steps=2, multiplier=2, stem_multiplier=1)
+
+# The shared graph-mode searches: the `small` preset's settings at the tiny size on sklearn's
+# digits, 4 steps per epoch, 3 epochs, learning rates high enough that 12 steps visibly move
+# the alphas; a mid-epoch checkpoint every 5 steps (so a run can be cut inside epoch 1).
+SEARCH = dict(TINY, dataset="digits", batch_size=16, max_train=128, epochs=3,
+              learning_rate=0.1, arch_learning_rate=0.01, checkpoint_every=5)
+# Every strategy with an architecture step (DARTS-PD is a pipeline over these), and second
+# order.
+SEARCH_CASES = [("darts", 1), ("darts", 2), ("single-level", 1), ("single-darts", 1),
+                ("sp-darts", 1), ("d-darts", 1)]
+
+# The CLI search shared by the console-entry-point, SIGKILL-resume and multi-worker tests:
+# digits, 4 steps per epoch, 2 epochs, a checkpoint after every step.
+CLI_SEARCH = ["--dataset", "digits", "--max-train", "64", "--batch-size", "8", "--epochs", "2",
+              "--layers", "3", "--channels", "4", "--steps", "2", "--multiplier", "2",
+              "--stem-multiplier", "1", "--seed", "3", "--checkpoint-every", "1",
+              "--verbose", "0"]
+
+
+def to_numpy(v):
+    """A copy of a variable's or tensor's value as a numpy array."""
+    return np.array(keras.ops.convert_to_numpy(v))
+
+
+def max_diff(a, b):
+    """The largest absolute difference between two equally long lists of arrays/variables."""
+    assert len(a) == len(b), (len(a), len(b))
+    return max((float(np.abs(to_numpy(x) - to_numpy(y)).max()) for x, y in zip(a, b)),
+               default=0.0)
+
+
+def state_variables(model):
+    """Every variable a training step reads or writes, found without the checkpoint code.
+
+    Network weights, alphas (and betas), BatchNorm statistics, random-generator states and
+    schedule variables (all in `model.variables`), the variables of every optimizer (weights,
+    alphas, D-DARTS' per-cell ones) and the metrics' running sums, each once.
+    """
+    optimizers = [getattr(model, "optimizer", None), getattr(model, "arch_optimizer", None),
+                  *getattr(model, "cell_optimizers", ())]
+    found, seen = [], set()
+    for v in [*model.variables, *[v for o in optimizers if o is not None for v in o.variables],
+              *model.metrics_variables]:
+        if id(v) not in seen:
+            seen.add(id(v))
+            found.append(v)
+    return found
+
+
+def snapshot(model):
+    """The values of `state_variables(model)`."""
+    return [to_numpy(v) for v in state_variables(model)]
+
+
+def restore(model, values):
+    """Assigns a `snapshot` back."""
+    variables = state_variables(model)
+    assert len(variables) == len(values), "the model's variables changed since the snapshot"
+    for v, value in zip(variables, values):
+        v.assign(value)
+
+
+class SharedSearch:
+    """A finished graph-mode `run_search` of one strategy, built once and shared by the tests.
+
+    Its model's traced train, test and predict functions are reused by the tests that go on
+    training it; `reset()` puts every variable back to the state at the end of the search.
+
+    Args:
+        config: the `SearchConfig`.
+        out_dir: the run directory.
+    """
+
+    def __init__(self, config, out_dir):
+        from keras_darts.data import search_data
+        from keras_darts.search import run_search
+
+        self.config, self.out_dir = config, out_dir
+        self.result = run_search(config, out_dir, verbose=0)
+        self.model = self.result.model
+        self.data = search_data(config.dataset, batch_size=config.batch_size,
+                                mode=self.model.data_mode, train_portion=config.train_portion,
+                                seed=config.seed, augmentation=config.augmentation,
+                                max_train=config.max_train)
+        self.final = snapshot(self.model)
+
+    def reset(self):
+        """Every variable back to its value at the end of the search."""
+        restore(self.model, self.final)
+
+
+def free_ports(n):
+    """`n` TCP ports free on 127.0.0.1 right now."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def cli(*args):
+    """The command line of `keras-darts ARGS` run from this checkout."""
+    return [sys.executable, "-m", "keras_darts.cli", *args]
+
+
+def child_env(**extra):
+    """The environment of a child process: this checkout importable, no inherited TF_CONFIG."""
+    paths = [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), **extra)
+    if "TF_CONFIG" not in extra:
+        env.pop("TF_CONFIG", None)
+    return env
+
+
+def run_cli(*args, timeout=900):
+    """Runs `keras-darts ARGS` in a child process; returns the completed process (rc 0)."""
+    out = subprocess.run(cli(*args), capture_output=True, text=True, timeout=timeout,
+                         env=child_env(), cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
