@@ -11,7 +11,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest  # noqa: E402
 
-from helpers import CLI_SEARCH, SEARCH, TINY, SharedSearch, run_cli  # noqa: E402
+from helpers import CLI_SEARCH, DARTS_PD, SEARCH, TINY, SharedSearch, run_cli  # noqa: E402
 
 
 @pytest.fixture
@@ -40,6 +40,16 @@ def shared_search(tmp_path_factory):
         return runs[method, order]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def darts_pd_run(tmp_path_factory):
+    """`(config, result)` of the three-stage DARTS-PD `run_search` of `helpers.DARTS_PD`."""
+    from keras_darts.search import SearchConfig, run_search
+
+    config = SearchConfig.from_preset("small", **DARTS_PD)
+    out = tmp_path_factory.mktemp("darts-pd") / "pd"
+    return config, run_search(config, str(out), verbose=0)
 
 
 @pytest.fixture(scope="session")

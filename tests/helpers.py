@@ -12,6 +12,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,6 +29,32 @@ SEARCH = dict(TINY, dataset="digits", batch_size=16, max_train=128, epochs=3,
 # order.
 SEARCH_CASES = [("darts", 1), ("darts", 2), ("single-level", 1), ("single-darts", 1),
                 ("sp-darts", 1), ("d-darts", 1)]
+
+
+def same_worker(name):
+    """The mark that keeps the tests sharing an expensive fixture on one pytest-xdist worker.
+
+    `make test` runs `-n 2 --dist loadgroup`: session and module fixtures are built once per
+    worker, so tests of one shared search, the shared CLI run, the DARTS-PD run or the
+    parity subprocess would each pay for it again on the other worker.
+    """
+    return pytest.mark.xdist_group(name)
+
+
+def search_group(method, order):
+    """`same_worker` for the tests of `shared_search(method, order)`."""
+    return same_worker(f"search-{method}-{order}")
+
+
+#: `SEARCH_CASES` as `pytest.param`s (`method,order`), each on its shared search's worker.
+SEARCH_PARAMS = [pytest.param(m, o, id=f"{m}-{o}", marks=search_group(m, o))
+                 for m, o in SEARCH_CASES]
+# The shared DARTS-PD run (every stage at CPU size, PC-DARTS options on): 1 search epoch,
+# 8 path-wise steps per epoch for 2 epochs, 12 paths scored; a checkpoint every 3 steps.
+DARTS_PD = dict(TINY, method="darts-pd", epochs=1, max_train=256, batch_size=16,
+                partial_channels=2, edge_normalization=True, pd_epochs=2, es_trials=12,
+                es_population=4, es_tournament=2, es_calibration_batches=2, eval_layers=3,
+                eval_channels=4, checkpoint_every=3)
 
 # The CLI search shared by the console-entry-point, SIGKILL-resume and multi-worker tests:
 # digits, 4 steps per epoch, 2 epochs, a checkpoint after every step.

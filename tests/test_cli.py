@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from helpers import same_worker
 from keras_darts.cli import main
 
 
@@ -34,6 +35,7 @@ def test_search_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
+@same_worker("cli-search")
 def test_console_entry_point_runs_a_tiny_search(cli_search):
     out, proc = cli_search  # `python -m keras_darts.cli search ...` in a child process
     assert "Derived genotype" in proc.stdout

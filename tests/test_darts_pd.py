@@ -2,11 +2,14 @@
 path-wise strictly fair training, the keras-tuner path search and the three-stage run."""
 
 import json
+import pathlib
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import same_worker
 from keras_darts.architecture import Genotype
 from keras_darts.data import search_data
 from keras_darts.networks import build_network
@@ -14,13 +17,16 @@ from keras_darts.path_search import (
     Bounds, GenotypeCost, PathEvaluator, PathEvolutionOracle, pareto_front,
     path_hyperparameters, search_paths,
 )
-from keras_darts.search import SearchConfig, run_search
+from keras_darts.search import SearchConfig
 from keras_darts.search_space import MixedOp
 from keras_darts.search_space.mixed_op import channel_shuffle
 from keras_darts.strategies import (
     PathwiseFairSearch, create_search_model, prune_supernet, registered_strategies, top_k_ops,
 )
 from keras_darts.utils import set_seed
+
+# Its module fixtures and the shared DARTS-PD run: one worker.
+pytestmark = same_worker("darts-pd")
 
 SIZES = dict(num_classes=10, input_shape=(28, 28, 1), layers=3, channels=4, steps=2,
              multiplier=2, stem_multiplier=1, seed=0)
@@ -374,14 +380,9 @@ def test_oracle_rejects_bad_settings(trained):
 
 # ---------------------------------------------------------------------- three stages
 @pytest.mark.slow
-def test_three_stage_run_gives_a_family_of_architectures(tmp_path):
-    config = SearchConfig.from_preset(
-        "small", method="darts-pd", layers=3, channels=4, steps=2, multiplier=2,
-        stem_multiplier=1, epochs=1, max_train=256, batch_size=16, partial_channels=2,
-        edge_normalization=True, pd_epochs=2, es_trials=12, es_population=4,
-        es_tournament=2, es_calibration_batches=2, eval_layers=3, eval_channels=4)
-    out = tmp_path / "pd"
-    result = run_search(config, str(out), verbose=0)
+def test_three_stage_run_gives_a_family_of_architectures(darts_pd_run):
+    config, result = darts_pd_run
+    out = pathlib.Path(result.out_dir)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["fairness"]["strict"]
     assert summary["fairness"]["steps"] == 2 * (128 // 16)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import CLI_SEARCH, ROOT, child_env, cli, free_ports
+from helpers import CLI_SEARCH, ROOT, child_env, cli, free_ports, same_worker
 from keras_darts.search import SearchConfig, run_search
 from keras_darts.strategies import registered_strategies
 from keras_darts.utils.distribute import check_tf_config, get_distribution_strategy
@@ -51,6 +51,7 @@ def parity():
 
 
 @pytest.mark.slow
+@same_worker("mirrored-parity")
 @pytest.mark.parametrize("method,order", _cases())
 def test_mirrored_strategy_matches_one_device(parity, method, order):
     """Per-replica losses scaled to the global batch, gradients summed once, synchronized BN,
@@ -100,6 +101,7 @@ def test_malformed_tf_config_is_named(text, match):
 
 
 @pytest.mark.slow
+@same_worker("cli-search")
 def test_two_workers_on_localhost_derive_the_one_process_genotype(tmp_path, cli_search):
     """MultiWorkerMirroredStrategy over 2 worker processes (TF_CONFIG on 127.0.0.1): both derive
     the genotype of the same search in one process (the shared CLI run); the chief writes the

@@ -5,7 +5,6 @@ import keras
 import numpy as np
 import pytest
 
-from keras_darts.architecture import published_genotypes
 from keras_darts.data import load_arrays, normalize
 from keras_darts.export import (
     ParityError, export_all, export_onnx, export_savedmodel, export_tflite,
@@ -46,16 +45,6 @@ def test_every_op_at_both_strides_exports_with_parity(tmp_path):
     for report in (onnx, tfl):
         assert report["passed"] and report["max_abs_diff"] < 1e-5, report
     assert onnx["opset"] >= 13
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", published_genotypes())
-def test_preset_networks_export_to_onnx_and_tflite(tmp_path, name, digits):
-    images, _ = digits
-    model = build_network(name, num_classes=10, layers=3, channels=4, input_shape=(8, 8, 1))
-    for report in (export_onnx(model, str(tmp_path / "m.onnx"), images),
-                   export_tflite(model, str(tmp_path / "m.tflite"), images)):
-        assert report["passed"] and report["rel_max_abs_diff"] < 1e-4, report
 
 
 def test_export_all_writes_verified_artifacts_and_reports(tmp_path, digits):

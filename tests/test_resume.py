@@ -14,7 +14,8 @@ import pytest
 
 import keras_darts.networks  # noqa: F401  (registers the layers load_model needs)
 from helpers import (
-    CLI_SEARCH, ROOT, SEARCH_CASES, TINY, child_env, cli, max_diff, run_cli, snapshot, state_variables,
+    CLI_SEARCH, ROOT, SEARCH_PARAMS, child_env, cli, max_diff, run_cli, same_worker, search_group,
+    snapshot, state_variables,
 )
 from keras_darts.callbacks import AlphaHistory, ArchitectureWarmup, GenotypeCheckpoint
 from keras_darts.data import search_data
@@ -50,7 +51,7 @@ def _changed(variables, a, b):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method,order", SEARCH_CASES)
+@pytest.mark.parametrize("method,order", SEARCH_PARAMS)
 def test_checkpoint_restores_every_strategy_bit_for_bit(shared_search, tmp_path, method, order):
     """Every strategy, on its traced shared model: a checkpoint after the first step of
     epoch 1, a crash one step later; every variable is then set to another state (as a fresh model would
@@ -89,6 +90,7 @@ def test_checkpoint_restores_every_strategy_bit_for_bit(shared_search, tmp_path,
 
 
 @pytest.mark.slow
+@search_group("darts", 1)
 def test_interrupted_search_resumes_to_the_same_state(shared_search, tmp_path):
     """`run_search` stopped in the middle of an epoch and run again with the same directory
     builds a fresh model, restores it and ends with the uninterrupted run's state (every
@@ -111,16 +113,15 @@ def test_interrupted_search_resumes_to_the_same_state(shared_search, tmp_path):
 
 
 @pytest.mark.slow
-def test_interrupted_darts_pd_resumes_to_the_same_paths(tmp_path):
+@same_worker("darts-pd")
+def test_interrupted_darts_pd_resumes_to_the_same_paths(tmp_path, darts_pd_run):
     """DARTS-PD interrupted in stage 2: stage 1 is not repeated, stage 2 goes on from its
     checkpoint with fair counters intact, and the path search finds the same paths."""
-    cfg = SearchConfig(method="darts-pd", epochs=1, batch_size=8, max_train=64,
-                       dataset="digits", checkpoint_every=1, seed=1, top_k=2, pd_epochs=2,
-                       es_trials=4, es_population=2, es_tournament=2,
-                       es_calibration_batches=1, eval_layers=3, eval_channels=4, **TINY)
-    whole = run_search(cfg, str(tmp_path / "whole"), verbose=0)
+    cfg, whole = darts_pd_run
     with pytest.raises(KeyboardInterrupt):
-        run_search(cfg, str(tmp_path / "cut"), verbose=0, callbacks=[Interrupt(3)])
+        run_search(cfg, str(tmp_path / "cut"), verbose=0, callbacks=[Interrupt(4)])
+    with open(tmp_path / "cut" / "stage2" / "checkpoints" / "state.json") as f:
+        assert json.load(f)["global_step"] == 3  # in the middle of stage 2's first epoch
     stage1 = (tmp_path / "cut" / "stage1" / "checkpoints" / "state.json").read_text()
     resumed = run_search(cfg, str(tmp_path / "cut"), verbose=0)
     assert (tmp_path / "cut" / "stage1" / "checkpoints" / "state.json").read_text() == stage1
@@ -161,6 +162,7 @@ def _killed_and_restarted(args, out_dir, global_step):
 
 
 @pytest.mark.slow
+@same_worker("cli-search")
 def test_search_killed_mid_epoch_ends_with_the_uninterrupted_genotype(tmp_path, cli_search):
     whole, _ = cli_search
     cut = tmp_path / "cut"
@@ -191,6 +193,7 @@ def test_training_killed_mid_epoch_ends_with_the_uninterrupted_weights(tmp_path)
             assert len(json.load(f)["history"]["loss"]) == 3
 
 
+@search_group("darts", 1)
 def test_resume_with_other_settings_is_refused(shared_search):
     run = shared_search("darts", 1)
     cfg, out = run.config, run.out_dir

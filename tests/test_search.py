@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import SEARCH_CASES
+from helpers import SEARCH_PARAMS
 from keras_darts.architecture import get_genotype
 from keras_darts.data import dataset_info
 from keras_darts.search import SearchConfig, build_search_model, run_search
@@ -24,7 +24,7 @@ def _config(**kw):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method,order", SEARCH_CASES)
+@pytest.mark.parametrize("method,order", SEARCH_PARAMS)
 def test_graph_mode_search_moves_alphas_lowers_loss_and_writes_results(shared_search, method,
                                                                        order):
     """Every strategy, traced: 3 epochs move the alphas and lower the loss, and the run
