@@ -28,11 +28,15 @@ demo: $(STAMP)
 	$(VENV)/bin/keras-darts export --model $(OUT)/train/model.keras --out $(OUT)/export
 	$(VENV)/bin/keras-darts profile $(OUT)/train/model.keras --latency
 
+# Two pytest-xdist workers (one per core; tracing is single-threaded Python). Tests that share
+# an expensive fixture carry an xdist_group mark and stay on one worker (tests/helpers.py).
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider --timeout=1200 -q
+	$(PY) -m pytest tests -p no:cacheprovider --timeout=1200 -q -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
 test-fast: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider --timeout=600 -q -m "not slow"
+	$(PY) -m pytest tests -p no:cacheprovider --timeout=600 -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
