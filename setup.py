@@ -40,7 +40,7 @@ setup(
         "tfds": ["tensorflow-datasets>=4.9", "importlib_resources>=6.0"],
         "export": ["tf2onnx>=1.16", "onnx>=1.15", "onnxruntime>=1.17", "ai-edge-litert>=1.0"],
         "tuner": ["keras-tuner>=1.4", "tensorboard"],
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5"],
+        "test": ["pytest>=8,<9", "pytest-timeout>=2.3", "pytest-xdist>=3.5"],
     },
     entry_points={"console_scripts": ["keras-darts=keras_darts.cli:main"]},
     classifiers=[

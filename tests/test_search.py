@@ -13,7 +13,6 @@ from keras_darts.architecture import get_genotype
 from keras_darts.data import dataset_info
 from keras_darts.search import SearchConfig, build_search_model, run_search
 from keras_darts.search_space import DARTS_PRIMITIVES
-from keras_darts.utils import op_determinism_enabled
 
 TINY_SEARCH = dict(layers=3, channels=4, steps=2, multiplier=2, batch_size=16, max_train=128,
                    stem_multiplier=1)
@@ -52,33 +51,6 @@ def test_graph_mode_search_moves_alphas_lowers_loss_and_writes_results(shared_se
     with open(os.path.join(out, "summary.json")) as f:
         summary = json.load(f)
     assert summary["median_step_s"] > 0 and "val_accuracy" in summary["final"]
-
-
-class _DeterminismSeen(keras.callbacks.Callback):
-    """Records whether op determinism is on while the run trains."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.seen.append(op_determinism_enabled())
-
-
-def test_same_seed_same_genotype_and_alphas(tmp_path):
-    """Same seed, same search; the run's op determinism ends with the run (no leak into
-    whatever the process runs next), and a run with `deterministic=False` runs without it."""
-    cfg = _config(epochs=1, run_eagerly=True, arch_learning_rate=0.05)
-    assert not op_determinism_enabled()
-    seen = _DeterminismSeen()
-    r1 = run_search(cfg, str(tmp_path / "a"), verbose=0, callbacks=[seen])
-    assert seen.seen and all(seen.seen)
-    assert not op_determinism_enabled()
-    r2 = run_search(cfg, str(tmp_path / "b"), verbose=0)
-    assert not op_determinism_enabled()
-    assert r1.genotype == r2.genotype
-    for a, b in zip(r1.model.arch_variables, r2.model.arch_variables):
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
 
 
 @pytest.mark.parametrize("overrides,match", [
