@@ -33,7 +33,7 @@ demo: $(STAMP)
 PYTEST_WORKERS ?= 2
 
 test: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider --timeout=1200 -q -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
+	$(PY) -m pytest tests -p no:cacheprovider --timeout=1200 -q -n $(PYTEST_WORKERS) --dist loadgroup --durations=40
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -p no:cacheprovider --timeout=600 -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadgroup
