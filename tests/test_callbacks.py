@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from helpers import search_group
 from keras_darts.callbacks import (
     AlphaHistory, ArchitectureWarmup, GenotypeCheckpoint, StepTimer, WeightsCheckpoint,
 )
@@ -28,19 +29,30 @@ def _np(v):
     return keras.ops.convert_to_numpy(v).copy()
 
 
-def test_warmup_freezes_alphas_and_their_optimizer_then_releases(tiny, data):
-    model = _model(tiny)
+@pytest.fixture
+def searched(shared_search):
+    """The shared graph-mode darts search (its model traced), put back afterwards."""
+    run = shared_search("darts", 1)
+    run.reset()
+    yield run.model
+    run.reset()
+
+
+@search_group("darts", 1)
+def test_warmup_freezes_alphas_and_their_optimizer_then_releases(searched, data):
+    model = searched  # traced: the warm-up switch is a variable the traced step reads
     a0 = [_np(v) for v in model.arch_variables]
     w0 = [_np(v) for v in model.weight_variables]
+    arch_steps = int(model.arch_optimizer.iterations)
     model.fit(data.train, epochs=1, steps_per_epoch=data.steps_per_epoch, verbose=0,
               callbacks=[ArchitectureWarmup(1)])
     assert all(np.array_equal(a, _np(v)) for a, v in zip(a0, model.arch_variables))
     assert not all(np.array_equal(w, _np(v)) for w, v in zip(w0, model.weight_variables))
-    assert int(model.arch_optimizer.iterations) == 0
+    assert int(model.arch_optimizer.iterations) == arch_steps
     model.fit(data.train, epochs=2, initial_epoch=1, steps_per_epoch=data.steps_per_epoch,
               verbose=0, callbacks=[ArchitectureWarmup(1)])
     assert not np.array_equal(a0[0], _np(model.arch_variables[0]))
-    assert int(model.arch_optimizer.iterations) == data.steps_per_epoch
+    assert int(model.arch_optimizer.iterations) == arch_steps + data.steps_per_epoch
 
 
 def test_warmup_rejects_negative_epochs():
@@ -48,8 +60,12 @@ def test_warmup_rejects_negative_epochs():
         ArchitectureWarmup(-1)
 
 
-def test_history_genotype_and_checkpoint_files(tmp_path, tiny, data):
-    model = _model(tiny)
+@search_group("darts", 1)
+# The clone's default optimizer has a constant learning rate (one variable more than the search's
+# scheduled one): Keras skips loading its slots; only the model's weights are compared.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_history_genotype_and_checkpoint_files(tmp_path, tiny, data, searched):
+    model = searched
     hist = AlphaHistory(str(tmp_path / "alphas.json"), str(tmp_path / "alphas.csv"),
                         str(tmp_path / "logs"))
     timer = StepTimer()
