@@ -58,11 +58,12 @@ DARTS_PD = dict(TINY, method="darts-pd", epochs=1, max_train=256, batch_size=16,
 
 # The CLI search shared by the console-entry-point, SIGKILL-resume and multi-worker tests:
 # digits, 4 steps per epoch, 2 epochs, a checkpoint after every step.
-# The reduced space s3 (`none`, `skip_connect`, `sep_conv_3x3`) keeps the multi-worker run's
-# collective ops (synchronized BatchNorm) few enough for two worker processes on 2 cores.
+# The reduced space s3 (`none`, `skip_connect`, `sep_conv_3x3`) and one node per cell keep the
+# multi-worker run's collective ops (synchronized BatchNorm) few enough for two worker processes
+# on 2 cores; these tests are about processes, checkpoints and clusters, not the cell.
 CLI_SEARCH = ["--dataset", "digits", "--space", "s3", "--max-train", "64", "--batch-size", "8",
-              "--epochs", "2", "--layers", "3", "--channels", "4", "--steps", "2",
-              "--multiplier", "2", "--stem-multiplier", "1", "--seed", "3",
+              "--epochs", "2", "--layers", "3", "--channels", "4", "--steps", "1",
+              "--multiplier", "1", "--stem-multiplier", "1", "--seed", "3",
               "--checkpoint-every", "1", "--verbose", "0"]
 
 

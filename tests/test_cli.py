@@ -40,7 +40,7 @@ def test_console_entry_point_runs_a_tiny_search(cli_search):
     out, proc = cli_search  # `python -m keras_darts.cli search ...` in a child process
     assert "Derived genotype" in proc.stdout
     saved = json.loads((out / "genotype.json").read_text())
-    assert saved["method"] == "darts" and len(saved["genotype"]["normal"]) == 4
+    assert saved["method"] == "darts" and len(saved["genotype"]["normal"]) == 2  # 1 node
 
 
 def test_profile_command_json(capsys):
