@@ -374,6 +374,34 @@ def build_search_model(config, info):
 
 
 @restores_op_determinism
+def config_search_data(config, mode):
+    """The search data of a config, as `run_search` streams it.
+
+    Args:
+        config: a `SearchConfig`.
+        mode: the strategy's `data_mode` (`"bilevel"`, `"single"`, ...).
+
+    Returns:
+        A `SearchData` (its stream is a function of the seed and the position).
+
+    Raises:
+        ValueError: for too little data for one batch.
+        DatasetNotAvailableError: if the dataset is not on this machine.
+
+    Example:
+
+    >>> data = config_search_data(SearchConfig.from_preset("small"), "bilevel")  # doctest: +SKIP
+    >>> data.steps_per_epoch  # doctest: +SKIP
+    20
+    """
+    from keras_darts.data import search_data
+
+    return search_data(config.dataset, batch_size=config.batch_size, mode=mode,
+                       train_portion=config.train_portion, seed=config.seed,
+                       augmentation=config.augmentation, max_train=config.max_train,
+                       data_dir=config.data_dir)
+
+
 def run_search(config, out_dir, verbose=1, callbacks=()):
     """Runs a search and writes its results to `out_dir`.
 
@@ -418,7 +446,7 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     )
     from keras_darts.resume import check_same_run, fit_resumable
     from keras_darts.utils.distribute import task_dir
-    from keras_darts.data import dataset_info, search_data
+    from keras_darts.data import dataset_info
     from keras_darts.optimizers import search_optimizers
     from keras_darts.utils import atomic_write_json, set_seed
 
@@ -433,10 +461,7 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     strategy = distribution_strategy(config)
     with strategy.scope():
         model = build_search_model(config, dataset_info(config.dataset))
-    data = search_data(config.dataset, batch_size=config.batch_size, mode=model.data_mode,
-                       train_portion=config.train_portion, seed=config.seed,
-                       augmentation=config.augmentation, max_train=config.max_train,
-                       data_dir=config.data_dir)
+    data = config_search_data(config, model.data_mode)
     with strategy.scope():  # optimizers belong to the strategy they were created under
         w_opt, a_opt = search_optimizers(
             config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,

@@ -24,8 +24,8 @@ def tiny():
 def shared_search(tmp_path_factory):
     """`shared_search(method, order)`: the session's `SharedSearch` of that strategy.
 
-    Each is run on first use (graph mode, `helpers.SEARCH` on the `small` preset's
-    embedded dataset) and reused by every later test; tests that train it further call
+    Each is run on first use (graph mode, the `small` preset with `helpers.SEARCH`: tiny,
+    on digits) and reused by every later test; tests that train it further call
     its `reset()` when they are done.
     """
     from keras_darts.search import SearchConfig

@@ -122,16 +122,12 @@ class SharedSearch:
     """
 
     def __init__(self, config, out_dir):
-        from keras_darts.data import search_data
-        from keras_darts.search import run_search
+        from keras_darts.search import config_search_data, run_search
 
         self.config, self.out_dir = config, out_dir
         self.result = run_search(config, out_dir, verbose=0)
         self.model = self.result.model
-        self.data = search_data(config.dataset, batch_size=config.batch_size,
-                                mode=self.model.data_mode, train_portion=config.train_portion,
-                                seed=config.seed, augmentation=config.augmentation,
-                                max_train=config.max_train)
+        self.data = config_search_data(config, self.model.data_mode)
         self.final = snapshot(self.model)
 
     def reset(self):

@@ -14,8 +14,8 @@ import pytest
 
 import keras_darts.networks  # noqa: F401  (registers the layers load_model needs)
 from helpers import (
-    CLI_SEARCH, ROOT, SEARCH, SEARCH_PARAMS, child_env, cli, max_diff, run_cli, same_worker, search_group,
-    snapshot, state_variables,
+    CLI_SEARCH, ROOT, SEARCH, SEARCH_PARAMS, child_env, cli, max_diff, run_cli, same_worker,
+    search_group, snapshot, state_variables,
 )
 from keras_darts.callbacks import AlphaHistory, ArchitectureWarmup, GenotypeCheckpoint
 from keras_darts.data import search_data
@@ -55,8 +55,9 @@ def _changed(variables, a, b):
 @pytest.mark.parametrize("method,order", SEARCH_PARAMS)
 def test_checkpoint_restores_every_strategy_bit_for_bit(shared_search, tmp_path, method, order):
     """Every strategy, on its traced shared model: a checkpoint after the first step of
-    epoch 1, a crash one step later; every variable is then set to another state (as a fresh model would
-    have), the checkpoint restored and the run continued: it ends on the uninterrupted run's
+    epoch 1, a crash one step later; every variable is then set to another state (as a fresh
+    model would have), the checkpoint restored and the run continued: it ends on the
+    uninterrupted run's
     weights, alphas, BN statistics, optimizers (D-DARTS' per-cell ones too), random-generator
     states, metrics, schedules and history records, bit for bit, from the same data position."""
     run = shared_search(method, order)
