@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import search_group
+from helpers import SEARCH_SPACE, search_group
 from keras_darts.callbacks import (
     AlphaHistory, ArchitectureWarmup, GenotypeCheckpoint, StepTimer, WeightsCheckpoint,
 )
@@ -19,8 +19,8 @@ def data():
     return search_data("digits", batch_size=16, seed=0, max_train=96)
 
 
-def _model(tiny):
-    model = BilevelSearch(num_classes=10, input_shape=(8, 8, 1), seed=0, **tiny)
+def _model(sizes):
+    model = BilevelSearch(num_classes=10, input_shape=(8, 8, 1), seed=0, **sizes)
     model.compile(run_eagerly=True)
     return model
 
@@ -64,7 +64,7 @@ def test_warmup_rejects_negative_epochs():
 # The clone's default optimizer has a constant learning rate (one variable more than the search's
 # scheduled one): Keras skips loading its slots; only the model's weights are compared.
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
-def test_history_genotype_and_checkpoint_files(tmp_path, tiny, data, searched):
+def test_history_genotype_and_checkpoint_files(tmp_path, data, searched):
     model = searched
     hist = AlphaHistory(str(tmp_path / "alphas.json"), str(tmp_path / "alphas.csv"),
                         str(tmp_path / "logs"))
@@ -76,21 +76,22 @@ def test_history_genotype_and_checkpoint_files(tmp_path, tiny, data, searched):
     with open(tmp_path / "alphas.json") as f:
         record = json.load(f)
     assert [e["epoch"] for e in record["history"]] == [-1, 0, 1]
-    assert np.array(record["history"][0]["alphas"]["normal"]).shape == (5, 8)
+    edges, ops = 2, 3  # one node per cell (2 edges), space s3 (3 ops)
+    assert np.array(record["history"][0]["alphas"]["normal"]).shape == (edges, ops)
     np.testing.assert_allclose(record["history"][-1]["alphas"]["reduce"],
                                _np(model.architecture.alpha_reduce), rtol=1e-6)
     with open(tmp_path / "alphas.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 3 * 2 * 5 * 8
+    assert len(rows) == 3 * 2 * edges * ops  # epochs -1, 0, 1; 2 cell kinds
     assert os.listdir(tmp_path / "logs" / "alphas")
     with open(tmp_path / "genotype.json") as f:
         saved = json.load(f)
     assert saved["epoch"] == 1 and saved["text"] == model.genotype().to_text()
     assert (tmp_path / "normal.dot").exists() and (tmp_path / "reduce.dot").exists()
-    assert "alpha_entropy" in logs and logs["alpha_entropy"][-1] <= np.log(8) + 1e-6
+    assert "alpha_entropy" in logs and logs["alpha_entropy"][-1] <= np.log(ops) + 1e-6
     assert timer.summary()["steps"] == 2 * data.steps_per_epoch
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp")]
-    clone = _model(dict(tiny))
+    clone = _model(SEARCH_SPACE)
     clone.load_weights(str(tmp_path / "ckpt" / "last.weights.h5"))
     np.testing.assert_array_equal(_np(clone.architecture.alpha_normal),
                                   _np(model.architecture.alpha_normal))
