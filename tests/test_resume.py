@@ -4,6 +4,7 @@ command ends exactly as the uninterrupted run; checkpoints are atomic; bad resum
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -140,8 +141,12 @@ def test_interrupted_search_resumes_to_the_same_state(tmp_path):
 @same_worker("darts-pd")
 def test_interrupted_darts_pd_resumes_to_the_same_paths(tmp_path, darts_pd_run):
     """DARTS-PD interrupted in stage 2: stage 1 is not repeated, stage 2 goes on from its
-    checkpoint with fair counters intact, and the path search finds the same paths."""
+    checkpoint with fair counters intact, and the path search finds the same paths.
+
+    The interrupted run starts from the shared run's finished stage 1 (its directory copied):
+    a finished stage is restored, not searched again, in the first run as in the resumed one."""
     cfg, whole = darts_pd_run
+    shutil.copytree(os.path.join(whole.out_dir, "stage1"), tmp_path / "cut" / "stage1")
     with pytest.raises(KeyboardInterrupt):
         run_search(cfg, str(tmp_path / "cut"), verbose=0, callbacks=[Interrupt(4)])
     with open(tmp_path / "cut" / "stage2" / "checkpoints" / "state.json") as f:
