@@ -12,6 +12,7 @@ Usage:
     python benchmarks/search_step.py --config paper --steps 3 --reference
     python benchmarks/search_step.py --config paper small --strategies darts-1 single-level
     python benchmarks/search_step.py --strategies d-darts d-darts-no-ablation   # ablation cost
+    python benchmarks/search_step.py --config tiny --strategies darts-1 --steps 2   # smoke run
 """
 
 import argparse
@@ -30,6 +31,9 @@ CONFIGS = {
     # The CLI's small preset on the embedded dataset's shape.
     "small": dict(layers=5, channels=8, steps=3, multiplier=3, stem_multiplier=3, batch=32,
                   input_shape=(28, 28, 1), num_classes=10),
+    # The test suite's tiny supernet: a quick check that the script runs, not a measurement.
+    "tiny": dict(layers=3, channels=4, steps=2, multiplier=2, stem_multiplier=1, batch=16,
+                 input_shape=(28, 28, 1), num_classes=10),
 }
 STRATEGIES = {
     "darts-1": ("darts", {"order": 1}),

@@ -4,10 +4,13 @@ of alphas and weights) as soon as the case finishes.
 
 One process for every case: logical devices must be configured before TensorFlow starts, and
 TensorFlow's import and start-up are paid once. The supernet is the tiny one of the other tests
-in the reduced space `s3` (`none`, `skip_connect`, `sep_conv_3x3`) with one node per cell: every
-distributed mechanism (synchronized BatchNorm, losses scaled to the global batch, gradients summed
-once, the second-order virtual step's all-reduce, single-path edges) is in it, at a fraction of
-the collective ops that tracing for two replicas pays for with all eight ops.
+with one node per cell and three candidate ops, `none`, `skip_connect` and `avg_pool_3x3`
+(pooling followed by a BatchNorm without affine parameters, as in every search space here):
+every distributed mechanism (synchronized BatchNorm, in the ops and the cells' preprocessing;
+losses scaled to the global batch; gradients summed once, convolution kernels included; the
+second-order virtual step's all-reduce; single-path edges) is in it. Tracing for two replicas
+costs six to ten times the one-device trace per op, so the cheapest op that has a BatchNorm
+stands for the others (a separable convolution traces eight layers).
 
 Usage: python tests/mirrored_parity.py CASE [CASE ...]   (CASE: METHOD or METHOD:ORDER)
 """
@@ -31,7 +34,8 @@ from keras_darts.utils import set_seed  # noqa: E402
 from keras_darts.utils.distribute import get_distribution_strategy  # noqa: E402
 
 SIZES = dict(num_classes=10, input_shape=(12, 12, 1), layers=3, channels=4, steps=1,
-             multiplier=1, stem_multiplier=1, space="s3", seed=0)
+             multiplier=1, stem_multiplier=1, space="darts",
+             primitives=("none", "skip_connect", "avg_pool_3x3"), seed=0)
 STEPS = 3
 
 

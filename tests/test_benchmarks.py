@@ -38,7 +38,7 @@ def test_benchmark_writes_json_for_a_strategy(tmp_path):
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": ROOT}
     proc = subprocess.run(
-        [sys.executable, SCRIPT, "--config", "small", "--strategies", "darts-pd", "--steps", "2",
+        [sys.executable, SCRIPT, "--config", "tiny", "--strategies", "darts-pd", "--steps", "2",
          "--reference", "--out", str(out)], capture_output=True, text=True, env=env, cwd=ROOT,
         timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -46,7 +46,7 @@ def test_benchmark_writes_json_for_a_strategy(tmp_path):
     assert doc == json.loads(proc.stdout)
     assert doc["machine"]["cpus"] == os.cpu_count()
     (mine,) = [r for r in doc["results"] if r["implementation"] == "keras_darts"]
-    assert mine["strategy"] == "darts-pd" and mine["config"] == "small"
+    assert mine["strategy"] == "darts-pd" and mine["config"] == "tiny"
     assert mine["median_step_s"] > 0 and mine["first_step_s"] >= mine["median_step_s"]
     assert mine["images_per_s"] == pytest.approx(mine["batch"] / mine["median_step_s"], rel=0.01)
     assert mine["peak_rss_mb"] > 100 and 0 < mine["weights_m"] < 1
