@@ -14,6 +14,20 @@ import pytest  # noqa: E402
 from helpers import CLI_SEARCH, DARTS_PD, SEARCH, TINY, SharedSearch, run_cli  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slow tests that share no fixture with others run first.
+
+    Under `--dist loadgroup` every such test is a unit of work of its own, handed out in this
+    order once the shared groups are out: long ones first and the many short ones last, so
+    neither worker waits at the end for the other's last long test. Grouped tests keep their
+    order (their module fixtures are built once).
+    """
+    def alone_and_slow(item):
+        return item.get_closest_marker("slow") and not item.get_closest_marker("xdist_group")
+
+    items.sort(key=lambda item: 0 if alone_and_slow(item) else 1)  # stable: otherwise as found
+
+
 @pytest.fixture
 def tiny():
     """Keyword arguments of a tiny supernet."""
