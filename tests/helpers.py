@@ -24,9 +24,9 @@ TINY = dict(layers=3, channels=4, steps=2, multiplier=2, stem_multiplier=1)
 # epoch, 3 epochs, learning rates high enough that 12 steps visibly move the alphas; a
 # mid-epoch checkpoint every 5 steps (so a run can be cut inside epoch 1). The supernet is the
 # tiny one in the reduced space s3 (`none`, `skip_connect`, `sep_conv_3x3`) with one node per
-# cell: these searches are about the strategies' train steps, checkpoints and files, and a
-# quarter of the ops trace in a quarter of the time. The whole DARTS space is traced in a
-# search by the D-DARTS end-to-end test and DARTS-PD's first stage.
+# cell: these searches are about the strategies' train steps, checkpoints and files, and they
+# run in a quarter of the time (darts: 9.7 s instead of 37.5 s, most of it tracing). The whole
+# DARTS space is traced in a search by the D-DARTS end-to-end test and DARTS-PD's first stage.
 SEARCH_SPACE = dict(TINY, space="s3", steps=1, multiplier=1)
 SEARCH = dict(SEARCH_SPACE, dataset="digits", batch_size=16, max_train=128, epochs=3,
               learning_rate=0.1, arch_learning_rate=0.01, checkpoint_every=5)
