@@ -373,7 +373,6 @@ def build_search_model(config, info):
                                        input_shape=info.image_shape, **config.strategy_kwargs())
 
 
-@restores_op_determinism
 def config_search_data(config, mode):
     """The search data of a config, as `run_search` streams it.
 
@@ -402,6 +401,7 @@ def config_search_data(config, mode):
                        data_dir=config.data_dir)
 
 
+@restores_op_determinism
 def run_search(config, out_dir, verbose=1, callbacks=()):
     """Runs a search and writes its results to `out_dir`.
 

@@ -29,6 +29,21 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def determinism_off():
+    """Op determinism off while the test runs, whatever an earlier test left (`set_seed` turns
+    it on for the process), and back to that afterwards: a run that leaks it is then seen."""
+    from tensorflow.python.framework import config as tf_config
+
+    from keras_darts.utils import op_determinism_enabled
+
+    before = op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    yield
+    if before:
+        tf_config.enable_op_determinism()
+
+
+@pytest.fixture
 def tiny():
     """Keyword arguments of a tiny supernet."""
     return dict(TINY)
