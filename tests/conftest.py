@@ -41,6 +41,8 @@ def determinism_off():
     yield
     if before:
         tf_config.enable_op_determinism()
+    else:
+        tf_config.disable_op_determinism()
 
 
 @pytest.fixture

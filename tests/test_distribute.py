@@ -99,7 +99,6 @@ def test_malformed_tf_config_is_named(text, match):
         check_tf_config(text)
 
 
-
 @pytest.mark.slow
 @same_worker("cli-search")
 def test_two_workers_on_localhost_derive_the_one_process_genotype(tmp_path, cli_search):

@@ -58,9 +58,9 @@ def test_checkpoint_restores_every_strategy_bit_for_bit(shared_search, tmp_path,
     """Every strategy, on its traced shared model: a checkpoint after the first step of
     epoch 1, a crash one step later; every variable is then set to another state (as a fresh
     model would have), the checkpoint restored and the run continued: it ends on the
-    uninterrupted run's
-    weights, alphas, BN statistics, optimizers (D-DARTS' per-cell ones too), random-generator
-    states, metrics, schedules and history records, bit for bit, from the same data position."""
+    uninterrupted run's weights, alphas, BN statistics, optimizers (D-DARTS' per-cell ones
+    too), random-generator states, metrics, schedules and history records, bit for bit, from
+    the same data position."""
     run = shared_search(method, order)
     model, data = run.model, run.data
     variables = state_variables(model)
@@ -109,7 +109,7 @@ def test_interrupted_search_resumes_to_the_same_state(tmp_path, determinism_off)
     middle of an epoch and run again with the same directory builds a fresh model, restores it
     and ends with the state (every variable), genotype, history and history files of an
     uninterrupted run of the same config and seed, bit for bit. Op determinism is on while a
-    run trains and back to its previous setting when the run returns or raises.
+    run trains and off again when the run returns or raises.
 
     Both runs are made here, one after the other: two runs in one process agree bit for bit
     when nothing runs between them (a run made much earlier in the session, with other tests
