@@ -7,14 +7,13 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import SEARCH_PARAMS
+from helpers import SEARCH_PARAMS, TINY
 from keras_darts.architecture import get_genotype
 from keras_darts.data import dataset_info
 from keras_darts.search import SearchConfig, build_search_model, run_search
 from keras_darts.search_space import DARTS_PRIMITIVES
 
-TINY_SEARCH = dict(layers=3, channels=4, steps=2, multiplier=2, batch_size=16, max_train=128,
-                   stem_multiplier=1)
+TINY_SEARCH = dict(TINY, batch_size=16, max_train=128)
 
 
 def _config(**kw):
