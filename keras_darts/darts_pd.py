@@ -18,10 +18,10 @@ import dataclasses
 import os
 import time
 
-from keras_darts.utils.seed import restores_op_determinism
+from keras_darts.utils.seed import restores_determinism
 
 
-@restores_op_determinism
+@restores_determinism
 def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     """Runs DARTS-PD's three stages for a `SearchConfig` with `method="darts-pd"`.
 

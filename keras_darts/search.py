@@ -8,7 +8,7 @@ import time
 from keras_darts.utils.config import (
     RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
 )
-from keras_darts.utils.seed import restores_op_determinism
+from keras_darts.utils.seed import restores_determinism
 
 PRESETS = {
     # The DARTS paper's CIFAR-10 search (Liu et al., 2019; reference implementation).
@@ -401,7 +401,7 @@ def config_search_data(config, mode):
                        data_dir=config.data_dir)
 
 
-@restores_op_determinism
+@restores_determinism
 def run_search(config, out_dir, verbose=1, callbacks=()):
     """Runs a search and writes its results to `out_dir`.
 

@@ -10,7 +10,7 @@ from keras import ops
 from keras_darts.utils.config import (
     RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
 )
-from keras_darts.utils.seed import restores_op_determinism
+from keras_darts.utils.seed import restores_determinism
 
 TRAIN_PRESETS = {
     # DARTS CIFAR-10 evaluation (reference implementation).
@@ -179,7 +179,7 @@ def _with_aux_targets(ds, auxiliary):
     return ds.map(_aux_targets) if auxiliary else ds
 
 
-@restores_op_determinism
+@restores_determinism
 def run_training(config, out_dir, verbose=1, callbacks=()):
     """Trains a network built from a genotype and reports its test accuracy.
 

@@ -30,19 +30,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def determinism_off():
-    """Op determinism off while the test runs, whatever an earlier test left (`set_seed` turns
-    it on for the process), and back to that afterwards: a run that leaks it is then seen."""
-    from tensorflow.python.framework import config as tf_config
+    """Determinism off while the test runs, whatever an earlier test left (`set_seed` turns it
+    on for the process), and back to that afterwards: a run that leaks it is then seen."""
+    from keras_darts.utils import determinism_enabled, set_determinism
 
-    from keras_darts.utils import op_determinism_enabled
-
-    before = op_determinism_enabled()
-    tf_config.disable_op_determinism()
+    before = determinism_enabled()
+    set_determinism(False)
     yield
-    if before:
-        tf_config.enable_op_determinism()
-    else:
-        tf_config.disable_op_determinism()
+    set_determinism(before)
 
 
 @pytest.fixture

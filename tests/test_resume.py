@@ -24,7 +24,7 @@ from keras_darts.resume import (
     RunCheckpoint, check_same_run, fit_resumable, read_csv_history, truncate_csv,
 )
 from keras_darts.search import SearchConfig, run_search
-from keras_darts.utils import op_determinism_enabled
+from keras_darts.utils import determinism_enabled
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -93,14 +93,14 @@ def test_checkpoint_restores_every_strategy_bit_for_bit(shared_search, tmp_path,
 
 
 class _DeterminismSeen(keras.callbacks.Callback):
-    """Records whether op determinism is on while the run trains."""
+    """Records whether determinism is on while the run trains."""
 
     def __init__(self):
         super().__init__()
         self.seen = []
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.seen.append(op_determinism_enabled())
+        self.seen.append(determinism_enabled())
 
 
 @pytest.mark.slow
@@ -108,7 +108,7 @@ def test_interrupted_search_resumes_to_the_same_state(tmp_path, determinism_off)
     """Same seed, same search, also across an interruption: `run_search` stopped in the
     middle of an epoch and run again with the same directory builds a fresh model, restores it
     and ends with the state (every variable), genotype, history and history files of an
-    uninterrupted run of the same config and seed, bit for bit. Op determinism is on while a
+    uninterrupted run of the same config and seed, bit for bit. Determinism is on while a
     run trains and off again when the run returns or raises.
 
     Both runs are made here, one after the other: two runs in one process agree bit for bit
@@ -118,11 +118,11 @@ def test_interrupted_search_resumes_to_the_same_state(tmp_path, determinism_off)
     seen = _DeterminismSeen()
     whole = run_search(cfg, str(tmp_path / "whole"), verbose=0, callbacks=[seen])
     assert seen.seen and all(seen.seen)
-    assert not op_determinism_enabled()
+    assert not determinism_enabled()
     cut = tmp_path / "cut"
     with pytest.raises(KeyboardInterrupt):
         run_search(cfg, str(cut), verbose=0, callbacks=[Interrupt(6)])
-    assert not op_determinism_enabled()  # a run that raises ends it too
+    assert not determinism_enabled()  # a run that raises ends it too
     with open(cut / "checkpoints" / "state.json") as f:
         state = json.load(f)
     assert state["global_step"] == 5 and state["step"] > 0  # in the middle of an epoch

@@ -8,7 +8,7 @@ import pytest
 from keras_darts.data import load_arrays, normalize
 from keras_darts.export import export_tflite
 from keras_darts.training import SparseCrossentropy, TrainConfig, run_training
-from keras_darts.utils import op_determinism_enabled
+from keras_darts.utils import determinism_enabled
 
 SMALL = dict(layers=3, channels=8, max_train=512, batch_size=64)
 
@@ -53,7 +53,7 @@ def test_training_resumes_after_a_crash(tmp_path, determinism_off):
     out = str(tmp_path / "run")
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_training(cfg, out, verbose=0, callbacks=[Crash()])
-    assert not op_determinism_enabled()  # a run that raises ends it too
+    assert not determinism_enabled()  # a run that raises ends it too
     with open(os.path.join(out, "checkpoints", "state.json")) as f:
         assert json.load(f)["epoch"] == 1
     model, summary = run_training(cfg, out, verbose=0)
