@@ -117,7 +117,9 @@ class SearchConfig:
             epoch (None: at epoch ends only). A run resumes from its last
             checkpoint when started again with the same output directory.
         seed: the run's seed (data order, augmentation, initialisation).
-        deterministic: enable TensorFlow op determinism.
+        deterministic: turn determinism on for the run (`set_determinism`: op
+            determinism, and no Grappler memory optimizer): the same seed gives
+            the same alphas and genotype on the CPU, in any process.
         steps_per_execution: steps per traced call.
         run_eagerly: debug mode without tracing.
 

@@ -93,6 +93,8 @@ class TrainConfig:
         label_smoothing: label smoothing (ImageNet 0.1).
         max_train: use at most this many training images.
         seed: run seed.
+        deterministic: turn determinism on for the run (`set_determinism`):
+            the same seed gives the same weights on the CPU.
         steps_per_execution: steps per traced call.
         distribute, devices, connect_timeout: the `tf.distribute` setup, as
             for a search (`batch_size` is the global batch).
@@ -127,6 +129,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     max_train: int = None
     seed: int = 0
+    deterministic: bool = True
     steps_per_execution: int = 1
     distribute: str = "default"
     devices: str = None
@@ -234,7 +237,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                              "--drop-path 0.")
     else:
         genotype.validate(DARTS_PRIMITIVES)
-    set_seed(config.seed)
+    set_seed(config.seed, config.deterministic)
     strategy = distribution_strategy(config)
     data = train_data(config.dataset, config.batch_size, seed=config.seed, cutout=config.cutout,
                       max_train=config.max_train, data_dir=config.data_dir)

@@ -338,10 +338,11 @@ class PathwiseFairSearch(SearchModel):
         for kind in KINDS:
             rows = [e for e, names in enumerate(self.kept[kind]) if names]
             c = list(choices[kind])
-            if len(c) == len(endpoints):
-                names = [self.primitives[int(c[e])] for e in rows]
-            else:
+            # Told apart by type, not length: with one node per cell both lists have 2 entries.
+            if all(isinstance(n, str) for n in c):
                 names = [str(n) for n in c]
+            else:
+                names = [self.primitives[int(c[e])] for e in rows]
             cells[kind] = [(name, endpoints[e][1]) for name, e in zip(names, rows)]
         steps, mult = self.network.steps, self.network.multiplier
         concat = list(range(2 + steps - mult, steps + 2))

@@ -1,0 +1,62 @@
+"""Same seed, same search: the CLI run twice, each time in a fresh process, writes the same files.
+
+In-process checks (two runs one after the other) cannot see what differs between processes:
+free memory when Grappler optimises a graph (its memory optimizer reorders large gradient sums
+when memory looks short), Python hash seeds, the order of anything created per process. These
+tests start every run in a new interpreter and compare the run directories byte for byte.
+"""
+
+import json
+
+import pytest
+
+from helpers import CLI_SEARCH, run_cli, same_worker
+
+# Tiny CLI searches (CLI_SEARCH: digits, 3 cells of one node, 2 epochs of 4 steps) for every
+# strategy, and one NAS-Bench-201 search (the other space). DARTS-PD runs its three stages at
+# their smallest: 1 search epoch, 1 path-wise epoch, 4 scored paths.
+NB201_SEARCH = ["--dataset", "digits", "--space", "nb201", "--channels", "4",
+                "--cells-per-stage", "1", "--max-train", "64", "--batch-size", "8", "--epochs",
+                "2", "--seed", "3", "--verbose", "0"]
+CASES = {
+    "darts-2": [*CLI_SEARCH, "--method", "darts", "--order", "2"],
+    "single-level": [*CLI_SEARCH, "--method", "single-level"],
+    "single-darts": [*CLI_SEARCH, "--method", "single-darts"],
+    "sp-darts": [*CLI_SEARCH, "--method", "sp-darts"],
+    "d-darts": [*CLI_SEARCH, "--method", "d-darts"],
+    "darts-pd": [*CLI_SEARCH, "--method", "darts-pd", "--epochs", "1", "--pd-epochs", "1",
+                 "--es-trials", "4", "--es-population", "2", "--es-tournament", "2",
+                 "--es-calibration-batches", "1", "--eval-layers", "3", "--eval-channels", "4"],
+    "nb201-sp-darts": [*NB201_SEARCH, "--method", "sp-darts"],
+}
+# What must be equal. DARTS-PD: stage 1's search, stage 2's path-wise training, stage 3's
+# scored paths and the best path.
+SEARCH_FILES = ("alpha_history.json", "genotype.json", "genotype_history.json", "history.csv")
+PD_FILES = ("stage1/alpha_history.json", "stage1/genotype.json", "stage2/history.csv",
+            "stage3/trials.json", "genotype.json")
+
+
+def assert_same_run(first, second, files):
+    """The two run directories hold byte-identical `files`, and the alphas moved."""
+    for name in files:
+        assert (first / name).read_text() == (second / name).read_text(), name
+    history = json.loads((first / files[0]).read_text())["history"]
+    assert len(history) >= 2  # the initial alphas and at least one epoch's
+    assert history[0]["alphas"] != history[-1]["alphas"]  # something was searched
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cli_search_twice_in_fresh_processes_is_the_same_search(tmp_path, case):
+    for run in ("first", "second"):
+        run_cli("search", *CASES[case], "--out", str(tmp_path / run))
+    assert_same_run(tmp_path / "first", tmp_path / "second",
+                    PD_FILES if case == "darts-pd" else SEARCH_FILES)
+
+
+@pytest.mark.slow
+@same_worker("cli-search")
+def test_first_order_cli_search_in_a_fresh_process_repeats_the_shared_run(tmp_path, cli_search):
+    first, _ = cli_search  # first-order DARTS, the CLI's default method
+    run_cli("search", *CLI_SEARCH, "--out", str(tmp_path / "second"))
+    assert_same_run(first, tmp_path / "second", SEARCH_FILES)
