@@ -5,7 +5,8 @@ its own: `peak_rss_mb` is the process's peak (graph tracing included), `steady_p
 the peak over the timed steps only (Linux: the high-water mark is reset after the first step).
 With `--reference` and torch installed, the same supernet and steps written directly in
 PyTorch (`torch_reference.py`: first order, second order, single level) run in the same
-invocation, and the ratios are reported. Prints one JSON document (and writes it with --out).
+invocation, and the ratios are reported. Prints one JSON document and, with --out, writes it
+after every case; run again with the same --out, the cases already there are not timed again.
 
 Usage:
     python benchmarks/search_step.py                       # small preset, every strategy
@@ -13,6 +14,11 @@ Usage:
     python benchmarks/search_step.py --config paper small --strategies darts-1 single-level
     python benchmarks/search_step.py --strategies d-darts d-darts-no-ablation   # ablation cost
     python benchmarks/search_step.py --config tiny --strategies darts-1 --steps 2   # smoke run
+    python benchmarks/search_step.py --determinism both   # the cost of determinism per strategy
+
+Steps run with determinism on (`keras_darts.utils.set_determinism`), as a search does by
+default; `--determinism off` times them as `--no-deterministic` runs them, and `both` times
+each strategy both ways and reports `determinism_cost` (median step with / without).
 """
 
 import argparse
@@ -108,12 +114,15 @@ def _time_steps(run_step, steps):
             "peak_rss_mb": round(peak), "steady_peak_rss_mb": steady}
 
 
-def _child(config_name, strategy, steps):
+def _child(config_name, strategy, steps, deterministic=True):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
 
     from keras_darts.strategies import create_search_model, prune_supernet
+    from keras_darts.utils import set_determinism
+
+    set_determinism(deterministic)
 
     cfg = dict(CONFIGS[config_name])
     batch = cfg.pop("batch")
@@ -137,7 +146,8 @@ def _child(config_name, strategy, steps):
     step = tf.function(model.train_step)
     timing = _time_steps(lambda: float(step(data)["loss"]), steps)
     return {
-        "config": config_name, "strategy": strategy, "batch": batch, **timing,
+        "config": config_name, "strategy": strategy, "deterministic": deterministic,
+        "batch": batch, **timing,
         "images_per_s": round(batch / timing["median_step_s"], 1), "steps_timed": steps,
         "weights_m": round(sum(int(np.prod(v.shape)) for v in model.weight_variables) / 1e6, 3),
     }
@@ -188,11 +198,15 @@ def main():
     parser.add_argument("--out", help="also write the JSON here")
     parser.add_argument("--reference", action="store_true",
                         help="also time the PyTorch reference (needs torch)")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--determinism", choices=("on", "off", "both"), default="on",
+                        help="time the steps with determinism on (a search's default), off, "
+                             "or both ways")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--torch-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps({**_child(args.child[0], args.child[1], args.steps),
+        print(json.dumps({**_child(args.child[0], args.child[1], args.steps,
+                                   args.child[2] == "on"),
                           "implementation": "keras_darts"}))
         return
     if args.torch_child:
@@ -205,18 +219,55 @@ def main():
         has_torch = importlib.util.find_spec("torch") is not None
         if not has_torch:
             print("torch is not installed: skipping the PyTorch reference", file=sys.stderr)
-    results = []
+    import tensorflow as tf
+
+    doc = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                       "tensorflow": tf.__version__}, "results": []}
+    if args.out and os.path.exists(args.out):  # a run cut off goes on where it stopped
+        with open(args.out) as f:
+            doc["results"] = json.load(f)["results"]
+    results = doc["results"]
+
+    def save():
+        if args.out:
+            with open(args.out + ".tmp", "w") as f:
+                f.write(json.dumps(doc, indent=2) + "\n")
+            os.replace(args.out + ".tmp", args.out)
+
+    def timed_before(config, strategy, implementation, deterministic=None):
+        for r in results:
+            if (r["config"], r["strategy"], r.get("implementation")) == (
+                    config, strategy, implementation) and "error" not in r and (
+                    implementation == "pytorch" or r.get("deterministic") == deterministic):
+                return r
+        return None
+
     for config in args.config:
         for strategy in args.strategies:
             steps = ["--steps", str(args.steps)]
-            mine = {"config": config, "strategy": strategy,
-                    **_run_child(["--child", config, strategy, *steps])}
-            results.append(mine)
-            print(json.dumps(mine), file=sys.stderr)
+            modes = ("on", "off") if args.determinism == "both" else (args.determinism,)
+            timed = {}
+            for mode in modes:
+                timed[mode] = timed_before(config, strategy, "keras_darts", mode == "on")
+                if timed[mode] is None:
+                    timed[mode] = {"config": config, "strategy": strategy,
+                                   **_run_child(["--child", config, strategy, mode, *steps])}
+                    results.append(timed[mode])
+                    print(json.dumps(timed[mode]), file=sys.stderr)
+            mine = timed[modes[0]]
+            if len(modes) == 2 and all("median_step_s" in t for t in timed.values()):
+                mine["determinism_cost"] = round(
+                    timed["on"]["median_step_s"] / timed["off"]["median_step_s"], 3)
+                mine["determinism_first_step_cost"] = round(
+                    timed["on"]["first_step_s"] / timed["off"]["first_step_s"], 3)
+            save()
             if has_torch and strategy in TORCH_KINDS:
-                ref = {"config": config, "strategy": strategy,
-                       **_run_child(["--torch-child", config, strategy, *steps])}
-                results.append(ref)
+                ref = timed_before(config, strategy, "pytorch")
+                if ref is None:
+                    ref = {"config": config, "strategy": strategy,
+                           **_run_child(["--torch-child", config, strategy, *steps])}
+                    results.append(ref)
+                    print(json.dumps(ref), file=sys.stderr)
                 if "median_step_s" in ref and "median_step_s" in mine:
                     mine["speedup_vs_pytorch"] = round(
                         ref["median_step_s"] / mine["median_step_s"], 2)
@@ -225,16 +276,8 @@ def main():
                     if mine.get("steady_peak_rss_mb") and ref.get("steady_peak_rss_mb"):
                         mine["steady_memory_ratio_vs_pytorch"] = round(
                             mine["steady_peak_rss_mb"] / ref["steady_peak_rss_mb"], 2)
-                print(json.dumps(ref), file=sys.stderr)
-    import tensorflow as tf
-
-    doc = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                       "tensorflow": tf.__version__}, "results": results}
-    text = json.dumps(doc, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+                save()
+    print(json.dumps(doc, indent=2))
 
 
 if __name__ == "__main__":
