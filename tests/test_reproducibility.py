@@ -60,3 +60,29 @@ def test_first_order_cli_search_in_a_fresh_process_repeats_the_shared_run(tmp_pa
     first, _ = cli_search  # first-order DARTS, the CLI's default method
     run_cli("search", *CLI_SEARCH, "--out", str(tmp_path / "second"))
     assert_same_run(first, tmp_path / "second", SEARCH_FILES)
+
+
+# The demo's path (`make demo`: `search --preset small`, then `train --preset small` on the
+# derived genotype) at the demo's sizes (its supernet and network, batch 32 / 64 on the
+# embedded Fashion-MNIST, where Grappler's memory optimizer made searches differ), cut to one
+# short epoch each.
+DEMO_SEARCH = ["--preset", "small", "--epochs", "1", "--max-train", "128", "--seed", "5",
+               "--verbose", "0"]
+DEMO_TRAIN = ["--preset", "small", "--epochs", "1", "--max-train", "256", "--seed", "5",
+              "--verbose", "0"]
+
+
+@pytest.mark.slow
+def test_the_demo_search_then_training_twice_in_fresh_processes_is_the_same(tmp_path):
+    for run in ("first", "second"):
+        search, train = tmp_path / run / "search", tmp_path / run / "train"
+        run_cli("search", *DEMO_SEARCH, "--out", str(search))
+        run_cli("train", *DEMO_TRAIN, "--genotype", str(search / "genotype.json"),
+                "--out", str(train))
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert_same_run(first / "search", second / "search", SEARCH_FILES)
+    assert (first / "train" / "history.csv").read_text() == (
+        second / "train" / "history.csv").read_text()
+    accuracy = [json.loads((d / "train" / "summary.json").read_text())["test_accuracy"]
+                for d in (first, second)]
+    assert accuracy[0] == accuracy[1] and 0 < accuracy[0] <= 1
