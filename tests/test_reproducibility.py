@@ -9,8 +9,39 @@ tests start every run in a new interpreter and compare the run directories byte 
 import json
 
 import pytest
+from tensorflow.core.protobuf import rewriter_config_pb2
+from tensorflow.python.framework import config as tf_config
 
 from helpers import CLI_SEARCH, run_cli, same_worker
+from keras_darts.utils import determinism_enabled, restores_determinism, set_determinism, set_seed
+from keras_darts.utils.seed import _function_call_config
+
+def _memory_optimization():
+    return _function_call_config().graph_options.rewrite_options.memory_optimization
+
+
+def test_determinism_is_op_determinism_and_no_memory_optimizer_for_the_run_only(determinism_off):
+    @restores_determinism
+    def run(fail):
+        set_seed(1)  # as run_search and run_training do
+        assert tf_config.is_op_determinism_enabled()
+        assert _memory_optimization() == rewriter_config_pb2.RewriterConfig.NO_MEM_OPT
+        assert determinism_enabled()
+        if fail:
+            raise RuntimeError("failed run")
+
+    run(False)
+    assert not determinism_enabled() and not tf_config.is_op_determinism_enabled()
+    assert _memory_optimization() != rewriter_config_pb2.RewriterConfig.NO_MEM_OPT
+    with pytest.raises(RuntimeError, match="failed run"):
+        run(True)
+    assert not determinism_enabled()
+    set_determinism(True)
+    run(False)  # found on, left on
+    assert determinism_enabled()
+    set_seed(2, deterministic=False)  # leaves the setting as it is
+    assert determinism_enabled()
+
 
 # Tiny CLI searches (CLI_SEARCH: digits, 3 cells of one node, 2 epochs of 4 steps) for every
 # strategy, and one NAS-Bench-201 search (the other space). DARTS-PD runs its three stages at
