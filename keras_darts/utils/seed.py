@@ -72,8 +72,8 @@ def set_determinism(enabled):
     process to process, and whether it happens depends on what else runs on
     the machine. Determinism therefore also switches Grappler's memory
     optimizer off for the functions this thread calls (measured on the
-    `small` preset, first order: the steady step is no slower without it,
-    and the first step 8 s faster).
+    `small` preset: the steady step within noise of determinism off, the
+    first step shorter; `benchmarks/search_step.py --determinism both`).
 
     TensorFlow has no public setting for the memory optimizer: the option
     is written into the thread's function-call options, the private route
