@@ -6,6 +6,7 @@ Subcommands:
     export    export a trained network to SavedModel / ONNX / TFLite with parity checks
     profile   parameters, multiply-adds and measured latency of a genotype's network
     genotype  show, validate or draw a genotype (`keras-darts genotype DARTS_V2 --plot out/`)
+    baseline  rank a searched cell among random cells of its space, trained identically
 """
 
 import argparse
@@ -245,6 +246,86 @@ def _run_genotype(args):
     return 0
 
 
+def _baseline_parser(sub):
+    from keras_darts.search_space.spaces import search_space_names
+    from keras_darts.training import TRAIN_PRESETS, TrainConfig
+
+    p = sub.add_parser(
+        "baseline", help="rank a searched cell among random cells of its space",
+        description="Sample cells uniformly from a search space, train each stand-alone with "
+                    "the same settings (a training preset and flags, as `keras-darts train`), "
+                    "and report the searched cell's percentile among them: baseline.json and "
+                    "baseline.png in --out. Run again with the same --out to resume.")
+    p.add_argument("--search", metavar="DIR",
+                   help="a search run directory: its space, op subsets, cell size and derived "
+                        "genotype (flags below override them)")
+    p.add_argument("--trained", metavar="DIR",
+                   help="a `keras-darts train` run of the searched genotype with the same "
+                        "settings: its result is used instead of training it again")
+    p.add_argument("--genotype", help="the searched genotype (a name, genotype.json or arch "
+                                      "string); default: the --search run's")
+    p.add_argument("--samples", type=int, default=8, help="random cells (default 8)")
+    p.add_argument("--sample-seed", type=int, help="sampling seed (default: --seed)")
+    p.add_argument("--space", choices=search_space_names(),
+                   help="search space (default: the --search run's, else 'darts')")
+    p.add_argument("--op-subsets", help="JSON file of per-edge op subsets")
+    p.add_argument("--steps", type=int, help="DARTS cell nodes (default: the search's, else 4)")
+    p.add_argument("--multiplier", type=int, help="concatenated nodes (default: as --steps)")
+    p.add_argument("--preset", choices=sorted(TRAIN_PRESETS),
+                   help="training preset (default: 'nb201-small' for NAS-Bench-201 cells, "
+                        "else 'small')")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    _add_config_flags(p, TrainConfig, skip=("genotype",))
+    return p
+
+
+def _run_baseline(args):
+    import json
+
+    from keras_darts.baseline import run_baseline
+    from keras_darts.search_space.spaces import get_search_space
+    from keras_darts.training import TrainConfig
+
+    search = {}
+    if args.search:
+        path = os.path.join(args.search, "config.json")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{args.search!r} is not a search run: no config.json.")
+        with open(path, encoding="utf-8") as f:
+            search = json.load(f)
+        if args.genotype is None and args.trained is None:
+            args.genotype = os.path.join(args.search, "genotype.json")
+            if not os.path.isfile(args.genotype):
+                raise FileNotFoundError(f"{args.search!r} holds no genotype.json yet.")
+    space = args.space or search.get("space", "darts")
+    op_subsets = args.op_subsets or (search.get("op_subsets") if not args.space else None)
+    steps = args.steps or search.get("steps", 4)
+    multiplier = args.multiplier or (search.get("multiplier", steps) if not args.steps
+                                     else args.steps)
+    preset = args.preset or ("nb201-small" if get_search_space(space, op_subsets).family
+                             == "nb201" else "small")
+    skip = ("command", "preset", "out", "verbose", "func", "search", "trained", "genotype",
+            "samples", "sample_seed", "space", "op_subsets", "steps", "multiplier")
+    config = TrainConfig.from_preset(preset, **_overrides(args, skip))
+    result = run_baseline(config, args.out, num_samples=args.samples, space=space,
+                          op_subsets=op_subsets, steps=steps, multiplier=multiplier,
+                          searched=None if args.trained else args.genotype,
+                          trained=args.trained, seed=args.sample_seed, verbose=args.verbose)
+    s = result.summary
+    print(f"\nRandom baseline: {s['completed']} random cells of space {space!r}, each trained "
+          f"like the searched one (preset {preset!r}, {config.epochs} epochs)")
+    print(f"  random cells   median {s['median']:.4f}   min {s['min']:.4f}   "
+          f"max {s['max']:.4f}")
+    if result.searched is not None:
+        verdict = "above" if s["above_median"] else "NOT above"
+        print(f"  searched cell  {result.searched['test_accuracy']:.4f}   "
+              f"percentile {s['percentile']:.1f}   rank {s['rank']} of {s['completed'] + 1}"
+              f"   ({verdict} the random median)")
+    print(f"Results in {os.path.abspath(args.out)} (baseline.json, baseline.png)")
+    return 0
+
+
 def main(argv=None):
     """Entry point of `keras-darts`.
 
@@ -267,6 +348,7 @@ def main(argv=None):
     _export_parser(sub).set_defaults(func=_run_export)
     _profile_parser(sub).set_defaults(func=_run_profile)
     _genotype_parser(sub).set_defaults(func=_run_genotype)
+    _baseline_parser(sub).set_defaults(func=_run_baseline)
     args = parser.parse_args(argv)
     from keras_darts.architecture.genotype import GraphvizNotFoundError
     from keras_darts.data.datasets import DatasetNotAvailableError

@@ -174,6 +174,33 @@ class TrainConfig:
         return d
 
 
+def check_genotype_settings(genotype, config):
+    """Raises `ValueError` if a genotype cannot be trained with a config's settings.
+
+    Args:
+        genotype: a `Genotype`, `NB201Genotype` or `NetworkGenotype`.
+        config: a `TrainConfig`.
+
+    Raises:
+        ValueError: for a NAS-Bench-201 cell with an auxiliary head or
+            drop-path, or a DARTS genotype with ops outside the DARTS ops.
+
+    Example:
+
+    >>> check_genotype_settings(get_genotype("DARTS_V2"), TrainConfig())
+    """
+    from keras_darts.architecture.nb201_genotype import NB201Genotype
+    from keras_darts.search_space.ops import DARTS_PRIMITIVES
+
+    if isinstance(genotype, NB201Genotype):
+        if config.auxiliary or config.drop_path > 0:
+            raise ValueError("A NAS-Bench-201 cell trains without auxiliary head and "
+                             "drop-path: use --preset nb201 / nb201-small, or --no-auxiliary "
+                             "--drop-path 0.")
+    else:
+        genotype.validate(DARTS_PRIMITIVES)
+
+
 def _aux_targets(x, y):
     return x, (y, y)
 
@@ -223,20 +250,13 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.resume import check_same_run, fit_resumable
     from keras_darts.search import distribution_strategy
     from keras_darts.utils.distribute import keras_multi_worker, task_dir
-    from keras_darts.search_space.ops import DARTS_PRIMITIVES
     from keras_darts.utils import atomic_path, atomic_write_json, set_seed
 
     config.validate()
     genotype = (config.genotype if isinstance(config.genotype, (Genotype, NB201Genotype,
                                                                 NetworkGenotype))
                 else get_genotype(config.genotype))
-    if isinstance(genotype, NB201Genotype):
-        if config.auxiliary or config.drop_path > 0:
-            raise ValueError("A NAS-Bench-201 cell trains without auxiliary head and "
-                             "drop-path: use --preset nb201 / nb201-small, or --no-auxiliary "
-                             "--drop-path 0.")
-    else:
-        genotype.validate(DARTS_PRIMITIVES)
+    check_genotype_settings(genotype, config)
     set_seed(config.seed, config.deterministic)
     strategy = distribution_strategy(config)
     data = train_data(config.dataset, config.batch_size, seed=config.seed, cutout=config.cutout,

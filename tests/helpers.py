@@ -71,6 +71,12 @@ CLI_SEARCH = ["--dataset", "digits", "--space", "s3", "--max-train", "64", "--ba
               "--multiplier", "1", "--stem-multiplier", "1", "--seed", "3",
               "--checkpoint-every", "1", "--verbose", "0"]
 
+# `keras-darts train` flags of a stand-alone network of CLI_SEARCH's cells at test size: the
+# `small` preset on digits, 3 cells of 4 channels, 1 epoch of 8 steps.
+TINY_TRAIN = ["--preset", "small", "--dataset", "digits", "--layers", "3", "--channels", "4",
+              "--epochs", "1", "--max-train", "128", "--batch-size", "16", "--seed", "3",
+              "--verbose", "0"]
+
 
 def to_numpy(v):
     """A copy of a variable's or tensor's value as a numpy array."""

@@ -12,7 +12,7 @@ import pytest
 from tensorflow.core.protobuf import rewriter_config_pb2
 from tensorflow.python.framework import config as tf_config
 
-from helpers import CLI_SEARCH, run_cli, same_worker
+from helpers import CLI_SEARCH, TINY_TRAIN, run_cli, same_worker
 from keras_darts.utils import determinism_enabled, restores_determinism, set_determinism, set_seed
 from keras_darts.utils.seed import _function_call_config
 
@@ -87,9 +87,6 @@ def test_cli_search_twice_in_fresh_processes_is_the_same_search(tmp_path, case):
 
 # The demo's path (`make demo`: `search --preset small`, then `train --preset small` on the
 # derived genotype) with the tiny CLI search: the shared CLI run is the first search.
-DEMO_TRAIN = ["--preset", "small", "--dataset", "digits", "--layers", "3", "--channels", "4",
-              "--epochs", "1", "--max-train", "128", "--batch-size", "16", "--seed", "3",
-              "--verbose", "0"]
 
 
 @pytest.mark.slow
@@ -101,7 +98,7 @@ def test_search_then_training_in_fresh_processes_repeats_the_shared_cli_run(tmp_
     assert_same_run(first, second / "search", SEARCH_FILES)
     for search, train in ((first, tmp_path / "first-train"), (second / "search",
                                                                second / "train")):
-        run_cli("train", *DEMO_TRAIN, "--genotype", str(search / "genotype.json"),
+        run_cli("train", *TINY_TRAIN, "--genotype", str(search / "genotype.json"),
                 "--out", str(train))
     assert (tmp_path / "first-train" / "history.csv").read_text() == (
         second / "train" / "history.csv").read_text()

@@ -1,0 +1,515 @@
+"""The random-architecture baseline: where a searched cell ranks among random cells.
+
+The first question about any search method (Li and Talwalkar, 2019; Yang et
+al., 2020) is whether it beats random sampling from the same space. A
+baseline run samples genotypes uniformly from a search space, trains each
+stand-alone with one `TrainConfig` (the budget and settings the searched
+genotype is trained with), and reports the searched genotype's percentile
+among them, as JSON and as a histogram.
+
+Uniform sampling follows each cell family's derivation rule:
+
+* DARTS family: every intermediate node takes 2 distinct inputs drawn
+  uniformly from its predecessors, each with an op drawn uniformly from that
+  edge's candidates other than `none` (the derivation never keeps `none`);
+  the last `multiplier` nodes are concatenated.
+* NAS-Bench-201: every edge takes an op drawn uniformly from its candidates,
+  `none` included, which is uniform over the benchmark's 15,625 cells.
+
+Per-edge op subsets (`op_subsets`) restrict the draws as they restrict the
+search.
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+
+from keras_darts.utils.seed import restores_determinism
+
+
+def _edge_candidates(space, kind, num_edges):
+    """Per edge, the names of its candidate ops in `space` for cells of `kind`."""
+    active = getattr(space, f"{kind}_active")
+    if active is None:
+        return [list(space.primitives)] * num_edges
+    return [[space.primitives[i] for i in row] for row in active]
+
+
+def sample_genotype(space, rng, steps=4, multiplier=4):
+    """Draws one genotype uniformly from a search space.
+
+    Args:
+        space: a `SearchSpace` or its name.
+        rng: a `numpy.random.Generator`.
+        steps, multiplier: intermediate nodes and concatenated nodes of
+            DARTS-family cells (ignored for NAS-Bench-201).
+
+    Returns:
+        A `Genotype` (DARTS family) or an `NB201Genotype`.
+
+    Raises:
+        ValueError: for an unknown space, bad sizes, or a node whose edges
+            offer fewer than two ops besides `none`.
+
+    Example:
+
+    >>> g = sample_genotype("nb201", np.random.default_rng(0))
+    >>> g.to_arch_string().count("~")
+    6
+    """
+    from keras_darts.architecture.genotype import Genotype
+    from keras_darts.architecture.nb201_genotype import NB201Genotype
+    from keras_darts.search_space.cells import edge_endpoints
+    from keras_darts.search_space.nb201 import nb201_edges
+    from keras_darts.search_space.ops import op_spec
+    from keras_darts.search_space.spaces import SearchSpace, get_search_space
+
+    if not isinstance(space, SearchSpace):
+        space = get_search_space(space)
+    if space.family == "nb201":
+        edges = nb201_edges()
+        cands = _edge_candidates(space, "normal", len(edges))
+        nodes = {}
+        for (i, j), ops in zip(edges, cands):
+            nodes.setdefault(i, []).append((ops[rng.integers(len(ops))], j))
+        return NB201Genotype(tuple(nodes[i] for i in sorted(nodes)))
+    for name, v in (("steps", steps), ("multiplier", multiplier)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer. Received: {v!r}")
+    if multiplier > steps:
+        raise ValueError(f"multiplier ({multiplier}) cannot exceed steps ({steps}).")
+    endpoints = edge_endpoints(steps)
+    cells = {}
+    for kind in space.kinds:
+        cands = [[o for o in ops if not op_spec(o).is_zero]
+                 for ops in _edge_candidates(space, kind, len(endpoints))]
+        cell, e = [], 0
+        for node in range(steps):
+            rows = [r for r in range(e, e + node + 2) if cands[r]]
+            if len(rows) < 2:
+                raise ValueError(f"Node {node} of the {kind} cell has fewer than 2 input edges "
+                                 f"with an op besides 'none' in space {space.name!r}.")
+            picked = sorted(rng.choice(rows, size=2, replace=False))
+            for r in picked:
+                ops = cands[r]
+                cell.append((ops[rng.integers(len(ops))], endpoints[r][1]))
+            e += node + 2
+        cells[kind] = cell
+    concat = list(range(2 + steps - multiplier, steps + 2))
+    return Genotype(normal=cells["normal"], normal_concat=concat, reduce=cells["reduce"],
+                    reduce_concat=concat)
+
+
+def sample_genotypes(space, num_samples, seed=0, steps=4, multiplier=4, exclude=()):
+    """Draws `num_samples` distinct genotypes uniformly from a search space.
+
+    The draws are a function of the seed alone: the same seed gives the same
+    list, and a longer list starts with the shorter one.
+
+    Args:
+        space: a `SearchSpace` or its name.
+        num_samples: how many genotypes.
+        seed: the sampling seed.
+        steps, multiplier: DARTS-family cell sizes.
+        exclude: genotypes never returned (e.g. the searched one).
+
+    Returns:
+        A list of genotypes.
+
+    Raises:
+        ValueError: for a non-positive count, or a space with fewer distinct
+            cells than requested.
+
+    Example:
+
+    >>> [g.to_arch_string() for g in sample_genotypes("nb201", 2, seed=1)]  # doctest: +SKIP
+    """
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive integer. Received: {num_samples!r}")
+    rng = np.random.default_rng(seed)
+    seen = {str(g) for g in exclude}
+    out = []
+    tries = 0
+    while len(out) < num_samples:
+        tries += 1
+        if tries > 100 * num_samples + 1000:
+            raise ValueError(f"Search space {getattr(space, 'name', space)!r} holds fewer than "
+                             f"{num_samples} distinct cells (found {len(out)}).")
+        g = sample_genotype(space, rng, steps, multiplier)
+        if str(g) not in seen:
+            seen.add(str(g))
+            out.append(g)
+    return out
+
+
+def parameter_free_ops(genotype):
+    """How many edges of a genotype carry a parameter-free op (`none`, pools, skip).
+
+    Args:
+        genotype: a `Genotype` (both cells counted) or an `NB201Genotype`.
+
+    Returns:
+        An int.
+
+    Example:
+
+    >>> parameter_free_ops(get_genotype("DARTS_V2"))  # doctest: +SKIP
+    7
+    """
+    from keras_darts.search_space.ops import op_spec
+
+    return sum(op_spec(op).parameter_free for op in _ops(genotype))
+
+
+def _ops(genotype):
+    """The op of every edge of a genotype (D-DARTS networks: of every cell)."""
+    if hasattr(genotype, "cells"):  # NetworkGenotype: (op, node, input) triples per cell
+        return [e[0] for c in genotype.cells for e in c.edges]
+    if hasattr(genotype, "edge_list"):
+        return [op for op, _ in genotype.edge_list()]
+    return [op for op, _ in list(genotype.normal) + list(genotype.reduce)]
+
+
+def check_in_space(genotype, space, steps=None):
+    """Raises `ValueError` unless a genotype is a cell of a search space.
+
+    Args:
+        genotype: a `Genotype` or `NB201Genotype`.
+        space: a `SearchSpace`.
+        steps: DARTS-family intermediate nodes the genotype must have (None: any).
+
+    Raises:
+        ValueError: naming the first edge whose op the space does not offer,
+            or a genotype of another cell family or size.
+
+    Example:
+
+    >>> check_in_space(get_genotype("DARTS_V2"), get_search_space("nb201"))  # doctest: +SKIP
+    ValueError: ... is not a NAS-Bench-201 cell ...
+    """
+    from keras_darts.architecture.nb201_genotype import NB201Genotype
+    from keras_darts.search_space.nb201 import nb201_edges
+
+    if space.family == "nb201":
+        if not isinstance(genotype, NB201Genotype):
+            raise ValueError(f"Genotype {genotype} is not a NAS-Bench-201 cell; search space "
+                             f"{space.name!r} has NAS-Bench-201 cells.")
+        cells = {"normal": genotype.edge_list()}
+        rows = {"normal": list(range(len(nb201_edges())))}
+    elif hasattr(genotype, "cells"):  # a D-DARTS network: every cell's ops in the space
+        outside = sorted(set(_ops(genotype)) - set(space.primitives))
+        if outside:
+            raise ValueError(f"The network genotype uses ops {outside} outside search space "
+                             f"{space.name!r} ({list(space.primitives)}).")
+        return
+    else:
+        if isinstance(genotype, NB201Genotype) or not hasattr(genotype, "reduce"):
+            raise ValueError(f"Genotype {genotype} is not a DARTS-family genotype; search "
+                             f"space {space.name!r} has DARTS cells.")
+        n = len(genotype.normal) // 2
+        if steps is not None and n != steps:
+            raise ValueError(f"The genotype's cells have {n} nodes; the baseline samples cells "
+                             f"of {steps} (steps={steps}).")
+        cells = {k: list(getattr(genotype, k)) for k in ("normal", "reduce")}
+        # Edge k of node k // 2 from input j is alpha row sum_{i < node}(i + 2) + j.
+        rows = {k: [sum(i + 2 for i in range(e // 2)) + inp for e, (_, inp) in enumerate(v)]
+                for k, v in cells.items()}
+    for kind, edges in cells.items():
+        cands = _edge_candidates(space, kind, max(rows[kind]) + 1)
+        for (op, inp), r in zip(edges, rows[kind]):
+            if op not in cands[r]:
+                raise ValueError(f"The {kind} cell's op {op!r} (alpha row {r}, from input {inp}) "
+                                 f"is not a candidate of search space {space.name!r} there "
+                                 f"({cands[r]}).")
+
+
+def percentile_rank(value, population):
+    """The percentile of `value` in `population`: the share below it, ties counted half.
+
+    Args:
+        value: a number.
+        population: numbers.
+
+    Returns:
+        A float in [0, 100].
+
+    Example:
+
+    >>> percentile_rank(0.8, [0.7, 0.8, 0.9, 0.6])
+    62.5
+    """
+    pop = np.asarray(population, np.float64)
+    if not pop.size:
+        raise ValueError("percentile_rank needs a non-empty population.")
+    below = np.sum(pop < value) + 0.5 * np.sum(pop == value)
+    return float(100.0 * below / pop.size)
+
+
+BASELINE_FILE = "baseline.json"
+PLOT_FILE = "baseline.png"
+
+
+def _record(genotype, summary):
+    return {"genotype": str(genotype), "test_accuracy": float(summary["test_accuracy"]),
+            "params_m": summary.get("params_m"), "macs_m": summary.get("macs_m"),
+            "parameter_free_ops": parameter_free_ops(genotype),
+            "train_wall_s": round(float(summary.get("wall_s", 0.0)), 1)}
+
+
+def _read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _trained_summary(trained, train_config):
+    """Reads a `keras-darts train` run directory trained with `train_config`'s settings."""
+    from keras_darts.architecture.genotype import get_genotype
+    from keras_darts.utils.config import RUN_OPTIONS
+
+    paths = {n: os.path.join(trained, n) for n in ("config.json", "summary.json", "genotype.json")}
+    missing = [p for p in paths.values() if not os.path.isfile(p)]
+    if missing:
+        raise FileNotFoundError(f"{trained!r} is not a finished training run: no {missing[0]}.")
+    saved = _read_json(paths["config.json"])
+    current = json.loads(json.dumps(train_config.to_dict()))
+    ignore = set(RUN_OPTIONS) | {"genotype"}
+    differ = sorted(k for k in set(saved) | set(current)
+                    if k not in ignore and saved.get(k) != current.get(k))
+    if differ:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} vs {current.get(k)!r}" for k in differ)
+        raise ValueError(f"{trained} was trained with other settings than the baseline's "
+                         f"({detail}): the comparison would not be fair.")
+    return get_genotype(paths["genotype.json"]), _read_json(paths["summary.json"])
+
+
+def baseline_summary(samples, searched=None):
+    """Figures of a baseline: the random cells' accuracy spread and the searched cell's rank.
+
+    Args:
+        samples: per random cell, a dict with `test_accuracy`.
+        searched: the searched cell's dict, or None.
+
+    Returns:
+        A dict: `completed`, `median`, `mean`, `std`, `min`, `max`, and with
+        a searched cell its `percentile` (`percentile_rank` among the random
+        cells), `rank` (1 = best of all cells) and `above_median`.
+
+    Example:
+
+    >>> baseline_summary([{"test_accuracy": a} for a in (0.7, 0.8)], {"test_accuracy": 0.9})
+    ... # doctest: +SKIP
+    """
+    acc = np.array([s["test_accuracy"] for s in samples], np.float64)
+    out = {"completed": int(acc.size)}
+    if not acc.size:
+        return out
+    out.update(median=float(np.median(acc)), mean=float(acc.mean()), std=float(acc.std()),
+               min=float(acc.min()), max=float(acc.max()))
+    if searched is not None:
+        a = searched["test_accuracy"]
+        out.update(percentile=percentile_rank(a, acc), rank=int(1 + np.sum(acc > a)),
+                   above_median=bool(a > out["median"]))
+    return out
+
+
+def plot_baseline(doc, path):
+    """Draws the random cells' accuracy histogram with the searched cell marked.
+
+    Args:
+        doc: a `baseline.json` document (as `run_baseline` writes it).
+        path: the image file (`.png`, `.svg`, ...), written atomically.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> plot_baseline(json.load(open("runs/demo/baseline/baseline.json")), "b.png")
+    ... # doctest: +SKIP
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    from keras_darts.utils import atomic_path
+
+    acc = [100 * s["test_accuracy"] for s in doc["samples"]]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.hist(acc, bins=max(5, min(20, len(acc) // 2)), color="#8fa8c8", edgecolor="white",
+            label=f"{len(acc)} random cells")
+    summary = doc["summary"]
+    if acc:
+        ax.axvline(100 * summary["median"], color="gray", ls="--", lw=1, label="random median")
+    if doc.get("searched"):
+        a = 100 * doc["searched"]["test_accuracy"]
+        label = "searched" + (f" ({summary['percentile']:.0f}th percentile)"
+                              if "percentile" in summary else "")
+        ax.axvline(a, color="#c0392b", lw=2, label=label)
+    ax.set_xlabel("stand-alone test accuracy (%)")
+    ax.set_ylabel("cells")
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_title(f"Random cells of space {doc['settings']['space']!r}", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@dataclasses.dataclass
+class BaselineResult:
+    """What `run_baseline` returns.
+
+    Attributes:
+        samples: per random cell, `genotype`, `test_accuracy`, `params_m`,
+            `macs_m`, `parameter_free_ops`, `train_wall_s`.
+        searched: the same figures of the searched cell, or None.
+        summary: `baseline_summary(samples, searched)`.
+        out_dir: the run directory.
+
+    Example:
+
+    >>> result.summary["percentile"]  # doctest: +SKIP
+    87.5
+    """
+
+    samples: list
+    searched: dict
+    summary: dict
+    out_dir: str
+
+
+@restores_determinism
+def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets=None, steps=4,
+                 multiplier=4, searched=None, trained=None, seed=None, verbose=1):
+    """Trains random cells of a search space and ranks a searched cell among them.
+
+    Every cell, random or searched, is trained by `run_training` with
+    `train_config` (only the genotype differs), so the comparison has one
+    budget and one set of settings. Each cell trains in
+    `out_dir/cells/NNN` (the searched one in `out_dir/searched`);
+    `out_dir/baseline.json` is rewritten after every cell and
+    `out_dir/baseline.png` at the end. Started again with the same
+    arguments, a run skips finished cells and resumes the one it was
+    training. Bad input fails before anything is written.
+
+    Args:
+        train_config: a `TrainConfig` (its `genotype` is ignored).
+        out_dir: the run directory.
+        num_samples: random cells to train.
+        space: a search space name (see `search_space_names()`).
+        op_subsets: per-edge op subsets of the space (a dict or JSON file).
+        steps, multiplier: DARTS-family cell sizes of the sampled cells.
+        searched: the searched genotype (a name, path or genotype), or None
+            for random cells alone. It is trained here unless `trained` is given.
+        trained: a finished `keras-darts train` run directory of the searched
+            genotype, trained with the same settings: its result is used
+            instead of training it again.
+        seed: the sampling seed (None: `train_config.seed`); each cell trains
+            with `train_config.seed`.
+        verbose: 0 silent, 1 one line per cell, 2 also Keras progress.
+
+    Returns:
+        A `BaselineResult`.
+
+    Raises:
+        ValueError: for a non-positive sample count, an unknown space, bad
+            training settings (a budget of 0 epochs), a searched genotype
+            outside the space, a `trained` run with other settings, or an
+            `out_dir` holding a baseline with other settings.
+        FileNotFoundError: for a `trained` directory that is not a finished run.
+
+    Example:
+
+    >>> cfg = TrainConfig.from_preset("small")
+    >>> result = run_baseline(cfg, "runs/baseline", num_samples=8,
+    ...                       searched="runs/demo/search/genotype.json")  # doctest: +SKIP
+    >>> result.summary["percentile"]  # doctest: +SKIP
+    """
+    import keras
+
+    from keras_darts.architecture.genotype import get_genotype
+    from keras_darts.search_space.spaces import get_search_space
+    from keras_darts.data import dataset_info
+    from keras_darts.training import check_genotype_settings, run_training
+    from keras_darts.utils import atomic_write_json
+
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive integer. Received: {num_samples!r}")
+    if seed is not None and (not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer. Received: {seed!r}")
+    seed = train_config.seed if seed is None else seed
+    space = get_search_space(space, op_subsets)
+    train_config = dataclasses.replace(train_config, genotype=None)
+    searched_summary = None
+    if trained is not None:
+        searched, searched_summary = _trained_summary(trained, train_config)
+    elif searched is not None and isinstance(searched, str):
+        searched = get_genotype(searched)
+    if searched is not None:
+        check_in_space(searched, space, steps if space.family == "darts" else None)
+    genotypes = sample_genotypes(space, num_samples, seed, steps, multiplier,
+                                 exclude=[searched] if searched is not None else ())
+    train_config.validate()
+    dataset_info(train_config.dataset)
+    for g in genotypes[:1] + ([searched] if searched is not None else []):
+        check_genotype_settings(g, train_config)
+    settings = {"space": space.name, "op_subsets": space.op_subsets, "steps": steps,
+                "multiplier": multiplier, "num_samples": num_samples, "seed": seed,
+                "searched": None if searched is None else str(searched),
+                "train": {k: v for k, v in train_config.to_dict().items() if k != "genotype"}}
+    doc_path = os.path.join(out_dir, BASELINE_FILE)
+    if os.path.isfile(doc_path):
+        saved = _read_json(doc_path).get("settings", {})
+        keys = ("space", "op_subsets", "steps", "multiplier", "seed", "searched", "train")
+        differ = [k for k in keys if json.loads(json.dumps(settings[k])) != saved.get(k)]
+        if differ:
+            raise ValueError(f"{out_dir} holds a baseline with other settings ({differ}). Use "
+                             "another output directory, or delete it to start again.")
+
+    def log(text):
+        if verbose:
+            print(text, flush=True)
+
+    def train(genotype, run_dir):
+        done = os.path.join(run_dir, "summary.json")
+        if os.path.isfile(done):
+            return _read_json(done), True
+        t = time.time()
+        _, summary = run_training(dataclasses.replace(train_config, genotype=genotype), run_dir,
+                                  verbose=max(0, verbose - 1))
+        keras.backend.clear_session()  # free the graph of this cell before the next one
+        summary["wall_s"] = summary.get("wall_s", time.time() - t)
+        return summary, False
+
+    def write(samples, searched_rec):
+        doc = {"settings": settings, "samples": samples, "searched": searched_rec,
+               "summary": baseline_summary(samples, searched_rec)}
+        atomic_write_json(doc_path, doc)
+        return doc
+
+    searched_rec = None
+    if searched is not None:
+        if searched_summary is None:
+            log(f"[baseline] training the searched cell {searched}")
+            searched_summary, _ = train(searched, os.path.join(out_dir, "searched"))
+        searched_rec = {**_record(searched, searched_summary),
+                        "source": trained or os.path.join(out_dir, "searched")}
+        log(f"[baseline] searched cell: test accuracy {searched_rec['test_accuracy']:.4f}")
+    samples = []
+    for i, g in enumerate(genotypes):
+        t = time.time()
+        summary, cached = train(g, os.path.join(out_dir, "cells", f"{i:03d}"))
+        samples.append({"index": i, **_record(g, summary)})
+        doc = write(samples, searched_rec)
+        log(f"[baseline {i + 1}/{num_samples}] test accuracy "
+            f"{samples[-1]['test_accuracy']:.4f}  "
+            f"({'done earlier' if cached else f'{time.time() - t:.0f} s'})  {g}")
+    plot_baseline(doc, os.path.join(out_dir, PLOT_FILE))
+    return BaselineResult(samples, searched_rec, doc["summary"], out_dir)

@@ -1,0 +1,160 @@
+"""The random-architecture baseline: uniform sampling, ranking, `keras-darts baseline`."""
+
+import collections
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from helpers import ROOT, TINY_TRAIN, child_env, cli, run_cli, same_worker
+from keras_darts.architecture import Genotype, NB201Genotype, get_genotype
+from keras_darts.baseline import (
+    baseline_summary, check_in_space, parameter_free_ops, percentile_rank, sample_genotype,
+    sample_genotypes,
+)
+from keras_darts.search_space.spaces import get_search_space
+
+
+def test_darts_samples_follow_the_derivation_rule():
+    rng = np.random.default_rng(0)
+    inputs, ops = collections.Counter(), collections.Counter()
+    for _ in range(400):
+        g = sample_genotype("darts", rng, steps=3, multiplier=2)
+        assert isinstance(g, Genotype) and g.normal_concat == (3, 4) == g.reduce_concat
+        for cell in (g.normal, g.reduce):
+            assert len(cell) == 6
+            for node in range(3):
+                (op_a, a), (op_b, b) = cell[2 * node:2 * node + 2]
+                assert a != b and 0 <= a < node + 2 and 0 <= b < node + 2
+            ops.update(op for op, _ in cell)
+            inputs.update((k // 2, i) for k, (_, i) in enumerate(cell))
+    assert "none" not in ops and len(ops) == 7
+    # Uniform: each of the 7 ops about 1/7 of 4800 edges, node 2's four inputs about equally.
+    assert all(abs(n / 4800 - 1 / 7) < 0.03 for n in ops.values()), ops
+    assert all(abs(inputs[(2, i)] / 800 - 0.5) < 0.08 for i in range(4)), inputs
+
+
+def test_nb201_samples_are_uniform_over_its_ops_none_included():
+    rng = np.random.default_rng(1)
+    ops = collections.Counter(op for _ in range(500)
+                              for op, _ in sample_genotype("nb201", rng).edge_list())
+    assert set(ops) == {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
+    assert all(abs(n / 3000 - 0.2) < 0.03 for n in ops.values()), ops
+
+
+def test_samples_respect_per_edge_op_subsets():
+    subsets = {"normal": [["nor_conv_3x3"], ["none", "skip_connect"], ["nor_conv_1x1"],
+                          ["avg_pool_3x3"], ["nor_conv_3x3", "nor_conv_1x1"], ["none"]]}
+    space = get_search_space("nb201", subsets)
+    for g in sample_genotypes(space, 4, seed=0):  # the space holds exactly 4 cells
+        for (op, _), allowed in zip(g.edge_list(), subsets["normal"]):
+            assert op in allowed
+    with pytest.raises(ValueError, match="fewer than 5 distinct cells"):
+        sample_genotypes(space, 5, seed=0)
+    s3 = get_search_space("s3")
+    for g in sample_genotypes(s3, 6, seed=2, steps=2, multiplier=2):
+        assert {op for op, _ in g.normal + g.reduce} <= {"skip_connect", "sep_conv_3x3"}
+
+
+def test_sampling_is_seeded_distinct_and_a_prefix_of_longer_draws():
+    a = sample_genotypes("darts", 5, seed=7, steps=3, multiplier=3)
+    assert [str(g) for g in a] == [str(g) for g in sample_genotypes("darts", 5, seed=7, steps=3,
+                                                                    multiplier=3)]
+    assert [str(g) for g in a] == [str(g) for g in sample_genotypes("darts", 8, seed=7, steps=3,
+                                                                    multiplier=3)[:5]]
+    assert len({str(g) for g in a}) == 5
+    assert [str(g) for g in a] != [str(g) for g in sample_genotypes("darts", 5, seed=8, steps=3,
+                                                                    multiplier=3)]
+    first = sample_genotypes("nb201", 1, seed=3)[0]
+    assert str(first) not in {str(g) for g in sample_genotypes("nb201", 20, seed=3,
+                                                               exclude=[first])}
+
+
+def test_percentile_rank_and_summary():
+    assert percentile_rank(0.8, [0.7, 0.8, 0.9, 0.6]) == 62.5
+    assert percentile_rank(1.0, [0.1, 0.2]) == 100.0 and percentile_rank(0.0, [0.1]) == 0.0
+    s = baseline_summary([{"test_accuracy": a} for a in (0.5, 0.7, 0.6)], {"test_accuracy": 0.65})
+    assert s["median"] == 0.6 and s["rank"] == 2 and s["above_median"]
+    assert s["percentile"] == pytest.approx(200 / 3)
+    with pytest.raises(ValueError, match="non-empty"):
+        percentile_rank(0.5, [])
+
+
+def test_parameter_free_ops_and_space_membership():
+    g = NB201Genotype.from_arch_string("|none~0|+|skip_connect~0|nor_conv_3x3~1|+|"
+                                       "avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    assert parameter_free_ops(g) == 3
+    v2 = get_genotype("DARTS_V2")
+    assert parameter_free_ops(v2) == 2 + 8  # 2 skips in the normal cell, 8 in the reduction
+    check_in_space(v2, get_search_space("darts"), steps=4)
+    with pytest.raises(ValueError, match="not a NAS-Bench-201 cell"):
+        check_in_space(v2, get_search_space("nb201"))
+    with pytest.raises(ValueError, match="not a DARTS-family genotype"):
+        check_in_space(g, get_search_space("darts"))
+    with pytest.raises(ValueError, match="cells of 3"):
+        check_in_space(v2, get_search_space("darts"), steps=3)
+    with pytest.raises(ValueError, match=r"normal cell's op 'dil_conv_3x3' \(alpha row 11.*"
+                                         r"not a candidate of search space 's3'"):
+        check_in_space(v2, get_search_space("s3"))
+
+
+BAD = [
+    (["--space", "nb201", "--samples", "0"], "num_samples must be a positive integer"),
+    (["--space", "nb201", "--samples", "2", "--epochs", "0"], "epochs must be a positive"),
+    (["--space", "nowhere"], "invalid choice: 'nowhere'"),
+    (["--space", "nb201", "--genotype", "DARTS_V2"], "not a NAS-Bench-201 cell"),
+    (["--space", "nb201", "--auxiliary"], "without auxiliary head"),
+    (["--space", "nb201", "--dataset", "imagenet1k"], "Unknown dataset"),
+    (["--search", "/nonexistent/run"], "is not a search run"),
+]
+
+
+@pytest.mark.parametrize("flags,match", BAD, ids=[b[1][:24] for b in BAD])
+def test_bad_input_is_refused_with_one_line_and_nothing_written(tmp_path, flags, match):
+    out = tmp_path / "baseline"
+    proc = subprocess.run(cli("baseline", *flags, "--out", str(out)), capture_output=True,
+                          text=True, env=child_env(), cwd=ROOT, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("keras-darts baseline: error:") and match in last, last
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@same_worker("cli-search")
+def test_baseline_of_a_search_run_ranks_its_cell_and_resumes(tmp_path, cli_search):
+    search, _ = cli_search
+    out = tmp_path / "baseline"
+    proc = run_cli("baseline", "--search", str(search), "--samples", "2", *TINY_TRAIN,
+                   "--out", str(out), "--verbose", "1")
+    doc = json.loads((out / "baseline.json").read_text())
+    config = json.loads((search / "config.json").read_text())
+    searched = get_genotype(str(search / "genotype.json"))
+    assert doc["settings"]["space"] == "s3" and doc["settings"]["steps"] == 1
+    assert doc["searched"]["genotype"] == str(searched) and len(doc["samples"]) == 2
+    for s in doc["samples"]:
+        g = Genotype.from_text(s["genotype"])
+        check_in_space(g, get_search_space(config["space"]), steps=config["steps"])
+        assert g != searched and 0 < s["test_accuracy"] <= 1
+    accuracy = [s["test_accuracy"] for s in doc["samples"]]
+    assert doc["summary"]["percentile"] == percentile_rank(doc["searched"]["test_accuracy"],
+                                                           accuracy)
+    assert (out / "baseline.png").stat().st_size > 1000
+    assert "percentile" in proc.stdout and "[baseline 2/2]" in proc.stdout
+
+    # Again, now reusing the searched cell's own training run: every cell is found done.
+    again = run_cli("baseline", "--search", str(search), "--trained", str(out / "searched"),
+                    "--samples", "2", *TINY_TRAIN, "--out", str(out), "--verbose", "1")
+    assert again.stdout.count("done earlier") == 2
+    redo = json.loads((out / "baseline.json").read_text())
+    assert redo["samples"] == doc["samples"] and redo["summary"] == doc["summary"]
+
+    # A training run with another budget is not a fair comparison: refused, nothing written.
+    other = tmp_path / "other"
+    proc = subprocess.run(cli("baseline", "--search", str(search), "--trained",
+                              str(out / "searched"), "--samples", "2", *TINY_TRAIN, "--epochs",
+                              "2", "--out", str(other)),
+                          capture_output=True, text=True, env=child_env(), cwd=ROOT, timeout=300)
+    assert proc.returncode == 2 and "epochs: 1 vs 2" in proc.stderr, proc.stderr[-2000:]
+    assert not other.exists()
