@@ -1,0 +1,189 @@
+"""Benchmark: does a search beat random sampling? Searched cells against random cells, trained alike.
+
+For every search space, method and seed: a search with the space's CPU preset (`nb201-small`
+or `small`, plus the method's settings below), the derived cell trained stand-alone with the
+space's training preset, and its percentile among `--random` cells drawn uniformly from the
+same space (`keras_darts.baseline`) and trained with exactly the same `TrainConfig` (seed 0 for
+every network, so only the cell differs). Reported per case: the genotype, its stand-alone
+test accuracy and percentile, its parameter-free op count, the search's IES at the end and its
+wall time. D-DARTS and DARTS-PD search DARTS-family cells only; their NAS-Bench-201 cases are
+listed as not applicable.
+
+Resumable: every finished search, training and random cell lives in `--work`, and the JSON
+(`--out`) is rewritten after each case, so a run cut off goes on where it stopped. Percentiles
+are computed against the random cells finished so far (`random_completed`).
+
+Usage:
+    python benchmarks/search_quality.py --spaces nb201 --seeds 0 1 2 --random 30 \
+        --out benchmarks/results/search_quality_2cpu.json
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+#: per space: the search preset, the training preset, and per method its settings.
+SPACES = {
+    "nb201": ("nb201-small", "nb201-small", {
+        "darts": dict(method="darts", order=1),
+        "single-darts": dict(method="single-darts"),
+        "sp-darts": dict(method="sp-darts", order=1),
+    }),
+    "darts": ("small", "small", {
+        "darts": dict(method="darts", order=1),
+        "single-darts": dict(method="single-darts"),
+        "sp-darts": dict(method="sp-darts", order=1),
+        "d-darts": dict(method="d-darts"),
+        "darts-pd": dict(method="darts-pd", base_method="darts"),
+    }),
+}
+METHODS = ("darts", "single-darts", "sp-darts", "d-darts", "darts-pd")
+
+
+def _load(path):
+    if path and os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    return None
+
+
+def run_case(space, method, seed, args):
+    """Search, derive, train stand-alone; returns the case's figures."""
+    import keras
+
+    from keras_darts.baseline import parameter_free_ops
+    from keras_darts.search import SearchConfig, run_search
+    from keras_darts.training import TrainConfig, run_training
+
+    search_preset, train_preset, methods = SPACES[space]
+    work = os.path.join(args.work, space, f"{method}-{seed}")
+    cfg = SearchConfig.from_preset(search_preset, **{**methods[method], "seed": seed,
+                                                     **json.loads(args.search_overrides)})
+    t = time.time()
+    result = run_search(cfg, os.path.join(work, "search"), verbose=0)
+    search_wall = time.time() - t
+    keras.backend.clear_session()
+    train_cfg = TrainConfig.from_preset(train_preset, genotype=result.genotype, seed=0,
+                                        **json.loads(args.train_overrides))
+    _, summary = run_training(train_cfg, os.path.join(work, "train"), verbose=0)
+    keras.backend.clear_session()
+    history = result.history
+    return {"space": space, "method": method, "seed": seed, "genotype": str(result.genotype),
+            "test_accuracy": summary["test_accuracy"], "params_m": summary["params_m"],
+            "parameter_free_ops": parameter_free_ops(result.genotype),
+            "ies": [round(float(v), 4) for v in history.get("ies", [])],
+            "discrete_accuracy": [round(float(v), 4) for v in history.get("discrete_accuracy",
+                                                                           [])],
+            "search_wall_s": round(result.summary.get("wall_s", search_wall), 1),
+            "train_wall_s": round(summary["wall_s"], 1)}
+
+
+def random_pool(space, args):
+    """The space's random cells (resumable); returns their records."""
+    from keras_darts.baseline import run_baseline
+    from keras_darts.training import TrainConfig
+
+    search_preset, train_preset, _ = SPACES[space]
+    from keras_darts.search import PRESETS
+
+    preset = PRESETS[search_preset]
+    train_cfg = TrainConfig.from_preset(train_preset, seed=0, **json.loads(args.train_overrides))
+    result = run_baseline(train_cfg, os.path.join(args.work, space, "random"),
+                          num_samples=args.random, space=space,
+                          steps=preset.get("steps", 4), multiplier=preset.get("multiplier", 4),
+                          seed=args.random_seed, verbose=1)
+    return result.samples
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=list(SPACES))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--random", type=int, default=30, help="random cells per space")
+    parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--search-overrides", default="{}", help="JSON SearchConfig overrides")
+    parser.add_argument("--train-overrides", default="{}", help="JSON TrainConfig overrides")
+    parser.add_argument("--work", default=os.path.join(ROOT, "benchmarks", "work",
+                                                       "search_quality"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results",
+                                                      "search_quality_2cpu.json"))
+    parser.add_argument("--random-first", action="store_true",
+                        help="train the random cells before the searches")
+    args = parser.parse_args(argv)
+
+    from keras_darts.baseline import baseline_summary
+    from keras_darts.utils import atomic_write_json
+
+    doc = _load(args.out) or {"benchmark": "search_quality", "cases": [], "random": {}}
+    doc.update(machine={"cpus": os.cpu_count(), "python": platform.python_version()},
+               settings={k: v for k, v in vars(args).items() if k not in ("work", "out")})
+    done = {(c["space"], c["method"], c["seed"]) for c in doc["cases"]}
+
+    def write():
+        for c in doc["cases"]:
+            pool = doc["random"].get(c["space"], [])
+            if pool and "test_accuracy" in c:
+                s = baseline_summary(pool, c)
+                c.update(percentile=round(s["percentile"], 1), random_completed=s["completed"],
+                         random_median=round(s["median"], 4))
+        doc["summary"] = summarize(doc)
+        atomic_write_json(args.out, doc)
+
+    for space in args.spaces:
+        if args.random_first:
+            doc["random"][space] = random_pool(space, args)
+            write()
+        for seed in args.seeds:
+            for method in args.methods:
+                if (space, method, seed) in done:
+                    continue
+                if method not in SPACES[space][2]:
+                    doc["cases"].append({"space": space, "method": method, "seed": seed,
+                                         "not_applicable": f"{method} searches DARTS-family "
+                                                           "cells only"})
+                    write()
+                    continue
+                t = time.time()
+                doc["cases"].append(run_case(space, method, seed, args))
+                c = doc["cases"][-1]
+                print(f"{space} {method} seed {seed}: {c['genotype']} acc "
+                      f"{c['test_accuracy']:.4f} ({time.time() - t:.0f} s)", file=sys.stderr,
+                      flush=True)
+                write()
+        doc["random"][space] = random_pool(space, args)
+        write()
+    print(json.dumps(doc["summary"], indent=1))
+    return 0
+
+
+def summarize(doc):
+    """Per space and method: accuracy, percentile and parameter-free ops over the seeds."""
+    from keras_darts.baseline import baseline_summary
+
+    out = {}
+    for c in doc["cases"]:
+        if "test_accuracy" not in c:
+            continue
+        row = out.setdefault(c["space"], {}).setdefault(
+            c["method"], {"accuracy": [], "percentile": [], "parameter_free_ops": [],
+                          "search_wall_s": []})
+        row["accuracy"].append(round(c["test_accuracy"], 4))
+        row["percentile"].append(c.get("percentile"))
+        row["parameter_free_ops"].append(c["parameter_free_ops"])
+        row["search_wall_s"].append(c["search_wall_s"])
+    for space, rows in out.items():
+        pool = doc["random"].get(space, [])
+        if pool:
+            rows["random"] = {k: round(v, 4) for k, v in baseline_summary(pool).items()}
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
