@@ -31,12 +31,12 @@ def test_share_of_sparse_iterations_matches_p(p):
     np.testing.assert_array_equal(again, draws[:50])  # reproducible
 
 
-def test_p_schedule_equals_eq20_at_every_epoch():
+def test_p_schedule_equals_eq20_at_every_epoch_and_reaches_p_up_at_the_last():
     epochs, warmup, lo, hi = 6, 1, 0.2, 0.7
-    expected = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6]  # p_low + (p_up - p_low)(i - 1) / 5
+    expected = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7]  # p_low + (p_up - p_low)(i + 1 - 1) / 5
     got = [mixing_probability(i, epochs, lo, hi, warmup) for i in range(epochs)]
     np.testing.assert_allclose(got, expected, atol=1e-12)
-    assert mixing_probability(3, 4, 0.0, 1.0, 0) == 0.75
+    assert mixing_probability(3, 4, 0.0, 1.0, 0) == 1.0
 
 
 def test_schedule_callback_drives_the_variable_the_traced_step_reads():
@@ -49,8 +49,8 @@ def test_schedule_callback_drives_the_variable_the_traced_step_reads():
     cbs = model.default_callbacks(3)
     history = model.fit(data.train, epochs=3, steps_per_epoch=2, callbacks=[*cbs, probe],
                         verbose=0)
-    np.testing.assert_allclose(seen, [0.0, 0.0, 0.5])
-    np.testing.assert_allclose(history.history["mix_p"], [0.0, 0.0, 0.5])
+    np.testing.assert_allclose(seen, [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(history.history["mix_p"], [0.0, 0.5, 1.0])
     assert history.history["sparse_share"][0] == 0.0  # p = 0: only t_sm
 
 
@@ -182,7 +182,7 @@ def test_short_nb201_search_moves_alphas_and_gives_a_valid_arch_string(tmp_path,
     assert np.abs(_np(result.model.arch_variables[0])).max() > 1e-2
     saved = json.loads((tmp_path / "genotype.json").read_text())
     assert NB201Genotype.from_arch_string(saved["genotype"]["arch"]) == result.genotype
-    assert result.history["mix_p"] == pytest.approx([0.0, 0.0, 0.5])
+    assert result.history["mix_p"] == pytest.approx([0.0, 0.5, 1.0])
     assert len(result.history["ies"]) == 3 and len(result.history["discrete_accuracy"]) == 3
     assert (tmp_path / "cell.png").exists()
     with open(tmp_path / "history.csv") as f:

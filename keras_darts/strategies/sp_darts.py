@@ -35,10 +35,13 @@ def mixing_probability(epoch, epochs, p_low, p_up, warmup_epochs):
     """The SP-DARTS schedule of p (Eq. 20) at a 0-based epoch.
 
     `p = 0` for `epoch < warmup_epochs`, then
-    `p = p_low + (p_up - p_low) * (epoch - warmup_epochs) / (epochs - warmup_epochs)`:
-    linear from `p_low` at the first epoch after warm-up towards `p_up`, which
-    Eq. 20 reaches at `epoch == epochs` (so the last epoch, `epochs - 1`, gets
-    one step less).
+    `p = p_low + (p_up - p_low) * (epoch + 1 - warmup_epochs) / (epochs - warmup_epochs)`:
+    linear steps that reach `p_up` at the last epoch (`epochs - 1`), as in the
+    authors' released NAS-Bench-201 code (epoch `e` there mixes with
+    `p = (e + 1 - i_wp) / (I - i_wp)`). Eq. 20 read with 0-based epochs would
+    stop one step short of `p_up`, which at a CPU budget of a few epochs
+    leaves most of the search smooth (3 epochs: p = 0, 0, 0.5 instead of
+    0, 0.5, 1).
 
     Args:
         epoch: the 0-based epoch.
@@ -56,12 +59,12 @@ def mixing_probability(epoch, epochs, p_low, p_up, warmup_epochs):
     Example:
 
     >>> [round(mixing_probability(i, 5, 0.0, 1.0, 1), 2) for i in range(5)]
-    [0.0, 0.0, 0.25, 0.5, 0.75]
+    [0.0, 0.25, 0.5, 0.75, 1.0]
     """
     check_mixing_schedule(epochs, p_low, p_up, warmup_epochs)
     if epoch < warmup_epochs:
         return 0.0
-    return float(p_low + (p_up - p_low) * (epoch - warmup_epochs) / (epochs - warmup_epochs))
+    return float(p_low + (p_up - p_low) * (epoch + 1 - warmup_epochs) / (epochs - warmup_epochs))
 
 
 def check_temperatures(t_sp, t_sm=None):
@@ -156,7 +159,7 @@ class SparseMixSearch(BilevelSearch):
     `phi` else `t_sm` for that iteration's architecture step and weight step
     (Algorithm 1). p is scheduled per epoch by `MixingProbabilitySchedule`
     (`default_callbacks(epochs)`): 0 during `p_warmup_epochs`, then linear
-    from `p_low` towards `p_up`.
+    in steps that reach `p_up` at the last epoch (see `mixing_probability`).
 
     Optimisation is bi-level (`level="bilevel"`, first or second order via
     `order`) or single-level (`level="single"`, batches `(x, y)`).
