@@ -84,6 +84,11 @@ def test_ies_equals_the_closed_form():
     # IES uses softmax(A) whatever the temperature in use, and skips masked ops.
     model.architecture.temperature.assign(0.01)
     assert np.isclose(float(_np(model.architecture.ies())), expected, rtol=1e-5)
+    # At T = 0.5, the closed form of softmax(A / 0.5); SP-DARTS logs it at t_sp, as the paper.
+    q = p0 ** 2 / (p0 ** 2).sum()
+    expected_half = -(q * np.log(q)).sum() + 0.0 + 4 * math.log(5)
+    assert np.isclose(float(_np(model.architecture.ies(0.5))), expected_half, rtol=1e-5)
+    assert model.ies_temperature == model.t_sp
 
 
 def test_ies_skips_masked_ops():
@@ -168,7 +173,14 @@ def test_alpha_history_logs_ies_every_epoch(tmp_path):
     out = model.fit(data.train, epochs=2, steps_per_epoch=2, callbacks=[hist], verbose=0)
     assert len(out.history["ies"]) == 2
     saved = json.loads((tmp_path / "alphas.json").read_text())["history"]
-    assert np.isclose(saved[0]["ies"], 6 * math.log(5), rtol=1e-3)  # initial: near uniform
+    # Logged at t_sp: the entropy of softmax(A / t_sp) of the recorded alphas (the initial
+    # 1e-3-scale alphas are far from uniform at t_sp = 1e-3, near uniform at temperature 1).
+    for entry in saved:
+        a = np.asarray(entry["alphas"]["normal"], np.float64) / model.t_sp
+        w = np.exp(a - a.max(1, keepdims=True))
+        w /= w.sum(1, keepdims=True)
+        assert np.isclose(entry["ies"], -(w * np.log(w)).sum(), rtol=1e-4)
+    assert saved[0]["ies"] < 0.95 * 6 * math.log(5)
     assert [e["ies"] for e in saved[1:]] == pytest.approx(out.history["ies"])
 
 

@@ -329,14 +329,16 @@ class ArchitectureParameters(layers.Layer):
             values.append(ops.mean(_edge_entropy(w)))
         return ops.mean(ops.stack(values))
 
-    def ies(self):
-        """Information entropy summation (SP-DARTS, Eq. 21): summed edge entropies of softmax(A).
+    def ies(self, temperature=1.0):
+        """Information entropy summation (SP-DARTS, Eq. 21): summed edge entropies of softmax(A / T).
 
-        `IES = -sum_e sum_m a_e^m log a_e^m` with `a_e = softmax(A_e)` (at
-        temperature 1 whatever the activation and temperature in use), over
-        every edge of every alpha variable, each edge's masked ops excluded.
-        It is `E * ln(M)` for uniform alphas and falls towards 0 as the
-        distributions sparsify.
+        `IES = -sum_e sum_m a_e^m log a_e^m` with `a_e = softmax(A_e / T)`
+        (a softmax whatever the activation in use), over every edge of every
+        alpha variable, each edge's masked ops excluded. It is `E * ln(M)` for
+        uniform alphas and falls towards 0 as the distributions sparsify.
+
+        Args:
+            temperature: T (1: DARTS's softmax; SP-DARTS logs it at `t_sp`).
 
         Returns:
             A scalar tensor (nats).
@@ -348,7 +350,7 @@ class ArchitectureParameters(layers.Layer):
         total = 0.0
         for key, alpha in self.variables_by_kind.items():
             mask = self._masks[self.kind_of(key)]
-            w = get_activation("softmax")(alpha, 1.0, None if mask.all() else mask)
+            w = get_activation("softmax")(alpha, temperature, None if mask.all() else mask)
             total = total + ops.sum(_edge_entropy(w))
         return total
 

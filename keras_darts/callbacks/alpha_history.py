@@ -15,8 +15,9 @@ class AlphaHistory(keras.callbacks.Callback):
 
     The record starts with the initial values (epoch -1). Every entry holds
     the information entropy summation `ies` (SP-DARTS Eq. 21, see
-    `ArchitectureParameters.ies`), which is also put into the epoch's logs
-    (so `CSVLogger`, TensorBoard and `History` placed after this callback
+    `ArchitectureParameters.ies`) at the model's `ies_temperature` (1;
+    SP-DARTS: `t_sp`), which is also put into the epoch's logs (so
+    `CSVLogger`, TensorBoard and `History` placed after this callback
     record it). Files are rewritten
     atomically at every epoch end, so a crash never leaves a truncated file.
 
@@ -48,7 +49,8 @@ class AlphaHistory(keras.callbacks.Callback):
         alphas = {k: ops.convert_to_numpy(v).tolist() for k, v in arch.variables_by_kind.items()}
         weights = {k: w.tolist() for k, w in arch.weights_by_kind().items()}
         entry = {"epoch": epoch, "alphas": alphas, "weights": weights,
-                 "ies": float(ops.convert_to_numpy(arch.ies()))}
+                 "ies": float(ops.convert_to_numpy(
+                     arch.ies(getattr(self.model, "ies_temperature", 1.0))))}
         self.history.append(entry)
         self._write(entry)
         return entry

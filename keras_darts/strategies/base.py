@@ -445,6 +445,9 @@ class SearchModel(keras.Model):
         """The temperature of evaluation (`test_step`); None: the temperature variable."""
         return None
 
+    #: The softmax temperature at which the IES is logged (SP-DARTS: its sparse one).
+    ies_temperature = 1.0
+
     def default_callbacks(self, epochs):
         """Callbacks the method needs in `fit()` (e.g. schedules); none by default.
 

@@ -164,10 +164,12 @@ class SparseMixSearch(BilevelSearch):
     Optimisation is bi-level (`level="bilevel"`, first or second order via
     `order`) or single-level (`level="single"`, batches `(x, y)`).
 
-    The genotype, the entropies and the IES are taken of `softmax(A)` at the
+    The genotype and the entropies are taken of `softmax(A)` at the
     architecture's own temperature variable (`temperature`, 1 by default),
     so derivation does not see the saturation of the sparse softmax; ties
-    go to the lower op / edge index. Evaluation (`test_step`) uses `t_sp`
+    go to the lower op / edge index. The IES is logged at `t_sp`, as the
+    paper plots it (at temperature 1 the small alpha steps that the sparse
+    softmax amplifies would leave it at its maximum). Evaluation (`test_step`) uses `t_sp`
     when `p >= 0.5`, else `t_sm`.
 
     Logged metrics add `sparse_share` (share of this epoch's iterations that
@@ -246,6 +248,11 @@ class SparseMixSearch(BilevelSearch):
 
     def eval_temperature(self):
         return tf.where(self.mix_probability >= 0.5, self.t_sp, self.t_sm)
+
+    @property
+    def ies_temperature(self):
+        """`t_sp`: the paper's IES (Fig. 3a) and its released code take `softmax(A / t_sp)`."""
+        return self.t_sp
 
     def train_step(self, data):
         t, phi = self.iteration_temperature()
