@@ -267,6 +267,7 @@ def _read_json(path):
 def _trained_summary(trained, train_config):
     """Reads a `keras-darts train` run directory trained with `train_config`'s settings."""
     from keras_darts.architecture.genotype import get_genotype
+    from keras_darts.resume import differing_settings
     from keras_darts.utils.config import RUN_OPTIONS
 
     paths = {n: os.path.join(trained, n) for n in ("config.json", "summary.json", "genotype.json")}
@@ -275,9 +276,7 @@ def _trained_summary(trained, train_config):
         raise FileNotFoundError(f"{trained!r} is not a finished training run: no {missing[0]}.")
     saved = _read_json(paths["config.json"])
     current = json.loads(json.dumps(train_config.to_dict()))
-    ignore = set(RUN_OPTIONS) | {"genotype"}
-    differ = sorted(k for k in set(saved) | set(current)
-                    if k not in ignore and saved.get(k) != current.get(k))
+    differ = differing_settings(saved, current, set(RUN_OPTIONS) | {"genotype"})
     if differ:
         detail = ", ".join(f"{k}: {saved.get(k)!r} vs {current.get(k)!r}" for k in differ)
         raise ValueError(f"{trained} was trained with other settings than the baseline's "
@@ -466,9 +465,11 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
                 "train": {k: v for k, v in train_config.to_dict().items() if k != "genotype"}}
     doc_path = os.path.join(out_dir, BASELINE_FILE)
     if os.path.isfile(doc_path):
-        saved = _read_json(doc_path).get("settings", {})
-        keys = ("space", "op_subsets", "steps", "multiplier", "seed", "searched", "train")
-        differ = [k for k in keys if json.loads(json.dumps(settings[k])) != saved.get(k)]
+        from keras_darts.resume import differing_settings
+
+        # The sample count may grow: a longer draw extends a shorter one.
+        differ = differing_settings(_read_json(doc_path).get("settings", {}), settings,
+                                    ignore=("num_samples",))
         if differ:
             raise ValueError(f"{out_dir} holds a baseline with other settings ({differ}). Use "
                              "another output directory, or delete it to start again.")
@@ -481,11 +482,9 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         done = os.path.join(run_dir, "summary.json")
         if os.path.isfile(done):
             return _read_json(done), True
-        t = time.time()
         _, summary = run_training(dataclasses.replace(train_config, genotype=genotype), run_dir,
                                   verbose=max(0, verbose - 1))
         keras.backend.clear_session()  # free the graph of this cell before the next one
-        summary["wall_s"] = summary.get("wall_s", time.time() - t)
         return summary, False
 
     def write(samples, searched_rec):

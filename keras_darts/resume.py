@@ -268,6 +268,26 @@ def read_csv_history(path):
     return history
 
 
+def differing_settings(saved, current, ignore=()):
+    """The sorted keys whose values differ between two JSON-ready settings dicts.
+
+    Args:
+        saved, current: settings dicts (`current` is compared as JSON would store it).
+        ignore: keys that may differ.
+
+    Returns:
+        A list of keys.
+
+    Example:
+
+    >>> differing_settings({"epochs": 1, "seed": 0}, {"epochs": 2, "seed": 0})
+    ['epochs']
+    """
+    current = json.loads(json.dumps(current))
+    return sorted(k for k in set(saved) | set(current)
+                  if k not in ignore and saved.get(k) != current.get(k))
+
+
 def check_same_run(out_dir, settings, ignore=()):
     """Refuses to resume a run directory written with different settings.
 
@@ -291,8 +311,7 @@ def check_same_run(out_dir, settings, ignore=()):
     with open(path, encoding="utf-8") as f:
         saved = json.load(f)
     current = json.loads(json.dumps(settings))
-    differ = sorted(k for k in set(saved) | set(current)
-                    if k not in ignore and saved.get(k) != current.get(k))
+    differ = differing_settings(saved, current, ignore)
     if differ:
         detail = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in differ)
         raise ValueError(f"{out_dir} holds a checkpoint of a run with other settings ({detail}). "
