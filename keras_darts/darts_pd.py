@@ -105,8 +105,11 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     start = time.time()
     evaluator = PathEvaluator(model, data.train, data.holdout,
                               calibration_batches=config.es_calibration_batches)
+    # The cost network: `eval_layers` DARTS cells, or `cells_per_stage` NAS-Bench-201 cells per
+    # stage, at `eval_channels`.
     cost = GenotypeCost(data.info.num_classes, data.info.image_shape, config.eval_layers,
-                        config.eval_channels, macs=bounds.needs_macs)
+                        config.eval_channels, macs=bounds.needs_macs,
+                        cells_per_stage=config.cells_per_stage)
     evolution = dict(population=config.es_population, tournament=config.es_tournament,
                      mutation_prob=config.es_mutation_prob,
                      crossover_prob=config.es_crossover_prob) \

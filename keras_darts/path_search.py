@@ -67,7 +67,7 @@ class PathEvaluator:
         self.validation = [(x, np.asarray(y).reshape(-1)) for x, y in (
             validation_data if max_val_batches is None else validation_data.take(max_val_batches))]
         network, kinds = model.network, model.network.cell_types
-        index = {"normal": 0, "reduce": 1}
+        index = {kind: i for i, kind in enumerate(model.kinds)}
 
         def cells(choices):
             return [choices[index[k]] for k in kinds]
@@ -90,7 +90,7 @@ class PathEvaluator:
         import tensorflow as tf
 
         c = self.model.choices_of(genotype)
-        return (tf.constant(c["normal"]), tf.constant(c["reduce"]))
+        return tuple(tf.constant(c[kind]) for kind in self.model.kinds)
 
     def recalibrate(self, genotype):
         """Replaces the running statistics of the path's BNs by calibration-batch statistics."""
@@ -126,10 +126,11 @@ class GenotypeCost:
     Args:
         num_classes: classes.
         input_shape: `(height, width, channels)`.
-        layers: cells of the stand-alone network.
+        layers: cells of the stand-alone network (DARTS family).
         channels: its initial channels.
-        stem: `"cifar"` or `"imagenet"`.
+        stem: `"cifar"` or `"imagenet"` (DARTS family).
         macs: also count multiply-adds (slower: traces the network).
+        cells_per_stage: cells per stage of a NAS-Bench-201 network (5 if None).
 
     Example:
 
@@ -139,10 +140,10 @@ class GenotypeCost:
     """
 
     def __init__(self, num_classes, input_shape, layers=20, channels=36, stem="cifar",
-                 macs=False):
+                 macs=False, cells_per_stage=None):
         self.kwargs = dict(num_classes=num_classes, input_shape=tuple(input_shape),
                            layers=layers, channels=channels, stem=stem, auxiliary=False,
-                           drop_path=False)
+                           drop_path=False, cells_per_stage=cells_per_stage)
         self.macs = bool(macs)
         self._cache = {}
 
@@ -228,7 +229,7 @@ def values_to_genotype(model, values):
         values: `{"{kind}_e{edge}": op name}` for every kept edge.
 
     Returns:
-        A `Genotype`.
+        A `Genotype` (an `NB201Genotype` in a NAS-Bench-201 space).
 
     Raises:
         KeyError: if a kept edge has no value.
@@ -238,7 +239,7 @@ def values_to_genotype(model, values):
     >>> values_to_genotype(pruned, trial.hyperparameters.values)  # doctest: +SKIP
     """
     choices = {kind: [values[f"{kind}_e{e}"] for k, e, _ in model.kept_edges() if k == kind]
-               for kind in ("normal", "reduce")}
+               for kind in model.kinds}
     return model.path_genotype(choices)
 
 

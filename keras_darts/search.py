@@ -39,7 +39,12 @@ PRESETS = {
                         cells_per_stage=1, batch_size=32, epochs=3, learning_rate=0.05,
                         min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4,
                         grad_clip=5.0, arch_learning_rate=3e-3, train_portion=0.5,
-                        max_train=1280, warmup_epochs=0),
+                        max_train=1280, warmup_epochs=0,
+                        # DARTS-PD's stages 2 and 3 at CPU size: 2^6 = 64 paths with
+                        # top_k=2; the cost network is the `nb201-small` training preset's.
+                        pd_epochs=4, pd_learning_rate=0.025, pd_cutout=0, es_trials=60,
+                        es_population=12, es_tournament=4, es_calibration_batches=4,
+                        eval_channels=8),
 }
 
 

@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 from helpers import same_worker
-from keras_darts.architecture import Genotype
+from keras_darts.architecture import Genotype, NB201Genotype, get_genotype
+from keras_darts.derivation.nb201 import nb201_genotype
 from keras_darts.data import search_data
 from keras_darts.networks import build_network
 from keras_darts.path_search import (
@@ -225,6 +226,83 @@ def test_malformed_kept_structures_are_rejected():
     uneven["normal"][0] = ["skip_connect"]
     with pytest.raises(ValueError, match="same number of ops"):
         PathwiseFairSearch(kept=uneven, **SIZES)
+
+
+# ---------------------------------------------------------------------- NAS-Bench-201 cells
+NB201_SIZES = dict(num_classes=10, input_shape=(28, 28, 1), space="nb201", channels=4,
+                   cells_per_stage=1, seed=0)
+
+
+def test_top_k_in_a_nb201_cell_keeps_every_edge_and_never_none():
+    prims = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+    w = np.array([[0.9, 0.05, 0.02, 0.02, 0.01],
+                  [0.1, 0.1, 0.2, 0.5, 0.1],
+                  [0.2, 0.4, 0.1, 0.1, 0.2],
+                  [0.2, 0.2, 0.2, 0.2, 0.2],   # a tie: lower op index first
+                  [0.5, 0.1, 0.1, 0.1, 0.2],
+                  [0.0, 0.0, 0.3, 0.3, 0.4]])
+    kept = top_k_ops(w, prims, steps=3, k=2, family="nb201")
+    assert kept == [["skip_connect", "nor_conv_1x1"], ["nor_conv_3x3", "nor_conv_1x1"],
+                    ["skip_connect", "avg_pool_3x3"], ["skip_connect", "nor_conv_1x1"],
+                    ["avg_pool_3x3", "skip_connect"], ["avg_pool_3x3", "nor_conv_1x1"]]
+    with pytest.raises(ValueError, match="k=5 is larger than the 4 candidate ops of edge 0 "
+                                         r"\(node 1, input 0\)"):
+        top_k_ops(w, prims, steps=3, k=5, family="nb201")
+    with pytest.raises(ValueError, match="family must be one of"):
+        top_k_ops(w, prims, steps=3, k=2, family="nasnet")
+
+
+def test_nb201_pruned_supernet_trains_fair_paths_that_are_nb201_cells(data):
+    set_seed(0)
+    full = create_search_model("darts", alpha_init_scale=1.0, **NB201_SIZES)
+    pruned = prune_supernet(full, k=2)
+    assert pruned.kinds == ("normal",) and set(pruned.kept) == {"normal"}
+    assert all(len(names) == 2 and "none" not in names for names in pruned.kept["normal"])
+    for cell in pruned.network.cells:
+        assert all(len(cell.edge(e).computed_ops) == 2 for e in range(6))
+    # Weights are inherited: the stem and the classifier equal the full supernet's.
+    for name in ("stem_conv", "classifier", "last_bn"):
+        for a, b in zip(getattr(full.network, name).weights, getattr(pruned.network, name).weights):
+            np.testing.assert_array_equal(_np(a), _np(b))
+    # The strongest-alpha path is a NAS-Bench-201 cell; by op indices it equals one-hot weights.
+    g = pruned.genotype()
+    assert isinstance(g, NB201Genotype) and g.count(["none"]) == 0
+    x = np.random.default_rng(2).normal(size=(4, 28, 28, 1)).astype("float32")
+    onehot = [keras.ops.array(w) for w in pruned.discrete_cell_weights(g)]
+    choices = pruned.cell_choices({k: tf.constant(v) for k, v in pruned.choices_of(g).items()})
+    np.testing.assert_allclose(_np(pruned.network(x, choices, training=False)),
+                               _np(pruned.network(x, onehot, training=False)), atol=1e-6)
+    assert pruned.path_genotype({"normal": [names[1] for names in pruned.kept["normal"]]}) \
+        == nb201_genotype(names[1] for names in pruned.kept["normal"])
+    # A path outside the kept ops, or a DARTS genotype, is refused.
+    with pytest.raises(ValueError, match="is not an op the pruned supernet keeps"):
+        pruned.choices_of(nb201_genotype(["none"] * 6))
+    with pytest.raises(ValueError, match="is an NB201Genotype"):
+        pruned.choices_of(get_genotype("DARTS_V2"))
+    # Path-wise training is strictly fair on all 6 edges.
+    pruned.compile()
+    pruned.fit(data.train, epochs=1, steps_per_epoch=3, verbose=0)
+    report = pruned.fairness()
+    assert report["strict"] and report["steps"] == 3
+    assert sorted(report["op_updates"]["normal"]) == [str(e) for e in range(6)]
+
+
+def test_malformed_nb201_kept_structures_are_rejected():
+    base = PathwiseFairSearch(**NB201_SIZES).kept
+    assert base["normal"] == [["skip_connect", "nor_conv_1x1", "nor_conv_3x3",
+                               "avg_pool_3x3"]] * 6
+    empty = {"normal": [list(e) for e in base["normal"]]}
+    empty["normal"][2] = []
+    with pytest.raises(ValueError, match="edge 2 keeps no op; every edge of a NAS-Bench-201"):
+        PathwiseFairSearch(kept=empty, **NB201_SIZES)
+    with pytest.raises(ValueError, match="kept must map 'normal' to one op-name list"):
+        PathwiseFairSearch(kept={**base, "reduce": base["normal"]}, **NB201_SIZES)
+    with pytest.raises(ValueError, match="lists 5 edges; a NAS-Bench-201 cell has 6"):
+        PathwiseFairSearch(kept={"normal": base["normal"][:5]}, **NB201_SIZES)
+    zero = {"normal": [list(e) for e in base["normal"]]}
+    zero["normal"][0] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3"]
+    with pytest.raises(ValueError, match="a path cannot take the zero op"):
+        PathwiseFairSearch(kept=zero, **NB201_SIZES)
 
 
 # ---------------------------------------------------------------------- stage 2: fairness

@@ -34,8 +34,32 @@ def derive_nb201(weights, primitives, mask=None):
                          f"{len(primitives)} ops.")
     if mask is not None:
         w = np.where(np.asarray(mask, bool), w, -np.inf)
-    best = np.argmax(w, axis=1)
+    return nb201_genotype([primitives[i] for i in np.argmax(w, axis=1)])
+
+
+def nb201_genotype(edge_ops):
+    """The `NB201Genotype` with op `edge_ops[e]` on edge `e` (`nb201_edges()` order).
+
+    Args:
+        edge_ops: one op name per edge (6).
+
+    Returns:
+        An `NB201Genotype`.
+
+    Raises:
+        ValueError: for another number of ops.
+
+    Example:
+
+    >>> nb201_genotype(["nor_conv_3x3"] * 6).to_arch_string()
+    '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'
+    """
+    edges = nb201_edges()
+    edge_ops = list(edge_ops)
+    if len(edge_ops) != len(edges):
+        raise ValueError(f"A NAS-Bench-201 cell has {len(edges)} edges; received "
+                         f"{len(edge_ops)} ops: {edge_ops}.")
     nodes = {}
-    for e, (i, j) in enumerate(edges):
-        nodes.setdefault(i, []).append((primitives[best[e]], j))
+    for op, (i, j) in zip(edge_ops, edges):
+        nodes.setdefault(i, []).append((str(op), j))
     return NB201Genotype(tuple(nodes[i] for i in sorted(nodes)))

@@ -42,7 +42,9 @@ class NB201Cell(layers.Layer):
 
     Call arguments:
         x: the cell input.
-        weights: `(num_edges, len(primitives))` mixing weights.
+        weights: `(num_edges, len(primitives))` mixing weights, or integer op
+            indices `(num_edges,)`: a single path, each edge computing only its
+            chosen op (`MixedOp.call_choice`).
         training: training mode.
 
     Returns:
@@ -73,6 +75,10 @@ class NB201Cell(layers.Layer):
             for e, (i, j) in enumerate(edges)
         ]
 
+    def edge(self, e):
+        """The `MixedOp` of edge row `e` (every NAS-Bench-201 edge is present)."""
+        return self.edges[e]
+
     def build(self, input_shape, weights_shape=None):
         for edge in self.edges:
             edge.build(tuple(input_shape[:-1]) + (self.channels,))
@@ -81,12 +87,15 @@ class NB201Cell(layers.Layer):
         return tuple(input_shape)
 
     def call(self, x, weights, training=None):
+        single_path = "int" in str(weights.dtype)
         nodes = [x]
         e = 0
         for i in range(1, self.max_nodes):
             total = None
             for j in range(i):
-                y = self.edges[e](nodes[j], weights[e], training=training)
+                edge = self.edges[e]
+                y = (edge.call_choice(nodes[j], weights[e], training=training) if single_path
+                     else edge(nodes[j], weights[e], training=training))
                 total = y if total is None else total + y
                 e += 1
             nodes.append(total)

@@ -13,39 +13,52 @@ import tensorflow as tf
 from keras import ops
 
 from keras_darts.architecture.genotype import Genotype
+from keras_darts.architecture.nb201_genotype import NB201Genotype
 from keras_darts.derivation.darts import parse_cell
+from keras_darts.derivation.nb201 import nb201_genotype
 from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.nb201 import nb201_edges
 from keras_darts.search_space.ops import op_spec
 from keras_darts.strategies.base import SearchModel
 from keras_darts.utils.distribute import num_replicas
 
 KINDS = ("normal", "reduce")
+FAMILIES = ("darts", "nb201")
+
+
+def _edge_pairs(family, steps):
+    """Per edge row, `(node, input)`: DARTS cells' `edge_endpoints`, NAS-Bench-201's edges."""
+    return nb201_edges() if family == "nb201" else edge_endpoints(steps)
 
 
 def _np_int(tensor):
     return np.asarray(ops.convert_to_numpy(tensor), dtype=np.int32)
 
 
-def top_k_ops(weights, primitives, steps, k, mask=None):
+def top_k_ops(weights, primitives, steps, k, mask=None, family="darts"):
     """Stage 1 of DARTS-PD for one cell kind: the topology and the top-k ops of its edges.
 
-    The topology is the DARTS rule's (per node the two edges with the
-    strongest non-`none` op); on each of those edges the `k` ops with the
-    largest weights are kept (`none` and masked ops never are).
+    In a DARTS-family cell the topology is the DARTS rule's (per node the
+    two edges with the strongest non-`none` op); a NAS-Bench-201 cell keeps
+    all of its 6 edges. On each kept edge the `k` ops with the largest
+    weights are kept (`none` and masked ops never are: a path's ops must be
+    trainable, so DARTS-PD's NAS-Bench-201 cells never contain `none`).
 
     Args:
         weights: `(num_edges, num_ops)` derivation weights of the cell kind.
         primitives: op names.
-        steps: intermediate nodes.
+        steps: intermediate nodes (DARTS family).
         k: ops kept per edge (2 in the paper).
         mask: optional boolean `(num_edges, num_ops)` array of active ops.
+        family: the search space's cell family, `"darts"` or `"nb201"`.
 
     Returns:
         A list with one entry per edge: the kept op names, strongest first,
         or `[]` for an edge outside the topology.
 
     Raises:
-        ValueError: if `k < 1`, or `k` exceeds the candidate ops of a kept edge.
+        ValueError: if `k < 1`, `k` exceeds the candidate ops of a kept edge,
+            or for an unknown family.
 
     Example:
 
@@ -56,39 +69,48 @@ def top_k_ops(weights, primitives, steps, k, mask=None):
     """
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k (ops kept per edge) must be a positive integer. Received: k={k!r}")
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}. Received: family={family!r}")
     w = np.asarray(weights, dtype=np.float64)
-    endpoints = edge_endpoints(steps)
+    endpoints = _edge_pairs(family, steps)
     usable = np.array([not op_spec(p).is_zero for p in primitives])[None, :].repeat(len(w), 0)
     if mask is not None:
         usable &= np.asarray(mask, dtype=bool)
-    topology = parse_cell(w, primitives, steps, mask)
-    rows = {pair: e for e, pair in enumerate(endpoints)}
+    if family == "nb201":
+        topology = range(len(endpoints))
+    else:
+        rows = {pair: e for e, pair in enumerate(endpoints)}
+        topology = [rows[(position // 2, inp)]
+                    for position, (_, inp) in enumerate(parse_cell(w, primitives, steps, mask))]
     kept = [[] for _ in endpoints]
-    for position, (_, inp) in enumerate(topology):
-        e = rows[(position // 2, inp)]
+    for e in topology:
         candidates = np.flatnonzero(usable[e])
         if k > len(candidates):
+            node, inp = endpoints[e]
             raise ValueError(
                 f"k={k} is larger than the {len(candidates)} candidate ops of edge {e} "
-                f"(node {position // 2}, input {inp}): "
+                f"(node {node}, input {inp}): "
                 f"{[primitives[i] for i in candidates]}.")
         order = sorted(candidates, key=lambda i: (-w[e, i], i))[:k]
         kept[e] = [primitives[i] for i in order]
     return kept
 
 
-def _check_kept(kept, primitives, steps):
-    """Validates a `{"normal": [...], "reduce": [...]}` kept-op structure; returns k."""
-    if not isinstance(kept, dict) or set(kept) != set(KINDS):
-        raise ValueError(f"kept must map 'normal' and 'reduce' to one op-name list per edge. "
-                         f"Received: {kept!r}")
-    endpoints = edge_endpoints(steps)
+def _check_kept(kept, primitives, steps, family="darts"):
+    """Validates a `{kind: [...]}` kept-op structure (kinds of the family's cells); returns k."""
+    kinds = ("normal",) if family == "nb201" else KINDS
+    if not isinstance(kept, dict) or set(kept) != set(kinds):
+        raise ValueError(f"kept must map {' and '.join(repr(k) for k in kinds)} to one op-name "
+                         f"list per edge. Received: {kept!r}")
+    endpoints = _edge_pairs(family, steps)
     ks = set()
-    for kind in KINDS:
+    for kind in kinds:
         edges = kept[kind]
         if len(edges) != len(endpoints):
-            raise ValueError(f"kept[{kind!r}] lists {len(edges)} edges; a cell with {steps} "
-                             f"nodes has {len(endpoints)}.")
+            cell = ("a NAS-Bench-201 cell" if family == "nb201"
+                    else f"a cell with {steps} nodes")
+            raise ValueError(f"kept[{kind!r}] lists {len(edges)} edges; {cell} has "
+                             f"{len(endpoints)}.")
         for e, names in enumerate(edges):
             for name in names:
                 if name not in primitives:
@@ -101,7 +123,10 @@ def _check_kept(kept, primitives, steps):
                 raise ValueError(f"kept[{kind!r}] edge {e} repeats an op: {list(names)}.")
             if names:
                 ks.add(len(names))
-        for i in range(steps):
+            elif family == "nb201":
+                raise ValueError(f"kept[{kind!r}] edge {e} keeps no op; every edge of a "
+                                 "NAS-Bench-201 cell takes one.")
+        for i in range(0 if family == "nb201" else steps):
             n = sum(1 for e, (node, _) in enumerate(endpoints) if node == i and edges[e])
             if n != 2:
                 raise ValueError(f"kept[{kind!r}] keeps {n} incoming edges of node {i}; a DARTS "
@@ -112,8 +137,9 @@ def _check_kept(kept, primitives, steps):
     return ks.pop()
 
 
-def default_kept(primitives, steps):
-    """The unpruned default: each node's two edges from the cell inputs, every non-zero op.
+def default_kept(primitives, steps, family="darts"):
+    """The unpruned default: every non-zero op on each node's two edges from the cell inputs
+    (DARTS family) or on every edge (NAS-Bench-201).
 
     Example:
 
@@ -121,6 +147,8 @@ def default_kept(primitives, steps):
     [['skip_connect', 'sep_conv_3x3'], ['skip_connect', 'sep_conv_3x3']]
     """
     names = [p for p in primitives if not op_spec(p).is_zero]
+    if family == "nb201":
+        return {"normal": [list(names) for _ in nb201_edges()]}
     edges = [list(names) if inp < 2 else [] for _, inp in edge_endpoints(steps)]
     return {kind: [list(e) for e in edges] for kind in KINDS}
 
@@ -130,7 +158,9 @@ class PathwiseFairSearch(SearchModel):
     """DARTS-PD stage 2: a pruned supernet trained path-wise with strict fairness.
 
     Every cell keeps, on each edge of its kind's topology, `k` ops
-    (`kept`); other edges and ops are not built. Each step draws, for every
+    (`kept`); other edges and ops are not built. DARTS-family spaces have a
+    normal and a reduction kind; a NAS-Bench-201 space has one (`"normal"`),
+    all of whose 6 edges are kept, and its paths are `NB201Genotype`s. Each step draws, for every
     kept edge, a random permutation of its `k` ops that assigns them to the
     `k` paths of the step, so every kept op of every edge is trained exactly
     once per step and the paths of a step are op-disjoint on every edge. The
@@ -144,17 +174,17 @@ class PathwiseFairSearch(SearchModel):
     (updates per path slot); `fairness()` summarises them.
 
     Args:
-        kept: `{"normal": [...], "reduce": [...]}` with one list of kept op
-            names per edge (`[]`: edge not in the topology), as `top_k_ops`
-            returns. None: every non-zero op on each node's two edges from
-            the cell inputs (an unpruned default).
+        kept: `{"normal": [...], "reduce": [...]}` (NAS-Bench-201:
+            `{"normal": [...]}`) with one list of kept op names per edge
+            (`[]`: edge not in the topology), as `top_k_ops` returns. None:
+            `default_kept` (every non-zero op, unpruned).
         **kwargs: `SearchModel` arguments (sizes, `space`, `seed`,
             `partial_channels`, ...).
 
     Raises:
-        ValueError: for a malformed `kept` (unknown or zero op, a node
-            without exactly 2 edges, edges with different `k`), or a search
-            space that is not of the DARTS family.
+        ValueError: for a malformed `kept` (unknown or zero op, a DARTS node
+            without exactly 2 edges, a NAS-Bench-201 edge without ops, edges
+            with different `k`).
 
     Example:
 
@@ -189,13 +219,10 @@ class PathwiseFairSearch(SearchModel):
             raise ValueError("base_method 'd-darts' has per-cell alphas; DARTS-PD prunes per "
                              "cell kind. Use darts, single-level, single-darts or sp-darts.")
         space = get_search_space(config.space, config.op_subsets)
-        if space.family != "darts":
-            raise ValueError(f"DARTS-PD needs a DARTS-family search space; {config.space!r} "
-                             "is not one.")
         if not isinstance(config.top_k, int) or isinstance(config.top_k, bool) or config.top_k < 1:
             raise ValueError(f"top_k must be a positive integer. Received: top_k={config.top_k!r}")
         fewest = min(sum(1 for i in active if not op_spec(space.primitives[i]).is_zero)
-                     for kind in KINDS
+                     for kind in space.kinds
                      for active in (getattr(space, f"{kind}_active")
                                     or [range(len(space.primitives))]))
         if config.top_k > fewest:
@@ -227,27 +254,24 @@ class PathwiseFairSearch(SearchModel):
         space = kwargs.get("space", "darts")
         space = space if not isinstance(space, str) else get_search_space(
             space, kwargs.get("op_subsets"))
-        if space.family != "darts":
-            raise ValueError(f"DARTS-PD needs a DARTS-family search space; {space.name!r} has "
-                             f"{space.family} cells.")
+        self.family, self.kinds = space.family, space.kinds
         primitives = tuple(kwargs.get("primitives") or space.primitives)
         steps = kwargs.get("steps", 4)
         if kept is None:
-            kept = default_kept(primitives, steps)
+            kept = default_kept(primitives, steps, self.family)
         kept = {kind: [list(e) for e in kept[kind]] for kind in kept} if isinstance(
             kept, dict) else kept
-        self.k = _check_kept(kept, primitives, steps)
+        self.k = _check_kept(kept, primitives, steps, self.family)
         self.kept = kept
         for kind in KINDS:
             kwargs.pop(f"{kind}_active", None)
-        active = {kind: [sorted(primitives.index(n) for n in e) for e in kept[kind]]
-                  for kind in KINDS}
-        super().__init__(normal_active=active["normal"], reduce_active=active["reduce"],
-                         **kwargs)
+        active = {f"{kind}_active": [sorted(primitives.index(n) for n in e) for e in kept[kind]]
+                  for kind in self.kinds}
+        super().__init__(**active, **kwargs)
         self._config["kept"] = kept
         self.arch_updates_enabled.assign(0.0)
         self._rows, self._kept_idx = {}, {}
-        for kind in KINDS:
+        for kind in self.kinds:
             rows = [e for e, names in enumerate(kept[kind]) if names]
             self._rows[kind] = tf.constant(rows, tf.int32)
             self._kept_idx[kind] = tf.constant(
@@ -261,10 +285,10 @@ class PathwiseFairSearch(SearchModel):
                                             initializer="zeros", trainable=False)
         self.op_counts = {kind: self.add_weight(
             name=f"op_counts_{kind}", shape=(edges, num_ops), initializer="zeros",
-            trainable=False) for kind in KINDS}
+            trainable=False) for kind in self.kinds}
         self.op_path_counts = {kind: self.add_weight(
             name=f"op_path_counts_{kind}", shape=(edges, num_ops, self.k), initializer="zeros",
-            trainable=False) for kind in KINDS}
+            trainable=False) for kind in self.kinds}
         self.path_counts = self.add_weight(name="path_counts", shape=(self.k,),
                                            initializer="zeros", trainable=False)
 
@@ -283,7 +307,7 @@ class PathwiseFairSearch(SearchModel):
         """
         seed = 0 if self._config["seed"] is None else int(self._config["seed"])
         out = {}
-        for offset, kind in enumerate(KINDS):
+        for offset, kind in enumerate(self.kinds):
             u = tf.random.stateless_uniform(
                 (len(self._rows[kind]), self.k),
                 seed=tf.stack([tf.constant(seed * 2 + offset, tf.int64), step]))
@@ -293,7 +317,7 @@ class PathwiseFairSearch(SearchModel):
     def path_choices(self, perms, p):
         """Op indices `(num_edges,)` per kind of path `p` (-1 on edges outside the topology)."""
         out = {}
-        for kind in KINDS:
+        for kind in self.kinds:
             chosen = tf.gather(self._kept_idx[kind], perms[kind][:, p], batch_dims=1)
             out[kind] = tf.tensor_scatter_nd_update(
                 tf.fill([self.network.num_edges], -1), self._rows[kind][:, None], chosen)
@@ -303,39 +327,57 @@ class PathwiseFairSearch(SearchModel):
         """Per-cell op-index tensors from per-kind ones."""
         return [choices[kind] for kind in self.network.cell_types]
 
+    def _genotype_edges(self, genotype):
+        """Per kind, `[(edge_row, op)]` of a genotype's edges in this supernet's rows.
+
+        Raises:
+            ValueError: for a genotype of another cell family.
+        """
+        if self.family == "nb201":
+            if not isinstance(genotype, NB201Genotype):
+                raise ValueError("A path of a NAS-Bench-201 supernet is an NB201Genotype. "
+                                 f"Received: {genotype!r}")
+            return {"normal": [(e, op) for e, (op, _) in enumerate(genotype.edge_list())]}
+        if not isinstance(genotype, Genotype):
+            raise ValueError(f"A path of a DARTS-family supernet is a Genotype. Received: "
+                             f"{genotype!r}")
+        rows = {pair: e for e, pair in enumerate(edge_endpoints(self.network.steps))}
+        return {kind: [(rows.get((position // 2, inp)), op)
+                       for position, (op, inp) in enumerate(getattr(genotype, kind))]
+                for kind in self.kinds}
+
     def choices_of(self, genotype):
         """Per-kind op-index arrays `(num_edges,)` selecting exactly `genotype`'s path.
 
         Raises:
             ValueError: if the genotype is not a path of this pruned supernet.
         """
-        rows = {pair: e for e, pair in enumerate(edge_endpoints(self.network.steps))}
         out = {}
-        for kind in KINDS:
+        for kind, edges in self._genotype_edges(genotype).items():
             c = np.full(self.network.num_edges, -1, np.int32)
-            for position, (op, inp) in enumerate(getattr(genotype, kind)):
-                e = rows.get((position // 2, inp))
+            for position, (e, op) in enumerate(edges):
                 if e is None or op not in self.kept[kind][e]:
-                    raise ValueError(f"{kind} edge {position} ({op!r} from input {inp}) is not "
-                                     "an op the pruned supernet keeps there.")
+                    raise ValueError(f"{kind} edge {position} ({op!r}) is not an op the pruned "
+                                     "supernet keeps there.")
                 c[e] = self.primitives.index(op)
             out[kind] = c
         return out
 
     def path_genotype(self, choices):
-        """The `Genotype` of a path given as per-kind op indices or op names per kept edge.
+        """The genotype of a path given as per-kind op indices or op names per kept edge.
 
         Args:
-            choices: `{"normal": ..., "reduce": ...}`, each either an array of
-                op indices `(num_edges,)` or a list of op names, one per kept
-                edge in edge order.
+            choices: `{"normal": ..., "reduce": ...}` (NAS-Bench-201:
+                `{"normal": ...}`), each either an array of op indices
+                `(num_edges,)` or a list of op names, one per kept edge in edge
+                order.
 
         Returns:
-            A `Genotype` (nodes' edges in input order).
+            A `Genotype` (nodes' edges in input order), or an `NB201Genotype`.
         """
-        endpoints = edge_endpoints(self.network.steps)
+        endpoints = _edge_pairs(self.family, self.network.steps)
         cells = {}
-        for kind in KINDS:
+        for kind in self.kinds:
             rows = [e for e, names in enumerate(self.kept[kind]) if names]
             c = list(choices[kind])
             # Told apart by type, not length: with one node per cell both lists have 2 entries.
@@ -344,13 +386,15 @@ class PathwiseFairSearch(SearchModel):
             else:
                 names = [self.primitives[int(c[e])] for e in rows]
             cells[kind] = [(name, endpoints[e][1]) for name, e in zip(names, rows)]
+        if self.family == "nb201":
+            return nb201_genotype(name for name, _ in cells["normal"])
         steps, mult = self.network.steps, self.network.multiplier
         concat = list(range(2 + steps - mult, steps + 2))
         return Genotype(cells["normal"], concat, cells["reduce"], concat)
 
     def kept_edges(self):
         """`[(kind, edge_row, [kept op names])]` for every kept edge, in a fixed order."""
-        return [(kind, e, list(names)) for kind in KINDS
+        return [(kind, e, list(names)) for kind in self.kinds
                 for e, names in enumerate(self.kept[kind]) if names]
 
     # ------------------------------------------------------------------ training
@@ -370,7 +414,7 @@ class PathwiseFairSearch(SearchModel):
         self.apply_gradients(self.optimizer, grads, self.weight_variables, self.grad_clip)
         num_ops = len(self.primitives)
         for p, choices in enumerate(paths):
-            for kind in KINDS:
+            for kind in self.kinds:
                 hot = tf.one_hot(choices[kind], num_ops)
                 self.op_counts[kind].assign_add(hot)
                 self.op_path_counts[kind].assign_add(
@@ -385,7 +429,7 @@ class PathwiseFairSearch(SearchModel):
     def alpha_path_choices(self):
         """In-graph op indices per kind of the path `genotype()` describes (strongest alpha)."""
         out = {}
-        for kind in KINDS:
+        for kind in self.kinds:
             alpha = self.architecture.variables_by_kind[kind]
             rows = self._rows[kind]
             values = tf.gather(tf.gather(alpha, rows), self._kept_idx[kind], batch_dims=1)
@@ -414,7 +458,7 @@ class PathwiseFairSearch(SearchModel):
         Ties go to the op listed first in `kept` (the stronger one at pruning).
 
         Returns:
-            A `Genotype`.
+            A `Genotype` (an `NB201Genotype` in a NAS-Bench-201 space).
         """
         return self.path_genotype({k: _np_int(v) for k, v in self.alpha_path_choices().items()})
 
@@ -429,7 +473,7 @@ class PathwiseFairSearch(SearchModel):
         """
         steps = int(ops.convert_to_numpy(self.step_counter))
         per_op, counts = {}, []
-        for kind in KINDS:
+        for kind in self.kinds:
             table = ops.convert_to_numpy(self.op_counts[kind])
             per_op[kind] = {}
             for e, names in enumerate(self.kept[kind]):
@@ -454,12 +498,13 @@ class PathwiseFairSearch(SearchModel):
 def copy_supernet_weights(source, target):
     """Copies a supernet's weights into a pruned copy of it (same sizes, fewer ops).
 
-    Stem, preprocessing, classifier and every op the target computes take
-    the source's values; ops the target does not have are skipped.
+    Stem, preprocessing (DARTS cells), residual reductions and last BN
+    (NAS-Bench-201), classifier and every op the target computes take the
+    source's values; ops the target does not have are skipped.
 
     Args:
-        source: the full `DartsSupernet`.
-        target: the pruned `DartsSupernet` (same sizes and channels).
+        source: the full supernet (`DartsSupernet` or `NB201Supernet`).
+        target: the pruned one (same class, sizes and channels).
 
     Raises:
         ValueError: if the two supernets do not have the same structure.
@@ -468,14 +513,21 @@ def copy_supernet_weights(source, target):
 
     >>> copy_supernet_weights(searched.network, pruned.network)  # doctest: +SKIP
     """
-    if len(source.cells) != len(target.cells) or source.channels != target.channels:
-        raise ValueError("The supernets differ in cells or channels; cannot copy weights.")
-    for name in ("stem_conv", "stem_bn", "classifier"):
-        getattr(target, name).set_weights(getattr(source, name).get_weights())
+    if (type(source) is not type(target) or len(source.cells) != len(target.cells)
+            or source.channels != target.channels):
+        raise ValueError("The supernets differ in kind, cells or channels; cannot copy weights.")
+    fixed = [name for name in ("stem_conv", "stem_bn", "last_bn", "classifier")
+             if hasattr(target, name)]
+    pairs = [(getattr(source, name), getattr(target, name)) for name in fixed]
+    pairs += [(s, t) for s, t in zip(getattr(source, "blocks", ()), getattr(target, "blocks", ()))
+              if t not in target.cells]  # NAS-Bench-201's residual reductions
     for src_cell, dst_cell in zip(source.cells, target.cells):
-        dst_cell.preprocess0.set_weights(src_cell.preprocess0.get_weights())
-        dst_cell.preprocess1.set_weights(src_cell.preprocess1.get_weights())
-        for e in range(len(dst_cell.edge_index)):
+        pairs += [(getattr(src_cell, name), getattr(dst_cell, name))
+                  for name in ("preprocess0", "preprocess1") if hasattr(dst_cell, name)]
+    for src_layer, dst_layer in pairs:
+        dst_layer.set_weights(src_layer.get_weights())
+    for src_cell, dst_cell in zip(source.cells, target.cells):
+        for e in range(target.num_edges):
             dst_edge, src_edge = dst_cell.edge(e), src_cell.edge(e)
             if dst_edge is None:
                 continue
@@ -496,8 +548,8 @@ def prune_supernet(model, k=2, inherit_weights=True, **overrides):
     frozen alphas and, with `inherit_weights`, its trained weights.
 
     Args:
-        model: a trained `SearchModel` with shared alphas per cell kind on a
-            DARTS-family space.
+        model: a trained `SearchModel` with shared alphas per cell kind (a
+            DARTS-family or the NAS-Bench-201 space).
         k: ops kept per edge (2 in the paper).
         inherit_weights: copy the supernet's weights into the pruned one
             (False: a fresh initialisation).
@@ -508,8 +560,8 @@ def prune_supernet(model, k=2, inherit_weights=True, **overrides):
         A `PathwiseFairSearch`.
 
     Raises:
-        ValueError: for `k < 1`, `k` larger than an edge's candidate ops, a
-            model with per-cell alphas, or a non-DARTS space.
+        ValueError: for `k < 1`, `k` larger than an edge's candidate ops, or
+            a model with per-cell alphas.
 
     Example:
 
@@ -520,20 +572,18 @@ def prune_supernet(model, k=2, inherit_weights=True, **overrides):
     if model.architecture.per_cell:
         raise ValueError("DARTS-PD prunes per cell kind, but this model has per-cell alphas "
                          "(D-DARTS); search with a method that shares alphas per kind.")
-    if model.space.family != "darts":
-        raise ValueError(f"DARTS-PD needs a DARTS-family search space; {model.space.name!r} "
-                         f"has {model.space.family} cells.")
     weights = model.architecture.derivation_weights()
     net = model.network
     kept = {kind: top_k_ops(weights[kind], net.primitives, net.steps, k,
-                            model.architecture.mask(kind)) for kind in KINDS}
+                            model.architecture.mask(kind), model.space.family)
+            for kind in model.space.kinds}
     config = {key: value for key, value in model._config.items()
               if key not in ("normal_active", "reduce_active", "edge_normalization")}
     if model.space.op_subsets is None:
         config["primitives"] = list(net.primitives)
     config.update(overrides)
     pruned = PathwiseFairSearch(kept=kept, **config)
-    for kind in KINDS:
+    for kind in pruned.kinds:
         pruned.architecture.variables_by_kind[kind].assign(
             model.architecture.variables_by_kind[kind])
     if inherit_weights:
