@@ -77,7 +77,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     stage2_dir = os.path.join(out_dir, "stage2")
     atomic_write_json(os.path.join(stage2_dir, "kept.json"),
                       {"k": model.k, "kept": model.kept,
-                       "paths_per_cell_kind": model.k ** (len(model.kept_edges()) // 2)})
+                       "paths_per_cell_kind": model.k ** (len(model.kept_edges()) // len(model.kinds))})
 
     # Stage 2: path-wise strictly fair training of the pruned supernet (alphas frozen).
     start = time.time()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import same_worker
+from helpers import run_cli, same_worker
 from keras_darts.architecture import Genotype, NB201Genotype, get_genotype
 from keras_darts.derivation.nb201 import nb201_genotype
 from keras_darts.data import search_data
@@ -474,3 +474,23 @@ def test_three_stage_run_gives_a_family_of_architectures(darts_pd_run):
     assert (out / "stage1" / "genotype.json").exists()
     kept = json.loads((out / "stage2" / "kept.json").read_text())
     assert kept["k"] == 2
+
+
+@pytest.mark.slow
+def test_three_stage_run_in_the_nb201_space_from_the_command_line(tmp_path):
+    out = tmp_path / "pd"
+    run_cli("search", "--preset", "nb201-small", "--method", "darts-pd", "--base-method",
+            "single-darts", "--dataset", "digits", "--channels", "4", "--max-train", "128",
+            "--batch-size", "16", "--epochs", "1", "--pd-epochs", "1", "--es-trials", "6",
+            "--es-population", "3", "--es-tournament", "2", "--es-calibration-batches", "1",
+            "--seed", "1", "--verbose", "0", "--out", str(out))
+    best = NB201Genotype.from_json((out / "genotype.json").read_text())
+    assert best.count(["none"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["fairness"]["strict"] and summary["paths_scored"] == 6
+    assert summary["genotype"] == best.to_arch_string() == summary["best"][0]["genotype"]
+    kept = json.loads((out / "stage2" / "kept.json").read_text())
+    assert set(kept["kept"]) == {"normal"} and kept["paths_per_cell_kind"] == 2 ** 6
+    NB201Genotype.from_json((out / "stage1" / "genotype.json").read_text())
+    for path in sorted((out / "stage3" / "pareto").iterdir()):
+        NB201Genotype.from_json(path.read_text())
