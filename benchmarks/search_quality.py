@@ -6,12 +6,13 @@ space's training preset, and its percentile among `--random` cells drawn uniform
 same space (`keras_darts.baseline`) and trained with exactly the same `TrainConfig` (seed 0 for
 every network, so only the cell differs). Reported per case: the genotype, its stand-alone
 test accuracy and percentile, its parameter-free op count, the search's IES at the end and its
-wall time. D-DARTS and DARTS-PD search DARTS-family cells only; their NAS-Bench-201 cases are
-listed as not applicable.
+wall time. D-DARTS searches DARTS-family cells only (per-cell alphas); its NAS-Bench-201 cases
+are listed as not applicable.
 
 Resumable: every finished search, training and random cell lives in `--work`, and the JSON
-(`--out`) is rewritten after each case, so a run cut off goes on where it stopped. Percentiles
-are computed against the random cells finished so far (`random_completed`).
+(`--out`) is rewritten after each case, so a run cut off goes on where it stopped; cases and a
+space's random pool already in the JSON are kept (run with the same settings, or a new `--out`).
+Percentiles are computed against the random cells finished so far (`random_completed`).
 
 Usage:
     python benchmarks/search_quality.py --spaces nb201 --seeds 0 1 2 --random 30 \
@@ -34,6 +35,7 @@ SPACES = {
         "darts": dict(method="darts", order=1),
         "single-darts": dict(method="single-darts"),
         "sp-darts": dict(method="sp-darts", order=1),
+        "darts-pd": dict(method="darts-pd", base_method="darts"),
     }),
     "darts": ("small", "small", {
         "darts": dict(method="darts", order=1),
@@ -136,10 +138,14 @@ def main(argv=None):
         doc["summary"] = summarize(doc)
         atomic_write_json(args.out, doc)
 
-    for space in args.spaces:
-        if args.random_first:
+    def pool(space):
+        if len(doc["random"].get(space, [])) < args.random:
             doc["random"][space] = random_pool(space, args)
             write()
+
+    for space in args.spaces:
+        if args.random_first:
+            pool(space)
         for seed in args.seeds:
             for method in args.methods:
                 if (space, method, seed) in done:
@@ -157,8 +163,7 @@ def main(argv=None):
                       f"{c['test_accuracy']:.4f} ({time.time() - t:.0f} s)", file=sys.stderr,
                       flush=True)
                 write()
-        doc["random"][space] = random_pool(space, args)
-        write()
+        pool(space)
     print(json.dumps(doc["summary"], indent=1))
     return 0
 
