@@ -75,9 +75,10 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
         model = prune_supernet(stage1.model, k=config.top_k)
     timings["stage1_s"] = time.time() - start
     stage2_dir = os.path.join(out_dir, "stage2")
+    edges_per_kind = len(model.kept_edges()) // len(model.kinds)
     atomic_write_json(os.path.join(stage2_dir, "kept.json"),
                       {"k": model.k, "kept": model.kept,
-                       "paths_per_cell_kind": model.k ** (len(model.kept_edges()) // len(model.kinds))})
+                       "paths_per_cell_kind": model.k ** edges_per_kind})
 
     # Stage 2: path-wise strictly fair training of the pruned supernet (alphas frozen).
     start = time.time()

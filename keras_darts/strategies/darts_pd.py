@@ -96,9 +96,8 @@ def top_k_ops(weights, primitives, steps, k, mask=None, family="darts"):
     return kept
 
 
-def _check_kept(kept, primitives, steps, family="darts"):
-    """Validates a `{kind: [...]}` kept-op structure (kinds of the family's cells); returns k."""
-    kinds = ("normal",) if family == "nb201" else KINDS
+def _check_kept(kept, primitives, steps, family="darts", kinds=KINDS):
+    """Validates a `{kind: [...]}` kept-op structure (the space's cell kinds); returns k."""
     if not isinstance(kept, dict) or set(kept) != set(kinds):
         raise ValueError(f"kept must map {' and '.join(repr(k) for k in kinds)} to one op-name "
                          f"list per edge. Received: {kept!r}")
@@ -261,7 +260,7 @@ class PathwiseFairSearch(SearchModel):
             kept = default_kept(primitives, steps, self.family)
         kept = {kind: [list(e) for e in kept[kind]] for kind in kept} if isinstance(
             kept, dict) else kept
-        self.k = _check_kept(kept, primitives, steps, self.family)
+        self.k = _check_kept(kept, primitives, steps, self.family, self.kinds)
         self.kept = kept
         for kind in KINDS:
             kwargs.pop(f"{kind}_active", None)
