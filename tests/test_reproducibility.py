@@ -85,8 +85,8 @@ def test_cli_search_twice_in_fresh_processes_is_the_same_search(tmp_path, case):
                     PD_FILES if case == "darts-pd" else SEARCH_FILES)
 
 
-# The demo's path (`make demo`: `search --preset small`, then `train --preset small` on the
-# derived genotype) with the tiny CLI search: the shared CLI run is the first search.
+# The search-then-train path (`search`, then `train` on the derived genotype) with the tiny CLI
+# search: the shared CLI run is the first search.
 
 
 @pytest.mark.slow
@@ -108,9 +108,10 @@ def test_search_then_training_in_fresh_processes_repeats_the_shared_cli_run(tmp_
 
 
 @pytest.mark.slow
-def test_supernet_gradients_are_the_same_call_after_call_at_the_demo_size(determinism_off):
-    """The demo's supernet (5 cells, 3 nodes, the whole DARTS space, 28x28 Fashion-MNIST) at
-    batch 16: big enough that Grappler's memory optimizer rewrote its gradient sums on this
+def test_supernet_gradients_are_the_same_call_after_call_at_the_small_preset_size(
+        determinism_off):
+    """The `small` preset's supernet (5 cells, 3 nodes, the whole DARTS space, 28x28
+    Fashion-MNIST) at batch 16: big enough that Grappler's memory optimizer rewrote its gradient sums on this
     project's machine (24 GiB), which made 533 of its 585 gradients differ from one call of the
     same function to the next; the tiny supernets above are too small to show it. Determinism
     turns that optimizer off: three calls give bit-identical gradients."""
