@@ -127,6 +127,11 @@ def main(argv=None):
     from keras_darts.utils import atomic_write_json
 
     doc = _load(args.out) or {"benchmark": "search_quality", "cases": [], "random": {}}
+    for key in ("search_overrides", "train_overrides", "random_seed"):
+        kept = doc.get("settings", {}).get(key, getattr(args, key))
+        if kept != getattr(args, key):  # its cases and random cells were run otherwise
+            parser.error(f"{args.out} holds results with {key}={kept!r}, not "
+                         f"{getattr(args, key)!r}: pass another --out.")
     doc.update(machine={"cpus": os.cpu_count(), "python": platform.python_version()},
                settings={k: v for k, v in vars(args).items() if k not in ("work", "out")})
     done = {(c["space"], c["method"], c["seed"]) for c in doc["cases"]}
