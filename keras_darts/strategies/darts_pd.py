@@ -253,19 +253,18 @@ class PathwiseFairSearch(SearchModel):
         space = kwargs.get("space", "darts")
         space = space if not isinstance(space, str) else get_search_space(
             space, kwargs.get("op_subsets"))
-        self.family, self.kinds = space.family, space.kinds
         primitives = tuple(kwargs.get("primitives") or space.primitives)
         steps = kwargs.get("steps", 4)
         if kept is None:
-            kept = default_kept(primitives, steps, self.family)
+            kept = default_kept(primitives, steps, space.family)
         kept = {kind: [list(e) for e in kept[kind]] for kind in kept} if isinstance(
             kept, dict) else kept
-        self.k = _check_kept(kept, primitives, steps, self.family, self.kinds)
+        self.k = _check_kept(kept, primitives, steps, space.family, space.kinds)
         self.kept = kept
         for kind in KINDS:
             kwargs.pop(f"{kind}_active", None)
         active = {f"{kind}_active": [sorted(primitives.index(n) for n in e) for e in kept[kind]]
-                  for kind in self.kinds}
+                  for kind in space.kinds}
         super().__init__(**active, **kwargs)
         self._config["kept"] = kept
         self.arch_updates_enabled.assign(0.0)
@@ -290,6 +289,16 @@ class PathwiseFairSearch(SearchModel):
             trainable=False) for kind in self.kinds}
         self.path_counts = self.add_weight(name="path_counts", shape=(self.k,),
                                            initializer="zeros", trainable=False)
+
+    @property
+    def family(self):
+        """The search space's cell family (`"darts"` or `"nb201"`)."""
+        return self.space.family
+
+    @property
+    def kinds(self):
+        """The search space's cell kinds (`("normal", "reduce")` or `("normal",)`)."""
+        return self.space.kinds
 
     @property
     def arch_variables(self):
