@@ -3,10 +3,13 @@
 For every search space, method and seed: a search with the space's CPU preset (`nb201-small`
 or `small`, plus the method's settings below), the derived cell trained stand-alone with the
 space's training preset, and its percentile among `--random` cells drawn uniformly from the
-same space (`keras_darts.baseline`) and trained with exactly the same `TrainConfig` (seed 0 for
-every network, so only the cell differs). Reported per case: the genotype, its stand-alone
-test accuracy and percentile, its parameter-free op count, the search's IES at the end and its
-wall time. D-DARTS searches DARTS-family cells only (per-cell alphas); its NAS-Bench-201 cases
+same space (`keras_darts.baseline`) and trained with exactly the same `TrainConfig` (the same
+training seeds for every network, so only the cell differs). With `--train-seeds 0 1 2` every
+cell, searched and random, trains once per seed and is ranked by its mean accuracy: one run's
+accuracy moves by 1-2 points with the training seed on the embedded data, as much as random
+cells differ (`benchmarks/eval_noise.py`). Reported per case: the genotype, its stand-alone
+test accuracy (mean over the training seeds, and each) and percentile, its parameter-free op
+count, the search's IES at the end and its wall time. D-DARTS searches DARTS-family cells only (per-cell alphas); its NAS-Bench-201 cases
 are listed as not applicable.
 
 Resumable: every finished search, training and random cell lives in `--work`, and the JSON
@@ -16,7 +19,7 @@ Percentiles are computed against the random cells finished so far (`random_compl
 
 Usage:
     python benchmarks/search_quality.py --spaces nb201 --seeds 0 1 2 --random 30 \
-        --out benchmarks/results/search_quality_2cpu.json
+        --train-seeds 0 1 2 --out benchmarks/results/search_quality_2cpu.json
 """
 
 import argparse
@@ -36,9 +39,10 @@ SPACES = {
         "darts": dict(method="darts", order=1),
         "single-darts": dict(method="single-darts"),
         "sp-darts": dict(method="sp-darts", order=1),
-        "darts-pd": dict(method="darts-pd", base_method="darts"),
-        # DARTS-PD's stage 1 by the method that derives the fewest parameter-free ops here.
-        "darts-pd+single-darts": dict(method="darts-pd", base_method="single-darts"),
+        # DARTS-PD as the preset sets it up (stage 1 by Single-DARTS in this space).
+        "darts-pd": dict(method="darts-pd"),
+        # Ablation: DARTS-PD's stage 1 by bi-level DARTS, which collapses in this space.
+        "darts-pd+darts": dict(method="darts-pd", base_method="darts"),
     }),
     "darts": ("small", "small", {
         "darts": dict(method="darts", order=1),
@@ -48,7 +52,7 @@ SPACES = {
         "darts-pd": dict(method="darts-pd", base_method="darts"),
     }),
 }
-METHODS = ("darts", "single-darts", "sp-darts", "d-darts", "darts-pd", "darts-pd+single-darts")
+METHODS = ("darts", "single-darts", "sp-darts", "d-darts", "darts-pd", "darts-pd+darts")
 
 
 def _load(path):
@@ -74,19 +78,25 @@ def run_case(space, method, seed, args):
     result = run_search(cfg, os.path.join(work, "search"), verbose=0)
     search_wall = time.time() - t
     keras.backend.clear_session()
-    train_cfg = TrainConfig.from_preset(train_preset, genotype=result.genotype, seed=0,
-                                        **json.loads(args.train_overrides))
-    _, summary = run_training(train_cfg, os.path.join(work, "train"), verbose=0)
-    keras.backend.clear_session()
+    accuracy, train_wall = [], 0.0
+    for s in args.train_seeds:
+        train_cfg = TrainConfig.from_preset(train_preset, genotype=result.genotype, seed=s,
+                                            **json.loads(args.train_overrides))
+        run_dir = os.path.join(work, "train" if s == 0 else f"train-seed{s}")
+        _, summary = run_training(train_cfg, run_dir, verbose=0)
+        keras.backend.clear_session()
+        accuracy.append(float(summary["test_accuracy"]))
+        train_wall += summary["wall_s"]
     history = result.history
     return {"space": space, "method": method, "seed": seed, "genotype": str(result.genotype),
-            "test_accuracy": summary["test_accuracy"], "params_m": summary["params_m"],
+            "test_accuracy": sum(accuracy) / len(accuracy), "test_accuracies": accuracy,
+            "train_seeds": list(args.train_seeds), "params_m": summary["params_m"],
             "parameter_free_ops": parameter_free_ops(result.genotype),
             "ies": [round(float(v), 4) for v in history.get("ies", [])],
             "discrete_accuracy": [round(float(v), 4) for v in history.get("discrete_accuracy",
                                                                            [])],
             "search_wall_s": round(result.summary.get("wall_s", search_wall), 1),
-            "train_wall_s": round(summary["wall_s"], 1)}
+            "train_wall_s": round(train_wall, 1)}
 
 
 def random_pool(space, args):
@@ -102,7 +112,7 @@ def random_pool(space, args):
     result = run_baseline(train_cfg, os.path.join(args.work, space, "random"),
                           num_samples=args.random, space=space,
                           steps=preset.get("steps", 4), multiplier=preset.get("multiplier", 4),
-                          seed=args.random_seed, verbose=1)
+                          seed=args.random_seed, train_seeds=args.train_seeds, verbose=1)
     return result.samples
 
 
@@ -113,6 +123,8 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--random", type=int, default=30, help="random cells per space")
     parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--train-seeds", nargs="+", type=int, default=[0],
+                        help="training seeds of every cell; cells rank by their mean accuracy")
     parser.add_argument("--search-overrides", default="{}", help="JSON SearchConfig overrides")
     parser.add_argument("--train-overrides", default="{}", help="JSON TrainConfig overrides")
     parser.add_argument("--work", default=os.path.join(ROOT, "benchmarks", "work",
@@ -127,8 +139,9 @@ def main(argv=None):
     from keras_darts.utils import atomic_write_json
 
     doc = _load(args.out) or {"benchmark": "search_quality", "cases": [], "random": {}}
-    for key in ("search_overrides", "train_overrides", "random_seed"):
-        kept = doc.get("settings", {}).get(key, getattr(args, key))
+    for key in ("search_overrides", "train_overrides", "random_seed", "train_seeds"):
+        default = [0] if key == "train_seeds" else getattr(args, key)  # older JSON: seed 0
+        kept = doc.get("settings", {}).get(key, default)
         if kept != getattr(args, key):  # its cases and random cells were run otherwise
             parser.error(f"{args.out} holds results with {key}={kept!r}, not "
                          f"{getattr(args, key)!r}: pass another --out.")

@@ -252,11 +252,48 @@ BASELINE_FILE = "baseline.json"
 PLOT_FILE = "baseline.png"
 
 
-def _record(genotype, summary):
-    return {"genotype": str(genotype), "test_accuracy": float(summary["test_accuracy"]),
-            "params_m": summary.get("params_m"), "macs_m": summary.get("macs_m"),
-            "parameter_free_ops": parameter_free_ops(genotype),
-            "train_wall_s": round(float(summary.get("wall_s", 0.0)), 1)}
+def _record(genotype, summaries, seeds):
+    """A cell's figures from its training runs, one per training seed in `seeds`.
+
+    Its `test_accuracy` is the mean over the seeds; with several seeds the
+    record also holds them, the per-seed accuracies and their standard deviation.
+    """
+    acc = [float(s["test_accuracy"]) for s in summaries]
+    first = summaries[0]
+    rec = {"genotype": str(genotype), "test_accuracy": float(np.mean(acc)),
+           "params_m": first.get("params_m"), "macs_m": first.get("macs_m"),
+           "parameter_free_ops": parameter_free_ops(genotype),
+           "train_wall_s": round(sum(float(s.get("wall_s", 0.0)) for s in summaries), 1)}
+    if len(seeds) > 1:
+        rec.update(train_seeds=list(seeds), test_accuracies=acc,
+                   test_accuracy_std=float(np.std(acc)))
+    return rec
+
+
+def check_train_seeds(train_seeds):
+    """Validates a list of training seeds: distinct non-negative integers, at least one.
+
+    Args:
+        train_seeds: a list or tuple of ints.
+
+    Returns:
+        The seeds as a tuple.
+
+    Raises:
+        ValueError: naming the problem.
+
+    Example:
+
+    >>> check_train_seeds([0, 1, 2])
+    (0, 1, 2)
+    """
+    seeds = tuple(train_seeds) if isinstance(train_seeds, (list, tuple)) else None
+    if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
+        raise ValueError("train_seeds must be a non-empty list of non-negative integers. "
+                         f"Received: {train_seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"train_seeds must be distinct. Received: {train_seeds!r}")
+    return seeds
 
 
 def _read_json(path):
@@ -292,9 +329,11 @@ def baseline_summary(samples, searched=None):
         searched: the searched cell's dict, or None.
 
     Returns:
-        A dict: `completed`, `median`, `mean`, `std`, `min`, `max`, and with
-        a searched cell its `percentile` (`percentile_rank` among the random
-        cells), `rank` (1 = best of all cells) and `above_median`.
+        A dict: `completed`, `median`, `mean`, `std`, `min`, `max`, with
+        cells trained under several seeds `train_seed_std` (the mean per-cell
+        standard deviation over the seeds), and with a searched cell its
+        `percentile` (`percentile_rank` among the random cells), `rank`
+        (1 = best of all cells) and `above_median`.
 
     Example:
 
@@ -307,6 +346,9 @@ def baseline_summary(samples, searched=None):
         return out
     out.update(median=float(np.median(acc)), mean=float(acc.mean()), std=float(acc.std()),
                min=float(acc.min()), max=float(acc.max()))
+    seed_std = [s["test_accuracy_std"] for s in samples if "test_accuracy_std" in s]
+    if seed_std:  # how much one cell moves with the training seed, against `std`
+        out["train_seed_std"] = float(np.mean(seed_std))
     if searched is not None:
         a = searched["test_accuracy"]
         out.update(percentile=percentile_rank(a, acc), rank=int(1 + np.sum(acc > a)),
@@ -349,7 +391,9 @@ def plot_baseline(doc, path):
         label = "searched" + (f" ({summary['percentile']:.0f}th percentile)"
                               if "percentile" in summary else "")
         ax.axvline(a, color="#c0392b", lw=2, label=label)
-    ax.set_xlabel("stand-alone test accuracy (%)")
+    seeds = doc["settings"].get("train_seeds", [])
+    ax.set_xlabel("stand-alone test accuracy (%)" + (f", mean of {len(seeds)} training seeds"
+                                                     if len(seeds) > 1 else ""))
     ax.set_ylabel("cells")
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_title(f"Random cells of space {doc['settings']['space']!r}", fontsize=10)
@@ -386,7 +430,8 @@ class BaselineResult:
 
 @restores_determinism
 def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets=None, steps=4,
-                 multiplier=4, searched=None, trained=None, seed=None, verbose=1):
+                 multiplier=4, searched=None, trained=None, seed=None, train_seeds=None,
+                 verbose=1):
     """Trains random cells of a search space and ranks a searched cell among them.
 
     Every cell, random or searched, is trained by `run_training` with
@@ -397,6 +442,14 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
     `out_dir/baseline.png` at the end. Started again with the same
     arguments, a run skips finished cells and resumes the one it was
     training. Bad input fails before anything is written.
+
+    One training run is a noisy measure of a cell: on the embedded dataset
+    the same cell's test accuracy moves by 1-2 points with the training
+    seed alone, as much as random cells differ. With `train_seeds`, every
+    cell (searched and random) trains once per seed and is ranked by its
+    mean accuracy; runs under seeds other than `train_config.seed` go to
+    `cells/NNN-seedS` (`searched-seedS`), so adding seeds to a finished
+    baseline reuses its runs.
 
     Args:
         train_config: a `TrainConfig` (its `genotype` is ignored).
@@ -410,16 +463,19 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         trained: a finished `keras-darts train` run directory of the searched
             genotype, trained with the same settings: its result is used
             instead of training it again.
-        seed: the sampling seed (None: `train_config.seed`); each cell trains
-            with `train_config.seed`.
+        seed: the sampling seed (None: `train_config.seed`).
+        train_seeds: the training seeds of every cell (None: just
+            `train_config.seed`); a cell's accuracy is its mean over them.
+            With `trained`, they must include `train_config.seed` (the seed
+            of that run).
         verbose: 0 silent, 1 one line per cell, 2 also Keras progress.
 
     Returns:
         A `BaselineResult`.
 
     Raises:
-        ValueError: for a non-positive sample count, an unknown space, bad
-            training settings (a budget of 0 epochs), a searched genotype
+        ValueError: for a non-positive sample count, bad training seeds, an
+            unknown space, bad training settings (a budget of 0 epochs), a searched genotype
             outside the space, a `trained` run with other settings, or an
             `out_dir` holding a baseline with other settings.
         FileNotFoundError: for a `trained` directory that is not a finished run.
@@ -444,6 +500,10 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
     if seed is not None and (not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed must be a non-negative integer. Received: {seed!r}")
     seed = train_config.seed if seed is None else seed
+    seeds = check_train_seeds([train_config.seed] if train_seeds is None else train_seeds)
+    if trained is not None and train_config.seed not in seeds:
+        raise ValueError(f"train_seeds {list(seeds)} leave out the seed of the `trained` run "
+                         f"({train_config.seed}): its result would not be used.")
     space = get_search_space(space, op_subsets)
     train_config = dataclasses.replace(train_config, genotype=None)
     searched_summary = None
@@ -461,15 +521,17 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         check_genotype_settings(g, train_config)
     settings = {"space": space.name, "op_subsets": space.op_subsets, "steps": steps,
                 "multiplier": multiplier, "num_samples": num_samples, "seed": seed,
+                "train_seeds": list(seeds),
                 "searched": None if searched is None else str(searched),
                 "train": {k: v for k, v in train_config.to_dict().items() if k != "genotype"}}
     doc_path = os.path.join(out_dir, BASELINE_FILE)
     if os.path.isfile(doc_path):
         from keras_darts.resume import differing_settings
 
-        # The sample count may grow: a longer draw extends a shorter one.
+        # The sample count and the training seeds may change: every (cell, seed) run has
+        # its own directory, so a longer draw or more seeds extend a finished baseline.
         differ = differing_settings(_read_json(doc_path).get("settings", {}), settings,
-                                    ignore=("num_samples",))
+                                    ignore=("num_samples", "train_seeds"))
         if differ:
             raise ValueError(f"{out_dir} holds a baseline with other settings ({differ}). Use "
                              "another output directory, or delete it to start again.")
@@ -478,14 +540,34 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         if verbose:
             print(text, flush=True)
 
-    def train(genotype, run_dir):
-        done = os.path.join(run_dir, "summary.json")
-        if os.path.isfile(done):
-            return _read_json(done), True
-        _, summary = run_training(dataclasses.replace(train_config, genotype=genotype), run_dir,
-                                  verbose=max(0, verbose - 1))
-        keras.backend.clear_session()  # free the graph of this cell before the next one
-        return summary, False
+    def run_dir(base, s):
+        return base if s == train_config.seed else f"{base}-seed{s}"
+
+    def train(genotype, base, given=None):
+        """Trains `genotype` under every seed; returns the summaries and whether all were done."""
+        summaries, cached = [], True
+        for s in seeds:
+            if given is not None and s == train_config.seed:
+                summaries.append(given)
+                continue
+            path = run_dir(base, s)
+            done = os.path.join(path, "summary.json")
+            if os.path.isfile(done):
+                summaries.append(_read_json(done))
+                continue
+            _, summary = run_training(dataclasses.replace(train_config, genotype=genotype,
+                                                          seed=s),
+                                      path, verbose=max(0, verbose - 1))
+            keras.backend.clear_session()  # free the graph of this cell before the next one
+            summaries.append(summary)
+            cached = False
+        return summaries, cached
+
+    def describe(rec):
+        text = f"test accuracy {rec['test_accuracy']:.4f}"
+        if "test_accuracy_std" in rec:
+            text += f" (mean of {len(seeds)} seeds, std {rec['test_accuracy_std']:.4f})"
+        return text
 
     def write(samples, searched_rec):
         doc = {"settings": settings, "samples": samples, "searched": searched_rec,
@@ -495,20 +577,20 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
 
     searched_rec = None
     if searched is not None:
-        if searched_summary is None:
+        base = os.path.join(out_dir, "searched")
+        if searched_summary is None or len(seeds) > 1:
             log(f"[baseline] training the searched cell {searched}")
-            searched_summary, _ = train(searched, os.path.join(out_dir, "searched"))
-        searched_rec = {**_record(searched, searched_summary),
-                        "source": trained or os.path.join(out_dir, "searched")}
-        log(f"[baseline] searched cell: test accuracy {searched_rec['test_accuracy']:.4f}")
+        summaries, _ = train(searched, base, given=searched_summary)
+        searched_rec = {**_record(searched, summaries, seeds),
+                        "source": trained or base}
+        log(f"[baseline] searched cell: {describe(searched_rec)}")
     samples = []
     for i, g in enumerate(genotypes):
         t = time.time()
-        summary, cached = train(g, os.path.join(out_dir, "cells", f"{i:03d}"))
-        samples.append({"index": i, **_record(g, summary)})
+        summaries, cached = train(g, os.path.join(out_dir, "cells", f"{i:03d}"))
+        samples.append({"index": i, **_record(g, summaries, seeds)})
         doc = write(samples, searched_rec)
-        log(f"[baseline {i + 1}/{num_samples}] test accuracy "
-            f"{samples[-1]['test_accuracy']:.4f}  "
+        log(f"[baseline {i + 1}/{num_samples}] {describe(samples[-1])}  "
             f"({'done earlier' if cached else f'{time.time() - t:.0f} s'})  {g}")
     plot_baseline(doc, os.path.join(out_dir, PLOT_FILE))
     return BaselineResult(samples, searched_rec, doc["summary"], out_dir)

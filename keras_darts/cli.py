@@ -266,6 +266,9 @@ def _baseline_parser(sub):
                                       "string); default: the --search run's")
     p.add_argument("--samples", type=int, default=8, help="random cells (default 8)")
     p.add_argument("--sample-seed", type=int, help="sampling seed (default: --seed)")
+    p.add_argument("--train-seeds", type=int, nargs="+", metavar="SEED",
+                   help="train every cell once per seed and rank cells by their mean accuracy "
+                        "(default: --seed alone); one run's accuracy moves with the seed")
     p.add_argument("--space", choices=search_space_names(),
                    help="search space (default: the --search run's, else 'darts')")
     p.add_argument("--op-subsets", help="JSON file of per-edge op subsets")
@@ -306,15 +309,19 @@ def _run_baseline(args):
     preset = args.preset or ("nb201-small" if get_search_space(space, op_subsets).family
                              == "nb201" else "small")
     skip = ("command", "preset", "out", "verbose", "func", "search", "trained", "genotype",
-            "samples", "sample_seed", "space", "op_subsets", "steps", "multiplier")
+            "samples", "sample_seed", "train_seeds", "space", "op_subsets", "steps",
+            "multiplier")
     config = TrainConfig.from_preset(preset, **_overrides(args, skip))
     result = run_baseline(config, args.out, num_samples=args.samples, space=space,
                           op_subsets=op_subsets, steps=steps, multiplier=multiplier,
                           searched=None if args.trained else args.genotype,
-                          trained=args.trained, seed=args.sample_seed, verbose=args.verbose)
+                          trained=args.trained, seed=args.sample_seed,
+                          train_seeds=args.train_seeds, verbose=args.verbose)
     s = result.summary
+    seeds = (f", mean of {len(args.train_seeds)} training seeds"
+             if args.train_seeds and len(args.train_seeds) > 1 else "")
     print(f"\nRandom baseline: {s['completed']} random cells of space {space!r}, each trained "
-          f"like the searched one (preset {preset!r}, {config.epochs} epochs)")
+          f"like the searched one (preset {preset!r}, {config.epochs} epochs{seeds})")
     print(f"  random cells   median {s['median']:.4f}   min {s['min']:.4f}   "
           f"max {s['max']:.4f}")
     if result.searched is not None:

@@ -40,9 +40,13 @@ PRESETS = {
                         min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4,
                         grad_clip=5.0, arch_learning_rate=3e-3, train_portion=0.5,
                         max_train=1280, warmup_epochs=0,
-                        # DARTS-PD's stages 2 and 3 at CPU size: 2^6 = 64 paths with
-                        # top_k=2; the cost network is the `nb201-small` training preset's.
-                        pd_epochs=4, pd_learning_rate=0.025, pd_cutout=0, es_trials=60,
+                        # DARTS-PD: stage 1 by Single-DARTS (the paper prunes "with
+                        # differentiable methods"; bi-level DARTS collapses to parameter-free
+                        # ops in this space and its top-2 keep 2-3 of them, measured in
+                        # benchmarks/results/search_quality_nb201_train8_2cpu.json); stages 2
+                        # and 3 at CPU size: 2^6 = 64 paths with top_k=2; the cost network is
+                        # the `nb201-small` training preset's.
+                        base_method="single-darts", pd_epochs=4, pd_learning_rate=0.025, pd_cutout=0, es_trials=60,
                         es_population=12, es_tournament=4, es_calibration_batches=4,
                         eval_channels=8),
 }
