@@ -140,8 +140,10 @@ def main(argv=None):
 
     doc = _load(args.out) or {"benchmark": "search_quality", "cases": [], "random": {}}
     for key in ("search_overrides", "train_overrides", "random_seed", "train_seeds"):
+        if "settings" not in doc:  # a new JSON
+            break
         default = [0] if key == "train_seeds" else getattr(args, key)  # older JSON: seed 0
-        kept = doc.get("settings", {}).get(key, default)
+        kept = doc["settings"].get(key, default)
         if kept != getattr(args, key):  # its cases and random cells were run otherwise
             parser.error(f"{args.out} holds results with {key}={kept!r}, not "
                          f"{getattr(args, key)!r}: pass another --out.")

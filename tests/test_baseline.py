@@ -107,6 +107,7 @@ BAD = [
     (["--space", "nb201", "--auxiliary"], "without auxiliary head"),
     (["--space", "nb201", "--dataset", "imagenet1k"], "Unknown dataset"),
     (["--search", "/nonexistent/run"], "is not a search run"),
+    (["--space", "nb201", "--train-seeds", "1", "1"], "train_seeds must be distinct"),
 ]
 
 
@@ -157,4 +158,34 @@ def test_baseline_of_a_search_run_ranks_its_cell_and_resumes(tmp_path, cli_searc
                               "2", "--out", str(other)),
                           capture_output=True, text=True, env=child_env(), cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and "epochs: 1 vs 2" in proc.stderr, proc.stderr[-2000:]
+    assert not other.exists()
+
+    # A second training seed extends the finished baseline: the seed-3 runs are reused, every
+    # cell trains once more under seed 4 and ranks by its mean accuracy.
+    seeds = run_cli("baseline", "--search", str(search), "--trained", str(out / "searched"),
+                    "--samples", "2", *TINY_TRAIN, "--train-seeds", "3", "4", "--out", str(out),
+                    "--verbose", "1")
+    assert "mean of 2 training seeds" in seeds.stdout and "done earlier" not in seeds.stdout
+    both = json.loads((out / "baseline.json").read_text())
+    assert both["settings"]["train_seeds"] == [3, 4]
+    for old, new in zip([doc["searched"]] + doc["samples"], [both["searched"]] + both["samples"]):
+        assert new["genotype"] == old["genotype"] and new["train_seeds"] == [3, 4]
+        assert new["test_accuracies"][0] == old["test_accuracy"]
+        assert new["test_accuracy"] == pytest.approx(np.mean(new["test_accuracies"]))
+        assert new["test_accuracy_std"] == pytest.approx(np.std(new["test_accuracies"]))
+    for run in ("searched-seed4", "cells/000-seed4", "cells/001-seed4"):
+        config = json.loads((out / run / "config.json").read_text())
+        assert config["seed"] == 4 and (out / run / "summary.json").is_file()
+    accuracy = [s["test_accuracy"] for s in both["samples"]]
+    assert both["summary"]["percentile"] == percentile_rank(both["searched"]["test_accuracy"],
+                                                            accuracy)
+    assert both["summary"]["train_seed_std"] == pytest.approx(
+        np.mean([s["test_accuracy_std"] for s in both["samples"]]))
+
+    # The `trained` run's seed must be one of them, or its result would go unused.
+    proc = subprocess.run(cli("baseline", "--search", str(search), "--trained",
+                              str(out / "searched"), "--samples", "2", *TINY_TRAIN,
+                              "--train-seeds", "4", "5", "--out", str(other)),
+                          capture_output=True, text=True, env=child_env(), cwd=ROOT, timeout=300)
+    assert proc.returncode == 2 and "leave out the seed of the `trained` run" in proc.stderr
     assert not other.exists()
