@@ -191,6 +191,7 @@ def check_in_space(genotype, space, steps=None):
     ValueError: ... is not a NAS-Bench-201 cell ...
     """
     from keras_darts.architecture.nb201_genotype import NB201Genotype
+    from keras_darts.search_space.cells import genotype_edge_rows
     from keras_darts.search_space.nb201 import nb201_edges
 
     if space.family == "nb201":
@@ -214,9 +215,11 @@ def check_in_space(genotype, space, steps=None):
             raise ValueError(f"The genotype's cells have {n} nodes; the baseline samples cells "
                              f"of {steps} (steps={steps}).")
         cells = {k: list(getattr(genotype, k)) for k in ("normal", "reduce")}
-        # Edge k of node k // 2 from input j is alpha row sum_{i < node}(i + 2) + j.
-        rows = {k: [sum(i + 2 for i in range(e // 2)) + inp for e, (_, inp) in enumerate(v)]
-                for k, v in cells.items()}
+        rows = {k: genotype_edge_rows(v, n) for k, v in cells.items()}
+        for kind, r in rows.items():
+            if None in r:
+                raise ValueError(f"The {kind} cell of genotype {genotype} has an edge from "
+                                 f"an input its node cannot take.")
     for kind, edges in cells.items():
         cands = _edge_candidates(space, kind, max(rows[kind]) + 1)
         for (op, inp), r in zip(edges, rows[kind]):

@@ -4,7 +4,7 @@ import numpy as np
 
 from keras_darts.architecture.cell_genotype import CellGenotype, NetworkGenotype
 from keras_darts.derivation.darts import parse_cell
-from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.cells import edge_endpoints, genotype_edge_rows
 from keras_darts.search_space.ops import op_spec
 
 PARSERS = ("darts", "sparse", "edge")
@@ -68,10 +68,10 @@ def parse_fair_cell(weights, primitives, steps, multiplier=None, parser="sparse"
     scores = np.where(usable, w, -np.inf)
     edges = []
     if parser in ("darts", "sparse"):
-        for k, (op, inp) in enumerate(parse_cell(w, primitives, steps, mask)):
+        parsed = parse_cell(w, primitives, steps, mask)
+        for k, ((op, inp), row) in enumerate(zip(parsed, genotype_edge_rows(parsed, steps))):
             node = k // 2
             if parser == "sparse":
-                row = endpoints.index((node, inp))
                 if scores[row, primitives.index(op)] < threshold:
                     continue
             edges.append((op, node, inp))

@@ -46,6 +46,30 @@ def edge_endpoints(steps):
     return [(i, j) for i in range(steps) for j in range(i + 2)]
 
 
+def genotype_edge_rows(edges, steps):
+    """The alpha row of each `(op, input)` of a DARTS-family genotype cell.
+
+    A genotype cell lists two `(op, input)` pairs per intermediate node, node
+    by node; the pair at position `k` is the edge into node `k // 2`.
+
+    Args:
+        edges: a genotype cell's `(op, input)` pairs (`genotype.normal`).
+        steps: intermediate nodes of the supernet cell.
+
+    Returns:
+        Per pair, its row in `edge_endpoints(steps)` order, or None where the
+        pair is no edge of a `steps`-node cell.
+
+    Example:
+
+    >>> genotype_edge_rows([("sep_conv_3x3", 1), ("skip_connect", 0),
+    ...                     ("sep_conv_3x3", 2), ("max_pool_3x3", 0)], steps=2)
+    [1, 0, 4, 2]
+    """
+    rows = {pair: e for e, pair in enumerate(edge_endpoints(steps))}
+    return [rows.get((position // 2, inp)) for position, (_, inp) in enumerate(edges)]
+
+
 @keras.saving.register_keras_serializable(package="keras_darts")
 class SearchCell(layers.Layer):
     """A DARTS search cell: two inputs, `steps` nodes of mixed edges, a concat.

@@ -227,14 +227,17 @@ class DartsSupernet(layers_mod.Layer):
         """One-hot mixing weights (per kind) that select exactly `genotype`'s edges and ops."""
         import numpy as np
 
-        from keras_darts.search_space.cells import edge_endpoints
+        from keras_darts.search_space.cells import genotype_edge_rows
 
-        rows = {pair: e for e, pair in enumerate(edge_endpoints(self.steps))}
         out = {}
         for kind in ("normal", "reduce"):
+            edges = getattr(genotype, kind)
             w = np.zeros((self.num_edges, len(self.primitives)), "float32")
-            for k, (op, inp) in enumerate(getattr(genotype, kind)):
-                w[rows[(k // 2, inp)], self.primitives.index(op)] = 1.0
+            for row, (op, inp) in zip(genotype_edge_rows(edges, self.steps), edges):
+                if row is None:
+                    raise ValueError(f"The {kind} cell's edge from input {inp} is no edge of "
+                                     f"this supernet's {self.steps}-node cells: {genotype}")
+                w[row, self.primitives.index(op)] = 1.0
             out[kind] = w
         return out
 

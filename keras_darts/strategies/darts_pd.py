@@ -16,7 +16,7 @@ from keras_darts.architecture.genotype import Genotype
 from keras_darts.architecture.nb201_genotype import NB201Genotype
 from keras_darts.derivation.darts import parse_cell
 from keras_darts.derivation.nb201 import nb201_genotype
-from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.cells import edge_endpoints, genotype_edge_rows
 from keras_darts.search_space.nb201 import nb201_edges
 from keras_darts.search_space.ops import op_spec
 from keras_darts.strategies.base import SearchModel
@@ -79,9 +79,7 @@ def top_k_ops(weights, primitives, steps, k, mask=None, family="darts"):
     if family == "nb201":
         topology = range(len(endpoints))
     else:
-        rows = {pair: e for e, pair in enumerate(endpoints)}
-        topology = [rows[(position // 2, inp)]
-                    for position, (_, inp) in enumerate(parse_cell(w, primitives, steps, mask))]
+        topology = genotype_edge_rows(parse_cell(w, primitives, steps, mask), steps)
     kept = [[] for _ in endpoints]
     for e in topology:
         candidates = np.flatnonzero(usable[e])
@@ -349,10 +347,10 @@ class PathwiseFairSearch(SearchModel):
         if not isinstance(genotype, Genotype):
             raise ValueError(f"A path of a DARTS-family supernet is a Genotype. Received: "
                              f"{genotype!r}")
-        rows = {pair: e for e, pair in enumerate(edge_endpoints(self.network.steps))}
-        return {kind: [(rows.get((position // 2, inp)), op)
-                       for position, (op, inp) in enumerate(getattr(genotype, kind))]
-                for kind in self.kinds}
+        cells = {kind: getattr(genotype, kind) for kind in self.kinds}
+        return {kind: [(row, op) for row, (op, _) in
+                       zip(genotype_edge_rows(edges, self.network.steps), edges)]
+                for kind, edges in cells.items()}
 
     def choices_of(self, genotype):
         """Per-kind op-index arrays `(num_edges,)` selecting exactly `genotype`'s path.
