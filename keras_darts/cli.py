@@ -61,6 +61,12 @@ def _run_search(args):
     overrides = _overrides(args, ("command", "preset", "out", "verbose", "func"))
     config = SearchConfig.from_preset(args.preset, **overrides)
     result = run_search(config, args.out, verbose=args.verbose)
+    moved = result.summary.get("architecture", {})
+    if "alpha_change_max" in moved and "stable_epochs" in moved:
+        print(f"\nArchitecture parameters moved by up to {moved['alpha_change_max']:.3f} "
+              f"(mean {moved['alpha_change_mean']:.3f}) from their initial values; the derived "
+              f"cell has been the same for the last {moved['stable_epochs']} of "
+              f"{moved['epochs']} epochs.")
     print("\nDerived genotype:")
     print(result.genotype.render())
     print(f"\n{result.genotype.to_text()}")

@@ -513,10 +513,61 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
         "final": {k: float(v[-1]) for k, v in history.items()},
         "wall_s": time.time() - start,
         "steps_per_epoch": data.steps_per_epoch,
+        "architecture": search_dynamics(out_dir),
         **timer.summary(),
     }
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
     return SearchResult(genotype, model, history, summary, out_dir)
+
+
+def search_dynamics(out_dir):
+    """How the architecture moved in a search, from its run directory's histories.
+
+    Args:
+        out_dir: a search run directory (`alpha_history.json` and
+            `genotype_history.json`, as `run_search` writes them).
+
+    Returns:
+        A dict: `alpha_change_max` and `alpha_change_mean` (|final - initial|
+        over every architecture parameter), `epochs` (epochs in the genotype
+        history) and `stable_epochs` (how many final epochs derived the
+        final genotype). Empty where the histories are missing.
+
+    Example:
+
+    >>> search_dynamics("runs/demo/search")  # doctest: +SKIP
+    {'alpha_change_max': 0.26, 'alpha_change_mean': 0.07, 'epochs': 8, 'stable_epochs': 6}
+    """
+    import json
+
+    import numpy as np
+
+    def leaves(tree):
+        if isinstance(tree, dict):
+            return [x for k in sorted(tree) for x in leaves(tree[k])]
+        if isinstance(tree, (list, tuple)):
+            return [x for v in tree for x in leaves(v)]
+        return [float(tree)]
+
+    out = {}
+    path = os.path.join(out_dir, "alpha_history.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            alphas = json.load(f).get("history", [])
+        if len(alphas) > 1:
+            change = np.abs(np.array(leaves(alphas[-1]["alphas"]))
+                            - np.array(leaves(alphas[0]["alphas"])))
+            out.update(alpha_change_max=round(float(change.max()), 4),
+                       alpha_change_mean=round(float(change.mean()), 4))
+    path = os.path.join(out_dir, "genotype_history.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            texts = [g["text"] for g in json.load(f)]
+        if texts:
+            stable = next((i for i, t in enumerate(reversed(texts)) if t != texts[-1]),
+                          len(texts))
+            out.update(epochs=len(texts), stable_epochs=stable)
+    return out
 
 
 def load_config(path):

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from helpers import same_worker
@@ -75,6 +76,17 @@ def test_search_with_new_methods_and_spaces(tmp_path, capsys):
     saved = json.loads((out / "genotype.json").read_text())
     assert saved["method"] == "sp-darts" and saved["genotype"]["arch"] in printed
     assert json.loads((out / "config.json").read_text())["t_sp"] == 0.002
+    # How far the alphas moved and how long the derived cell has held, from the histories.
+    moved = json.loads((out / "summary.json").read_text())["architecture"]
+    alphas = json.loads((out / "alpha_history.json").read_text())["history"]
+    first, last = (np.array(alphas[i]["alphas"]["normal"]) for i in (0, -1))
+    assert moved["alpha_change_max"] == pytest.approx(np.abs(last - first).max(), abs=1e-4)
+    assert moved["alpha_change_max"] > 0
+    assert moved["epochs"] == 2 and 1 <= moved["stable_epochs"] <= 2
+    texts = [g["text"] for g in json.loads((out / "genotype_history.json").read_text())]
+    assert (texts[0] == texts[1]) == (moved["stable_epochs"] == 2)
+    assert (f"the derived cell has been the same for the last {moved['stable_epochs']} of 2 "
+            "epochs") in printed
 
 
 @pytest.mark.parametrize("flags,match", [
