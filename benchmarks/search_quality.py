@@ -15,7 +15,8 @@ are listed as not applicable.
 Resumable: every finished search, training and random cell lives in `--work`, and the JSON
 (`--out`) is rewritten after each case, so a run cut off goes on where it stopped; cases and a
 space's random pool already in the JSON are kept (run with the same settings, or a new `--out`).
-Percentiles are computed against the random cells finished so far (`random_completed`).
+Percentiles are computed against the random cells finished so far (`random_completed`),
+an interrupted pool's included, and again when the pool is complete.
 
 Usage:
     python benchmarks/search_quality.py --spaces nb201 --seeds 0 1 2 --random 30 \
@@ -164,9 +165,30 @@ def main(argv=None):
     def pool(space):
         if len(doc["random"].get(space, [])) < args.random:
             doc["random"][space] = random_pool(space, args)
+            partial_pool(space)  # its settings
+            write()
+
+    def partial_pool(space):
+        """Random cells finished so far by an interrupted pool (its baseline.json).
+
+        The JSON keeps the pool's baseline settings, so a pool cut off on one machine goes on
+        from its cells in the JSON on another (`run_baseline` resumes from baseline.json).
+        """
+        path = os.path.join(args.work, space, "random", "baseline.json")
+        run = _load(path)
+        if run is None and space in doc.get("random_settings", {}):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            atomic_write_json(path, {"settings": doc["random_settings"][space],
+                                     "samples": doc["random"].get(space, []), "searched": None})
+            return
+        if run:
+            doc.setdefault("random_settings", {})[space] = run["settings"]
+            if len(run.get("samples", [])) > len(doc["random"].get(space, [])):
+                doc["random"][space] = run["samples"]
             write()
 
     for space in args.spaces:
+        partial_pool(space)  # cases finished before the pool rank against what it has
         if args.random_first:
             pool(space)
         for seed in args.seeds:

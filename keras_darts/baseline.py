@@ -273,6 +273,26 @@ def _record(genotype, summaries, seeds):
     return rec
 
 
+def _recorded_runs(doc, default_seed):
+    """`{(genotype text, seed): summary}` of the training runs a baseline.json records.
+
+    They let a baseline resume from its JSON alone (run directories deleted to
+    save disk, or a results file carried to another machine).
+    """
+    out = {}
+    for rec in doc.get("samples", []) + [doc.get("searched") or {}]:
+        if "genotype" not in rec or "test_accuracy" not in rec:
+            continue
+        seeds = rec.get("train_seeds", [default_seed])
+        accuracies = rec.get("test_accuracies", [rec["test_accuracy"]])
+        for s, a in zip(seeds, accuracies):
+            out[(rec["genotype"], s)] = {
+                "test_accuracy": a, "params_m": rec.get("params_m"),
+                "macs_m": rec.get("macs_m"),
+                "wall_s": rec.get("train_wall_s", 0.0) / max(1, len(seeds))}
+    return out
+
+
 def check_train_seeds(train_seeds):
     """Validates a list of training seeds: distinct non-negative integers, at least one.
 
@@ -444,7 +464,8 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
     `out_dir/baseline.json` is rewritten after every cell and
     `out_dir/baseline.png` at the end. Started again with the same
     arguments, a run skips finished cells and resumes the one it was
-    training. Bad input fails before anything is written.
+    training; runs recorded in `baseline.json` count as done even where
+    their directories were removed. Bad input fails before anything is written.
 
     One training run is a noisy measure of a cell: on the embedded dataset
     the same cell's test accuracy moves by 1-2 points with the training
@@ -528,16 +549,19 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
                 "searched": None if searched is None else str(searched),
                 "train": {k: v for k, v in train_config.to_dict().items() if k != "genotype"}}
     doc_path = os.path.join(out_dir, BASELINE_FILE)
+    known = {}
     if os.path.isfile(doc_path):
         from keras_darts.resume import differing_settings
 
         # The sample count and the training seeds may change: every (cell, seed) run has
         # its own directory, so a longer draw or more seeds extend a finished baseline.
-        differ = differing_settings(_read_json(doc_path).get("settings", {}), settings,
+        prior = _read_json(doc_path)
+        differ = differing_settings(prior.get("settings", {}), settings,
                                     ignore=("num_samples", "train_seeds"))
         if differ:
             raise ValueError(f"{out_dir} holds a baseline with other settings ({differ}). Use "
                              "another output directory, or delete it to start again.")
+        known = _recorded_runs(prior, train_config.seed)
 
     def log(text):
         if verbose:
@@ -557,6 +581,9 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
             done = os.path.join(path, "summary.json")
             if os.path.isfile(done):
                 summaries.append(_read_json(done))
+                continue
+            if (str(genotype), s) in known:  # in baseline.json, its run directory removed
+                summaries.append(known[(str(genotype), s)])
                 continue
             _, summary = run_training(dataclasses.replace(train_config, genotype=genotype,
                                                           seed=s),

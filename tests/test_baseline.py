@@ -2,6 +2,7 @@
 
 import collections
 import json
+import shutil
 import subprocess
 
 import numpy as np
@@ -181,6 +182,19 @@ def test_baseline_of_a_search_run_ranks_its_cell_and_resumes(tmp_path, cli_searc
                                                             accuracy)
     assert both["summary"]["train_seed_std"] == pytest.approx(
         np.mean([s["test_accuracy_std"] for s in both["samples"]]))
+
+    # baseline.json alone is enough to resume: with the run directories gone nothing retrains.
+    shutil.rmtree(out / "cells")
+    shutil.rmtree(out / "searched-seed4")
+    again = run_cli("baseline", "--search", str(search), "--trained", str(out / "searched"),
+                    "--samples", "2", *TINY_TRAIN, "--train-seeds", "3", "4", "--out",
+                    str(out), "--verbose", "1")
+    assert again.stdout.count("done earlier") == 2 and not (out / "cells" / "000").exists()
+    redo = json.loads((out / "baseline.json").read_text())
+    assert [s["test_accuracies"] for s in redo["samples"]] == [
+        s["test_accuracies"] for s in both["samples"]]
+    assert redo["searched"]["test_accuracies"] == both["searched"]["test_accuracies"]
+    assert redo["summary"] == both["summary"]
 
     # The `trained` run's seed must be one of them, or its result would go unused.
     proc = subprocess.run(cli("baseline", "--search", str(search), "--trained",
