@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 #: per space: the search preset, the training preset, and per method (a name of this
-#: benchmark: "darts-pd+single-darts" is DARTS-PD with a Single-DARTS stage 1) its settings.
+#: benchmark: "darts-pd+darts" is DARTS-PD with a bi-level DARTS stage 1) its settings.
 SPACES = {
     "nb201": ("nb201-small", "nb201-small", {
         "darts": dict(method="darts", order=1),
