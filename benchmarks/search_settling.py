@@ -49,14 +49,6 @@ SETTINGS = {
 }
 
 
-def _history_column(run_dir, name):
-    """One column of the run's `history.csv`, per epoch (empty where it is not logged)."""
-    import csv
-
-    with open(os.path.join(run_dir, "history.csv"), encoding="utf-8", newline="") as f:
-        return [round(float(row[name]), 4) for row in csv.DictReader(f) if row.get(name)]
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="nb201-small")
@@ -74,6 +66,7 @@ def main(argv=None):
 
     from keras_darts.architecture import get_genotype
     from keras_darts.baseline import parameter_free_ops
+    from keras_darts.resume import read_csv_history
     from keras_darts.search import SearchConfig, run_search, search_dynamics
     from keras_darts.utils import atomic_write_json
 
@@ -108,7 +101,8 @@ def main(argv=None):
                 "setting": name, "seed": seed, "genotype": summary["genotype"],
                 "parameter_free_ops": parameter_free_ops(genotype),
                 **search_dynamics(run_dir), "genotype_per_epoch": per_epoch,
-                "discrete_accuracy": _history_column(run_dir, "discrete_accuracy"),
+                "discrete_accuracy": [round(v, 4) for v in read_csv_history(
+                    os.path.join(run_dir, "history.csv")).get("discrete_accuracy", []) if v == v],
                 "search_wall_s": round(summary.get("wall_s", time.time() - t), 1)})
             r = doc["runs"][-1]
             print(f"{name} seed {seed}: alphas moved <= {r['alpha_change_max']:.3f}, cell held "
