@@ -40,6 +40,9 @@ SPACES = {
         "darts": dict(method="darts", order=1),
         "single-darts": dict(method="single-darts"),
         "sp-darts": dict(method="sp-darts", order=1),
+        # SP-DARTS at ~8x the preset's search budget: all 5000 embedded images (2500 per
+        # half) for 16 epochs, 1250 bi-level steps (the preset: 640 images, 8 epochs, 160).
+        "sp-darts-long": dict(method="sp-darts", order=1, epochs=16, max_train=5000),
         # DARTS-PD as the preset sets it up (stage 1 by Single-DARTS in this space).
         "darts-pd": dict(method="darts-pd"),
         # Ablation: DARTS-PD's stage 1 by bi-level DARTS, which collapses in this space.
@@ -53,7 +56,8 @@ SPACES = {
         "darts-pd": dict(method="darts-pd", base_method="darts"),
     }),
 }
-METHODS = ("darts", "single-darts", "sp-darts", "d-darts", "darts-pd", "darts-pd+darts")
+METHODS = ("darts", "single-darts", "sp-darts", "sp-darts-long", "d-darts", "darts-pd",
+           "darts-pd+darts")
 
 
 def _load(path):

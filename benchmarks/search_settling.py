@@ -46,6 +46,9 @@ SETTINGS = {
     "epochs10-frozen2-arch-lr1e-3": {"epochs": 10, "warmup_epochs": 2, "p_warmup_epochs": 3,
                                      "arch_learning_rate": 1e-3},
     "epochs8-single-level": {"epochs": 8, "level": "single"},
+    # The budget itself: all 5000 embedded images (2500 per half, 78 steps an epoch) for 16
+    # epochs, ~8x the preset's 160 steps (the paper's NB-201 search is ~4900 steps of 256).
+    "epochs16-all-data": {"epochs": 16, "max_train": 5000},
 }
 
 

@@ -511,7 +511,7 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     summary = {
         "genotype": genotype.to_text(),
         "final": {k: float(v[-1]) for k, v in history.items()},
-        "wall_s": time.time() - start,
+        "wall_s": timer.run_wall_s(time.time() - start),  # all sessions of a resumed run
         "steps_per_epoch": data.steps_per_epoch,
         "architecture": search_dynamics(out_dir),
         **timer.summary(),

@@ -311,7 +311,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     with atomic_path(os.path.join(out_dir, "model.keras"), suffix=".keras") as tmp:
         model.save(tmp)
     summary = {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
-               "epochs": config.epochs, "wall_s": time.time() - start,
+               "epochs": config.epochs, "wall_s": timer.run_wall_s(time.time() - start),
                **profile(model), **timer.summary(),
                "history": history}
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)

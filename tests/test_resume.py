@@ -134,6 +134,20 @@ def test_interrupted_search_resumes_to_the_same_state(tmp_path, determinism_off)
     for name in ("history.csv", "alpha_history.json", "genotype_history.json"):
         assert (cut / name).read_text() == (tmp_path / "whole" / name).read_text()
     assert resumed.history == whole.history
+    # The summary times the whole run: the steps up to the checkpoint (saved with it) and the
+    # resumed session's; reopening the finished run keeps them instead of timing a restore.
+    saved = next(v for k, v in state["callbacks"].items() if k.endswith(":StepTimer"))
+    assert len(saved["times"]) == 5 and saved["wall_s"] > 0
+    assert resumed.summary["steps"] == 12 and resumed.summary["first_step_s"] == saved["times"][0]
+    assert resumed.summary["wall_s"] > saved["wall_s"]
+    reopened = run_search(cfg, str(cut), verbose=0)
+    assert reopened.genotype.to_text() == whole.genotype.to_text()
+    with open(cut / "checkpoints" / "state.json") as f:
+        final = next(v for k, v in json.load(f)["callbacks"].items() if k.endswith(":StepTimer"))
+    assert saved["wall_s"] < final["wall_s"] <= resumed.summary["wall_s"]
+    assert reopened.summary["wall_s"] == final["wall_s"]
+    for key in ("steps", "first_step_s", "median_step_s"):
+        assert reopened.summary[key] == resumed.summary[key], key
 
 
 @pytest.mark.slow
