@@ -100,7 +100,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
                             verbose=verbose, every_steps=config.checkpoint_every)
     fairness = model.fairness()
     atomic_write_json(os.path.join(stage2_dir, "fairness.json"), fairness)
-    timings["stage2_s"] = time.time() - start
+    timings["stage2_s"] = timer.run_wall_s(time.time() - start)  # all sessions of a resumed run
 
     # Stage 3: evolutionary (or keras-tuner) search over the paths, scored on held-out data.
     start = time.time()
