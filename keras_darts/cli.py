@@ -67,6 +67,12 @@ def _run_search(args):
               f"(mean {moved['alpha_change_mean']:.3f}) from their initial values; the derived "
               f"cell has been the same for the last {moved['stable_epochs']} of "
               f"{moved['epochs']} epochs.")
+    fallback = result.summary.get("derivation", {}).get("fallback_share")
+    if fallback:  # D-DARTS: the threshold parser could not fill every node
+        d = result.summary["derivation"]
+        print(f"\n{fallback:.0%} of the nodes had no op at or above threshold={d['threshold']} "
+              f"(the search did not push the sigmoid weights to 0 or 1); "
+              + ("each keeps its strongest op." if d["min_node_inputs"] else "they are empty."))
     print("\nDerived genotype:")
     print(result.genotype.render())
     print(f"\n{result.genotype.to_text()}")

@@ -99,7 +99,9 @@ class SearchConfig:
         w01, w_abl, ablation_gradient: D-DARTS's zero-one and ablation loss
             weights, and whether the ablation loss carries gradient.
         parser, threshold: D-DARTS's per-cell derivation (`"sparse"`,
-            `"edge"`, `"darts"`) and its sigmoid threshold.
+            `"edge"`, `"darts"`) and its sigmoid threshold; `min_node_inputs`
+            1 keeps a node's strongest op when none reaches the threshold
+            (0: the paper's rule, which can empty a cell after a short search).
         partial_channels: PC-DARTS's partial channel connections `K` (1: off),
             for every method.
         edge_normalization: PC-DARTS's edge normalisation, for every method.
@@ -183,6 +185,7 @@ class SearchConfig:
     ablation_gradient: bool = True
     parser: str = "sparse"
     threshold: float = 0.8
+    min_node_inputs: int = 1
     partial_channels: int = 1
     edge_normalization: bool = False
     base_method: str = "darts"
@@ -516,6 +519,9 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
         "architecture": search_dynamics(out_dir),
         **timer.summary(),
     }
+    derivation = model.derivation_summary()
+    if derivation is not None:
+        summary["derivation"] = derivation
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
     return SearchResult(genotype, model, history, summary, out_dir)
 

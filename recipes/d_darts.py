@@ -65,12 +65,16 @@ def main(argv=None):
     parser.add_argument("--dataset", help="tensorflow_datasets name (default: cifar10)")
     parser.add_argument("--parser", choices=("sparse", "edge", "darts"))
     parser.add_argument("--threshold", type=float)
+    parser.add_argument("--min-node-inputs", type=int, choices=(0, 1),
+                        help="1 (default): a node with no op at the threshold keeps its "
+                             "strongest; 0: the paper's rule (such a node is empty)")
     parser.add_argument("--no-ablation-gradient", action="store_true")
     parser.add_argument("--deepen", type=int, metavar="N",
                         help="also write the N-cell network (Algorithm 1) as deepened.json")
     args = parser.parse_args(argv)
     config = config_for(args.small, dataset=args.dataset, parser=args.parser,
-                        threshold=args.threshold, epochs=args.epochs, seed=args.seed,
+                        threshold=args.threshold, min_node_inputs=args.min_node_inputs,
+                        epochs=args.epochs, seed=args.seed,
                         data_dir=args.data_dir,
                         ablation_gradient=False if args.no_ablation_gradient else None)
     if args.deepen is not None and args.deepen < 3:

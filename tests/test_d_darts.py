@@ -10,8 +10,10 @@ import tensorflow as tf
 from keras_darts.architecture import CellGenotype, GenotypeError, NetworkGenotype, get_genotype
 from keras_darts.data import search_data
 from keras_darts.derivation import deepen, parse_fair_cell
+from keras_darts.derivation.fair import fallback_nodes
 from keras_darts.networks import build_network
 from keras_darts.search import SearchConfig, run_search
+from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.strategies import DistributedCellSearch, ablation_losses, zero_one_loss
 
 # 3 cells (normal, reduce, reduce), 1 node each, 2 channels: the smallest D-DARTS supernet.
@@ -117,6 +119,69 @@ def test_parsers_at_and_around_the_threshold():
     lower = parse_fair_cell(w, prims, steps=2, parser="sparse", threshold=0.7999)
     assert ("sep_conv_3x3", 0, 1) not in lower.edges and len(lower.edges) == 3
     assert len(parse_fair_cell(w, prims, steps=2, parser="edge", threshold=0.7).edges) == 6
+
+
+def test_an_unconverged_search_still_derives_cells_that_carry_signal():
+    """Sigmoid weights near 1/2 (a short search) fall below 0.8 everywhere: the paper's rule
+    would empty every cell (a network at chance); by default each node keeps its strongest op."""
+    prims = ["none", "skip_connect", "sep_conv_3x3", "max_pool_3x3"]
+    rng = np.random.default_rng(0)
+    w = 0.5 + rng.uniform(-0.05, 0.05, size=(9, 4))  # steps=3: 2 + 3 + 4 edges
+    w[:, 0] = 0.9  # `none` is never kept, however strong
+    for parser in ("sparse", "edge"):
+        cell = parse_fair_cell(w, prims, steps=3, parser=parser)
+        assert sorted(node for _, node, _ in cell.edges) == [0, 1, 2]  # one op per node
+        rows = {pair: r for r, pair in enumerate(edge_endpoints(3))}  # (node, input) -> row
+        for op, node, inp in cell.edges:  # the node's strongest usable op
+            best = max(w[rows[(node, i)], j] for i in range(node + 2) for j in (1, 2, 3))
+            assert op != "none" and w[rows[(node, inp)], prims.index(op)] == best
+        assert fallback_nodes(w, prims, steps=3, parser=parser) == [0, 1, 2]
+        with pytest.raises(ValueError, match=r"'%s' parser at threshold=0.8 leaves this normal "
+                           r"cell with no path from its inputs to its output \(largest usable "
+                           r"weight 0.5\d\d\)" % parser):
+            parse_fair_cell(w, prims, steps=3, parser=parser, min_node_inputs=0)
+    assert fallback_nodes(w, prims, steps=3, parser="darts") == []
+
+
+def test_paper_rule_keeps_a_partly_empty_cell_that_still_reaches_its_output():
+    prims = ["none", "skip_connect", "sep_conv_3x3"]
+    w = np.full((5, 3), 0.1)
+    w[1, 2] = 0.95  # node 0 <- input 1: sep_conv passes; node 1 has nothing above 0.8
+    w[3, 1] = 0.6   # node 1's strongest: skip from input 1
+    paper = parse_fair_cell(w, prims, steps=2, min_node_inputs=0)
+    assert paper.edges == (("sep_conv_3x3", 0, 1),)  # node 1 empty (zero), node 0 reaches out
+    assert fallback_nodes(w, prims, steps=2) == [1]
+    kept = parse_fair_cell(w, prims, steps=2)
+    assert kept.edges == (("sep_conv_3x3", 0, 1), ("skip_connect", 1, 1))
+    # Only node 1 concatenated (multiplier=1): the paper's rule leaves no path to the output.
+    with pytest.raises(ValueError, match="no path from its inputs to its output"):
+        parse_fair_cell(w, prims, steps=2, multiplier=1, min_node_inputs=0, reduction=True)
+    w2 = w.copy()
+    w2[1, 2], w2[4, 2] = 0.1, 0.95  # node 1 fed only by node 0, which is empty: still dead
+    with pytest.raises(ValueError, match="reduction cell with no path"):
+        parse_fair_cell(w2, prims, steps=2, multiplier=1, min_node_inputs=0, reduction=True)
+
+
+@pytest.mark.parametrize("bad", [2, -1, True, 0.5, "1"])
+def test_min_node_inputs_must_be_zero_or_one(bad):
+    with pytest.raises(ValueError, match="min_node_inputs must be 0"):
+        parse_fair_cell(np.zeros((5, 2)), ["none", "skip_connect"], 2, min_node_inputs=bad)
+    with pytest.raises(ValueError, match="min_node_inputs must be 0"):
+        SearchConfig.from_preset("small", method="d-darts", min_node_inputs=bad).validate()
+
+
+def test_untrained_model_derives_full_cells_and_reports_the_fallback():
+    """At initialisation every sigmoid weight is 1/2: nothing reaches 0.8."""
+    model = DistributedCellSearch(**SMALL)
+    g = model.genotype()
+    assert all(len(c.edges) == 1 for c in g.cells)  # steps=1: its one node fed
+    report = model.derivation_summary()
+    assert report["fallback_nodes"] == {"cell_0": [0], "cell_1": [0], "cell_2": [0]}
+    assert report["fallback_share"] == 1.0 and report["min_node_inputs"] == 1
+    paper = DistributedCellSearch(min_node_inputs=0, **SMALL)
+    with pytest.raises(ValueError, match=r"^Cell 0: The 'sparse' parser at threshold=0.8"):
+        paper.genotype()
+    assert paper.get_config()["min_node_inputs"] == 0
 
 
 @pytest.mark.parametrize("threshold", [0.0, 1.0, 1.5, -0.2])

@@ -18,7 +18,7 @@ def check_threshold(threshold):
 
 
 def parse_fair_cell(weights, primitives, steps, multiplier=None, parser="sparse",
-                    threshold=0.8, mask=None, reduction=False):
+                    threshold=0.8, mask=None, reduction=False, min_node_inputs=1):
     """Derives one cell from its sigmoid weights with a FairDARTS parser.
 
     * `"darts"`: the DARTS rule (the 2 strongest incoming edges per node by
@@ -27,6 +27,16 @@ def parse_fair_cell(weights, primitives, steps, multiplier=None, parser="sparse"
       only if its weight is >= `threshold` (0..2 ops per node).
     * `"edge"`: every edge keeps up to 2 non-`none` ops whose weights are >=
       `threshold` (the 2 strongest when more pass).
+
+    The threshold is meaningful once the zero-one loss has pushed the sigmoid
+    weights to 0 or 1, as after the papers' 50-epoch searches. A shorter search
+    leaves them near 1/2: below a threshold of 0.8 every op fails it and the
+    paper's rule empties the cell, whose output is then zero and the network's
+    accuracy chance. So by default (`min_node_inputs=1`) a node none of whose
+    ops reaches the threshold keeps its single strongest op (the DARTS rule's
+    first pick for it); `fallback_nodes` counts such nodes. `min_node_inputs=0`
+    is the paper's rule (a node may be left without input, and is then zero);
+    a cell it leaves with no path from its inputs to its output raises.
 
     Ties go to the lower op index, then the lower input.
 
@@ -39,13 +49,16 @@ def parse_fair_cell(weights, primitives, steps, multiplier=None, parser="sparse"
         threshold: keep ops with weight >= threshold (0.8 in the paper).
         mask: optional boolean mask of active ops.
         reduction: the cell is a reduction cell.
+        min_node_inputs: 1 (every node keeps at least its strongest op) or 0
+            (the paper's rule).
 
     Returns:
         A `CellGenotype`.
 
     Raises:
-        ValueError: for an unknown parser, a threshold outside (0, 1), or a
-            shape mismatch.
+        ValueError: for an unknown parser, a threshold outside (0, 1), a
+            shape mismatch, `min_node_inputs` other than 0 or 1, or (with
+            `min_node_inputs=0`) a cell left with no path to its output.
 
     Example:
 
@@ -55,13 +68,81 @@ def parse_fair_cell(weights, primitives, steps, multiplier=None, parser="sparse"
     if parser not in PARSERS:
         raise ValueError(f"Unknown parser {parser!r}. Known: {list(PARSERS)}.")
     check_threshold(threshold)
+    check_min_node_inputs(min_node_inputs)
+    edges, scores = _threshold_edges(weights, primitives, steps, parser, threshold, mask)
+    multiplier = steps if multiplier is None else multiplier
+    concat = list(range(2 + steps - multiplier, steps + 2))
+    endpoints = edge_endpoints(steps)
+    fed = {node for _, node, _ in edges}
+    for k in range(steps):
+        if k in fed or not min_node_inputs:
+            continue
+        # The node's strongest usable op over its incoming edges (ties: lower op, lower input).
+        best = max(((scores[r, j], -j, -inp, r, j) for r, (node, inp) in enumerate(endpoints)
+                    if node == k for j in range(len(primitives)) if np.isfinite(scores[r, j])),
+                   default=None)
+        if best is not None:  # None: every op of the node is masked out
+            edges.append((primitives[best[4]], k, endpoints[best[3]][1]))
+    edges.sort(key=lambda e: e[1])  # by node; stable, so each node's order is kept
+    live = {0, 1}  # the cell's two inputs
+    for k in range(steps):
+        if any(node == k and inp in live for _, node, inp in edges):
+            live.add(k + 2)
+    if not live & set(concat):
+        raise ValueError(
+            f"The {parser!r} parser at threshold={threshold} leaves this "
+            f"{'reduction' if reduction else 'normal'} cell with no path from its inputs to its "
+            f"output (largest usable weight {np.max(scores[np.isfinite(scores)], initial=0):.3f}"
+            f"): the cell would output zeros and the network stay at chance. Search longer "
+            f"(the zero-one loss pushes the weights to 0 or 1), lower the threshold, or "
+            f"use min_node_inputs=1.")
+    return CellGenotype(edges, concat, steps, reduction)
+
+
+def check_min_node_inputs(min_node_inputs):
+    """Raises `ValueError` unless `min_node_inputs` is 0 or 1."""
+    if isinstance(min_node_inputs, bool) or min_node_inputs not in (0, 1):
+        raise ValueError(f"min_node_inputs must be 0 (the paper's threshold rule) or 1 (every "
+                         f"node keeps its strongest op). Received: "
+                         f"min_node_inputs={min_node_inputs!r}")
+
+
+def fallback_nodes(weights, primitives, steps, parser="sparse", threshold=0.8, mask=None):
+    """The intermediate nodes none of whose ops reaches `threshold` under `parser`.
+
+    These are the nodes `parse_fair_cell` keeps alive with their strongest op
+    (`min_node_inputs=1`) or leaves empty (`min_node_inputs=0`); a converged
+    FairDARTS / D-DARTS search has none. The `"darts"` parser has none.
+
+    Args:
+        weights, primitives, steps, parser, threshold, mask: as `parse_fair_cell`.
+
+    Returns:
+        A sorted list of node indices (0-based intermediate nodes).
+
+    Raises:
+        ValueError: as `parse_fair_cell`.
+
+    Example:
+
+    >>> fallback_nodes(np.full((5, 2), 0.5), ["none", "skip_connect"], steps=2)
+    [0, 1]
+    """
+    if parser not in PARSERS:
+        raise ValueError(f"Unknown parser {parser!r}. Known: {list(PARSERS)}.")
+    check_threshold(threshold)
+    edges, _ = _threshold_edges(weights, primitives, steps, parser, threshold, mask)
+    fed = {node for _, node, _ in edges}
+    return [k for k in range(steps) if k not in fed]
+
+
+def _threshold_edges(weights, primitives, steps, parser, threshold, mask):
+    """The parser's `(op, node, input)` edges before any fallback, and the usable scores."""
     w = np.asarray(weights, np.float64)
     endpoints = edge_endpoints(steps)
     if w.shape != (len(endpoints), len(primitives)):
         raise ValueError(f"Weights of shape {w.shape} do not match {len(endpoints)} edges x "
                          f"{len(primitives)} ops.")
-    multiplier = steps if multiplier is None else multiplier
-    concat = list(range(2 + steps - multiplier, steps + 2))
     usable = np.array([not op_spec(p).is_zero for p in primitives])[None, :].repeat(len(w), 0)
     if mask is not None:
         usable &= np.asarray(mask, bool)
@@ -70,18 +151,16 @@ def parse_fair_cell(weights, primitives, steps, multiplier=None, parser="sparse"
     if parser in ("darts", "sparse"):
         parsed = parse_cell(w, primitives, steps, mask)
         for k, ((op, inp), row) in enumerate(zip(parsed, genotype_edge_rows(parsed, steps))):
-            node = k // 2
-            if parser == "sparse":
-                if scores[row, primitives.index(op)] < threshold:
-                    continue
-            edges.append((op, node, inp))
+            if parser == "sparse" and scores[row, primitives.index(op)] < threshold:
+                continue
+            edges.append((op, k // 2, inp))
     else:
         for row, (node, inp) in enumerate(endpoints):
             order = sorted(range(len(primitives)), key=lambda j: (-scores[row, j], j))
             for j in order[:2]:
                 if np.isfinite(scores[row, j]) and scores[row, j] >= threshold:
                     edges.append((primitives[j], node, inp))
-    return CellGenotype(edges, concat, steps, reduction)
+    return edges, scores
 
 
 def deepen(genotype, num_cells):

@@ -491,6 +491,16 @@ class SearchModel(keras.Model):
         masks = {k: self.architecture.mask(k) for k in ("normal", "reduce")}
         return self.network.derive(self.architecture.derivation_weights(), masks)
 
+    def derivation_summary(self):
+        """How the method's derivation rule met the final weights, for the run's summary.
+
+        Returns:
+            A JSON-serialisable dict, or `None` where the rule has nothing to
+            report (the DARTS top-2 rule always derives a full cell).
+            D-DARTS reports the nodes its threshold parser could not fill.
+        """
+        return None
+
     def discrete_cell_weights(self, genotype):
         """One-hot mixing weights (one array per cell) selecting exactly `genotype`.
 

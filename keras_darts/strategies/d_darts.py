@@ -6,7 +6,9 @@ import tensorflow as tf
 from keras import ops
 
 from keras_darts.architecture.cell_genotype import NetworkGenotype
-from keras_darts.derivation.fair import PARSERS, check_threshold, parse_fair_cell
+from keras_darts.derivation.fair import (
+    PARSERS, check_min_node_inputs, check_threshold, fallback_nodes, parse_fair_cell,
+)
 from keras_darts.optimizers import EpochCosineDecay
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.strategies.base import (
@@ -91,7 +93,11 @@ class DistributedCellSearch(SearchModel):
     the default. `w_abl=0` is FairDARTS's loss and skips the extra passes.
 
     The genotype is a `NetworkGenotype` (one `CellGenotype` per cell) parsed by
-    `parser` (`"darts"`, `"sparse"`, `"edge"`) at `threshold` (0.8).
+    `parser` (`"darts"`, `"sparse"`, `"edge"`) at `threshold` (0.8). A node
+    none of whose ops reaches the threshold (a search too short for the
+    zero-one loss to push the weights to 0 or 1) keeps its strongest op
+    (`min_node_inputs=1`, the default; `derivation_summary` counts them) or,
+    with `min_node_inputs=0` (the paper's rule), none.
 
     Args:
         level: `"bilevel"` (alphas on the validation batch, then weights on the
@@ -101,13 +107,17 @@ class DistributedCellSearch(SearchModel):
         ablation_gradient: let `L_AB` carry gradient to the alphas.
         parser: how each cell is derived (`"sparse"`, `"edge"`, `"darts"`).
         threshold: sigmoid threshold of the `sparse` / `edge` parsers.
+        min_node_inputs: 1 (a node below the threshold keeps its strongest
+            op) or 0 (the paper's rule; a cell left with no path to its
+            output raises when the genotype is derived).
         activation: `"sigmoid"` (FairDARTS) by default.
         alpha_init_scale: std of the initial alphas (0: every weight 1/2).
         **kwargs: `SearchModel` arguments (a DARTS-family `space`).
 
     Raises:
         ValueError: for an unknown level or parser, a threshold outside
-            (0, 1), negative loss weights, or a NAS-Bench-201 space.
+            (0, 1), `min_node_inputs` other than 0 or 1, negative loss
+            weights, or a NAS-Bench-201 space.
 
     Example:
 
@@ -117,14 +127,16 @@ class DistributedCellSearch(SearchModel):
     >>> model.genotype().render()  # doctest: +SKIP
     """
 
-    config_fields = ("level", "w01", "w_abl", "ablation_gradient", "parser", "threshold")
+    config_fields = ("level", "w01", "w_abl", "ablation_gradient", "parser", "threshold",
+                     "min_node_inputs")
 
     @classmethod
     def check_config(cls, config):
-        cls._check(config.level, config.w01, config.w_abl, config.parser, config.threshold)
+        cls._check(config.level, config.w01, config.w_abl, config.parser, config.threshold,
+                   config.min_node_inputs)
 
     @staticmethod
-    def _check(level, w01, w_abl, parser, threshold):
+    def _check(level, w01, w_abl, parser, threshold, min_node_inputs=1):
         if level not in ("bilevel", "single"):
             raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={level!r}")
         for name, v in (("w01", w01), ("w_abl", w_abl)):
@@ -133,11 +145,12 @@ class DistributedCellSearch(SearchModel):
         if parser not in PARSERS:
             raise ValueError(f"Unknown parser {parser!r}. Known: {list(PARSERS)}.")
         check_threshold(threshold)
+        check_min_node_inputs(min_node_inputs)
 
     def __init__(self, level="bilevel", w01=8.0, w_abl=0.5, ablation_gradient=True,
-                 parser="sparse", threshold=0.8, activation="sigmoid", alpha_init_scale=0.0,
-                 **kwargs):
-        self._check(level, w01, w_abl, parser, threshold)
+                 parser="sparse", threshold=0.8, min_node_inputs=1, activation="sigmoid",
+                 alpha_init_scale=0.0, **kwargs):
+        self._check(level, w01, w_abl, parser, threshold, min_node_inputs)
         if kwargs.get("space") == "nb201":
             raise ValueError("D-DARTS searches DARTS-family cells (two inputs, normal and "
                              "reduction kinds); the NAS-Bench-201 space is not supported.")
@@ -147,6 +160,7 @@ class DistributedCellSearch(SearchModel):
         self.w01, self.w_abl = float(w01), float(w_abl)
         self.ablation_gradient = bool(ablation_gradient)
         self.parser, self.threshold = parser, float(threshold)
+        self.min_node_inputs = int(min_node_inputs)
         super().__init__(activation=activation, alpha_init_scale=alpha_init_scale,
                          per_cell_alphas=True, **kwargs)
         self.cell_optimizers = []
@@ -299,11 +313,36 @@ class DistributedCellSearch(SearchModel):
         """The `NetworkGenotype`: every cell parsed from its own sigmoid weights."""
         weights = self.architecture.derivation_weights()
         net = self.network
-        return NetworkGenotype(tuple(
-            parse_fair_cell(weights[f"cell_{i}"], net.primitives, net.steps, net.multiplier,
-                            self.parser, self.threshold, self.architecture.mask(kind),
-                            reduction=kind == "reduce")
-            for i, kind in enumerate(net.cell_types)))
+        cells = []
+        for i, kind in enumerate(net.cell_types):
+            try:
+                cells.append(parse_fair_cell(
+                    weights[f"cell_{i}"], net.primitives, net.steps, net.multiplier,
+                    self.parser, self.threshold, self.architecture.mask(kind),
+                    reduction=kind == "reduce", min_node_inputs=self.min_node_inputs))
+            except ValueError as e:
+                raise ValueError(f"Cell {i}: {e}") from None
+        return NetworkGenotype(tuple(cells))
+
+    def derivation_summary(self):
+        """How far the threshold parser held: per cell, the nodes none of whose ops reached it.
+
+        Returns:
+            `{"parser", "threshold", "min_node_inputs", "fallback_nodes": {cell: [nodes]},
+            "fallback_share"}`: the nodes kept alive by their strongest op
+            (`min_node_inputs=1`) or left empty (`0`), and their share of all
+            intermediate nodes (0 for a converged search).
+        """
+        weights = self.architecture.derivation_weights()
+        net = self.network
+        nodes = {f"cell_{i}": fallback_nodes(weights[f"cell_{i}"], net.primitives, net.steps,
+                                             self.parser, self.threshold,
+                                             self.architecture.mask(kind))
+                 for i, kind in enumerate(net.cell_types)}
+        total = net.steps * len(nodes)
+        return {"parser": self.parser, "threshold": self.threshold,
+                "min_node_inputs": self.min_node_inputs, "fallback_nodes": nodes,
+                "fallback_share": round(sum(map(len, nodes.values())) / total, 4)}
 
     def discrete_cell_weights(self, genotype):
         """Per-cell 0/1 weights selecting exactly the ops of a `NetworkGenotype`."""
@@ -319,6 +358,7 @@ class DistributedCellSearch(SearchModel):
     def get_config(self):
         config = {**super().get_config(), "level": self.level, "w01": self.w01,
                   "w_abl": self.w_abl, "ablation_gradient": self.ablation_gradient,
-                  "parser": self.parser, "threshold": self.threshold}
+                  "parser": self.parser, "threshold": self.threshold,
+                  "min_node_inputs": self.min_node_inputs}
         config.pop("per_cell_alphas", None)
         return config
