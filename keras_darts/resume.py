@@ -156,9 +156,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             raise ValueError(f"The checkpoint {self.state_path} has {len(saved)} random-generator "
                              f"states; the model has {len(seeds)}: it is of another model.")
         _assign(seeds, saved)
-        records = state.get("callbacks", {})
-        for i, cb in enumerate(self.stateful):
-            key = f"{i}:{type(cb).__name__}"
+        records = _by_class(state.get("callbacks", {}))
+        for key, cb in zip(_record_keys(self.stateful), self.stateful):
             if key in records:
                 cb.set_resume_state(records[key])
         self._pending_metrics = state.get("metrics") if state["step"] else None
@@ -184,8 +183,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             "epoch": epoch, "step": step, "global_step": global_step, "weights": name,
             "metrics": _values(self.model.metrics_variables) if step else None,
             "seed_states": _values(_seed_states(self.model)),
-            "callbacks": {f"{i}:{type(cb).__name__}": cb.get_resume_state()
-                          for i, cb in enumerate(self.stateful)},
+            "callbacks": {key: cb.get_resume_state()
+                          for key, cb in zip(_record_keys(self.stateful), self.stateful)},
         })
         for old in glob.glob(os.path.join(self.directory, "step-*.weights.h5")):
             if os.path.basename(old) != name:
@@ -377,3 +376,28 @@ def fit_resumable(model, data, epochs, checkpoint_dir, csv_path, callbacks=(),
                           steps_per_epoch=spe, validation_data=validation_data, callbacks=cbs,
                           verbose=verbose)
     return read_csv_history(csv_path)
+
+
+def _record_keys(callbacks):
+    """A checkpoint's key for each stateful callback: its class name (`Name#2` for a second
+    of one class), so a record survives a callback added or removed before it."""
+    seen, keys = {}, []
+    for cb in callbacks:
+        name = type(cb).__name__
+        seen[name] = seen.get(name, 0) + 1
+        keys.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return keys
+
+
+def _by_class(records):
+    """Checkpoint records keyed as `_record_keys` keys them; older checkpoints keyed them
+    by position (`"0:AlphaHistory"`), which is read by class in the same order."""
+    out, seen = {}, {}
+    for key, record in records.items():
+        index, sep, name = key.partition(":")
+        if not (sep and index.isdigit()):
+            out[key] = record
+            continue
+        seen[name] = seen.get(name, 0) + 1
+        out[name if seen[name] == 1 else f"{name}#{seen[name]}"] = record
+    return out

@@ -136,14 +136,14 @@ def test_interrupted_search_resumes_to_the_same_state(tmp_path, determinism_off)
     assert resumed.history == whole.history
     # The summary times the whole run: the steps up to the checkpoint (saved with it) and the
     # resumed session's; reopening the finished run keeps them instead of timing a restore.
-    saved = next(v for k, v in state["callbacks"].items() if k.endswith(":StepTimer"))
+    saved = state["callbacks"]["StepTimer"]
     assert len(saved["times"]) == 5 and saved["wall_s"] > 0
     assert resumed.summary["steps"] == 12 and resumed.summary["first_step_s"] == saved["times"][0]
     assert resumed.summary["wall_s"] > saved["wall_s"]
     reopened = run_search(cfg, str(cut), verbose=0)
     assert reopened.genotype.to_text() == whole.genotype.to_text()
     with open(cut / "checkpoints" / "state.json") as f:
-        final = next(v for k, v in json.load(f)["callbacks"].items() if k.endswith(":StepTimer"))
+        final = json.load(f)["callbacks"]["StepTimer"]
     assert saved["wall_s"] < final["wall_s"] <= resumed.summary["wall_s"]
     assert reopened.summary["wall_s"] == final["wall_s"]
     for key in ("steps", "first_step_s", "median_step_s"):
@@ -257,6 +257,43 @@ def test_unreadable_or_dangling_checkpoint_is_named(tmp_path):
         ckpt.read_state()
     with pytest.raises(ValueError, match="every_steps must be a positive integer"):
         RunCheckpoint(str(tmp_path), steps_per_epoch=4, every_steps=0)
+
+
+class _Record(keras.callbacks.Callback):
+    def __init__(self, value=None):
+        super().__init__()
+        self.value = value
+
+    def get_resume_state(self):
+        return {"value": self.value}
+
+    def set_resume_state(self, state):
+        self.value = state["value"]
+
+
+class _Other(_Record):
+    pass
+
+
+def test_callback_records_are_matched_by_class_not_position(tmp_path):
+    """A callback added before another (a newer version of the run) must not cost the
+    other its record; checkpoints of older versions, keyed by position, still restore."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    ckpt = RunCheckpoint(str(tmp_path), 4,
+                         callbacks=[_Record("a"), _Record("b"), keras.callbacks.History()])
+    ckpt.set_model(model)
+    ckpt.save(1, 0)
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["callbacks"] == {"_Record": {"value": "a"}, "_Record#2": {"value": "b"}}
+    now = [_Other(), _Record(), _Record()]  # a new stateful callback in front
+    RunCheckpoint(str(tmp_path), 4, callbacks=now).restore(model)
+    assert [cb.value for cb in now] == [None, "a", "b"]
+    state["callbacks"] = {"0:_Record": {"value": "x"}, "1:_Other": {"value": "y"},
+                          "2:_Record": {"value": "z"}}  # an older checkpoint's keys
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    now = [_Record(), _Other(), _Record()]
+    RunCheckpoint(str(tmp_path), 4, callbacks=now).restore(model)
+    assert [cb.value for cb in now] == ["x", "y", "z"]
 
 
 def test_checkpoint_options_are_validated():
