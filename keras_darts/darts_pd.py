@@ -15,6 +15,7 @@ darts-pd`) runs for the `darts-pd` method. The run directory holds:
 """
 
 import dataclasses
+import json
 import os
 import time
 
@@ -66,14 +67,22 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     timings = {}
 
+    # A finished run reopened (a benchmark resuming) keeps the stage-3 time it measured.
+    finished = {}
+    if os.path.isfile(os.path.join(out_dir, "summary.json")):
+        with open(os.path.join(out_dir, "summary.json"), encoding="utf-8") as f:
+            finished = json.load(f)
+
     # Stage 1: a differentiable search, then the top-k ops of each edge of its topology.
-    start = time.time()
     stage1 = run_search(dataclasses.replace(config, method=config.base_method),
                         os.path.join(root_dir, "stage1"), verbose=verbose)
+    # The search's own wall time, over all its sessions (`StepTimer.run_wall_s`); the
+    # pruning counts to stage 2, whose session time starts here.
+    timings["stage1_s"] = stage1.summary["wall_s"]
+    start = time.time()
     set_seed(config.seed, config.deterministic)
     with strategy.scope():
         model = prune_supernet(stage1.model, k=config.top_k)
-    timings["stage1_s"] = time.time() - start
     stage2_dir = os.path.join(out_dir, "stage2")
     edges_per_kind = len(model.kept_edges()) // len(model.kinds)
     atomic_write_json(os.path.join(stage2_dir, "kept.json"),
@@ -81,7 +90,6 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
                        "paths_per_cell_kind": model.k ** edges_per_kind})
 
     # Stage 2: path-wise strictly fair training of the pruned supernet (alphas frozen).
-    start = time.time()
     data = search_data(config.dataset, batch_size=config.batch_size, mode="split",
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
@@ -118,7 +126,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     stage3 = search_paths(model, evaluator, cost, os.path.join(out_dir, "stage3"),
                           oracle=config.es_oracle, max_trials=config.es_trials, bounds=bounds,
                           seed=config.seed, top=config.es_top, **evolution)
-    timings["stage3_s"] = time.time() - start
+    timings["stage3_s"] = finished.get("timings_s", {}).get("stage3_s", time.time() - start)
 
     best = stage3.genotypes[stage3.best[0]["trial_id"]]
     best.save(os.path.join(out_dir, "genotype.json"), method="darts-pd",
@@ -128,6 +136,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
         "genotype": best.to_text(),
         "stage1_genotype": stage1.genotype.to_text(),
         "timings_s": timings,
+        "wall_s": sum(timings.values()),  # the three stages, over all sessions
         "stage2": {"final": {k: float(v[-1]) for k, v in history.items()},
                    **timer.summary()},
         "fairness": {k: fairness[k] for k in ("steps", "k", "path_updates", "min_op_updates",

@@ -465,6 +465,9 @@ def test_three_stage_run_gives_a_family_of_architectures(darts_pd_run):
     assert summary["fairness"]["strict"]
     assert summary["fairness"]["steps"] == 2 * (128 // 16)
     assert set(summary["timings_s"]) == {"stage1_s", "stage2_s", "stage3_s"}
+    assert summary["wall_s"] == pytest.approx(sum(summary["timings_s"].values()))
+    stage1 = json.loads((out / "stage1" / "summary.json").read_text())
+    assert summary["timings_s"]["stage1_s"] == stage1["wall_s"] > 0
     assert summary["paths_scored"] == 12
     sizes = {r["params"] for r in json.loads((out / "stage3" / "trials.json").read_text())}
     assert len(sizes) >= 3, "paths of different sizes"

@@ -171,6 +171,9 @@ def test_interrupted_darts_pd_resumes_to_the_same_paths(tmp_path, darts_pd_run):
     assert resumed.summary["fairness"]["strict"]
     assert resumed.summary["pareto"] == whole.summary["pareto"]
     assert resumed.genotype.to_text() == whole.genotype.to_text()
+    # Stage 1 was restored, not searched: the run reports the search's own wall time.
+    stage1 = json.loads((tmp_path / "cut" / "stage1" / "summary.json").read_text())
+    assert resumed.summary["timings_s"]["stage1_s"] == stage1["wall_s"] > 0
 
 
 def _kill_when(proc, state_path, global_step, timeout=600):
