@@ -85,6 +85,23 @@ def test_save_load_atomic_json(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["genotype.json"]
 
 
+def test_the_text_a_search_prints_is_accepted_back():
+    """What `keras-darts search` prints and `summary.json` holds (`to_text()`), pasted back."""
+    from keras_darts.architecture import CellGenotype, NetworkGenotype
+    from keras_darts.architecture.nb201_genotype import NB201Genotype
+
+    darts = get_genotype("DARTS_V2")
+    cell = CellGenotype([("skip_connect", 0, 0)], [2], 1, False)
+    network = NetworkGenotype((cell, CellGenotype([("max_pool_3x3", 0, 1)], [2], 1, True), cell))
+    nb201 = NB201Genotype.from_arch_string(
+        "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|none~2|")
+    for g in (darts, network, nb201):
+        assert get_genotype(g.to_text()) == g
+        assert get_genotype("  " + g.to_text()) == g
+    with pytest.raises(GenotypeError, match="Unknown op 'conv_9x9'"):
+        get_genotype(darts.to_text().replace("sep_conv_3x3", "conv_9x9"))
+
+
 @pytest.mark.parametrize("text,match", [
     ("Genotype(normal=[('conv_9x9', 0), ('skip_connect', 1)], normal_concat=[2], "
      "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])", "Unknown op 'conv_9x9'"),

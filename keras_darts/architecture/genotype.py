@@ -343,13 +343,15 @@ def published_genotypes():
 
 
 def get_genotype(name_or_path):
-    """Returns a published genotype by name, or loads a genotype JSON file.
+    """Returns a published genotype by name, parses a genotype's text, or loads a JSON file.
 
     Args:
         name_or_path: `"DARTS_V1"`, `"DARTS_V2"`, `"PC_DARTS_cifar"`,
-            `"PC_DARTS_image"`, `"PDARTS"`, a NAS-Bench-201 arch string
-            (`"|nor_conv_3x3~0|+|..."`), or the path of a `genotype.json`
-            (of a DARTS-space, NAS-Bench-201 or D-DARTS search).
+            `"PC_DARTS_image"`, `"PDARTS"`; the text a search prints and
+            writes to `summary.json` (`to_text()`: `"Genotype(normal=...)"`,
+            a NAS-Bench-201 arch string `"|nor_conv_3x3~0|+|..."`, or a
+            D-DARTS network's JSON); or the path of a `genotype.json` (of a
+            DARTS-space, NAS-Bench-201 or D-DARTS search).
 
     Returns:
         A `Genotype` (an `NB201Genotype` for NAS-Bench-201, a
@@ -366,13 +368,19 @@ def get_genotype(name_or_path):
     """
     if name_or_path in _PUBLISHED:
         return Genotype.from_text(_PUBLISHED[name_or_path])
-    if isinstance(name_or_path, str) and name_or_path.startswith("|"):
+    if isinstance(name_or_path, str) and name_or_path.strip().startswith("|"):
         from keras_darts.architecture.nb201_genotype import NB201Genotype
 
-        return NB201Genotype.from_arch_string(name_or_path)
-    if isinstance(name_or_path, str) and os.path.isfile(name_or_path):
-        with open(name_or_path, encoding="utf-8") as f:
-            text = f.read()
+        return NB201Genotype.from_arch_string(name_or_path.strip())
+    if isinstance(name_or_path, str) and name_or_path.lstrip().startswith("Genotype("):
+        return Genotype.from_text(name_or_path)
+    inline = isinstance(name_or_path, str) and name_or_path.lstrip().startswith("{")
+    if inline or isinstance(name_or_path, str) and os.path.isfile(name_or_path):
+        if inline:
+            text = name_or_path
+        else:
+            with open(name_or_path, encoding="utf-8") as f:
+                text = f.read()
         try:
             d = json.loads(text)
         except json.JSONDecodeError:
@@ -389,7 +397,7 @@ def get_genotype(name_or_path):
         return Genotype.from_json(text)
     raise ValueError(
         f"Unknown genotype {name_or_path!r}: not a published genotype "
-        f"({published_genotypes()}) nor an existing genotype.json file."
+        f"({published_genotypes()}), a genotype's text nor an existing genotype.json file."
     )
 
 
