@@ -10,6 +10,12 @@ from keras_darts.search_space.ops import op_spec
 PARSERS = ("darts", "sparse", "edge")
 
 
+def check_parser(parser):
+    """Raises `ValueError` unless `parser` is one of `PARSERS`."""
+    if parser not in PARSERS:
+        raise ValueError(f"Unknown parser {parser!r}. Known: {list(PARSERS)}.")
+
+
 def check_threshold(threshold):
     """Raises `ValueError` unless `0 < threshold < 1`."""
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or \
@@ -65,8 +71,7 @@ def parse_fair_cell(weights, primitives, steps, multiplier=None, parser="sparse"
     >>> parse_fair_cell(np.full((5, 2), 0.9), ["none", "skip_connect"], steps=2).edges
     (('skip_connect', 0, 0), ('skip_connect', 0, 1), ('skip_connect', 1, 0), ('skip_connect', 1, 1))
     """
-    if parser not in PARSERS:
-        raise ValueError(f"Unknown parser {parser!r}. Known: {list(PARSERS)}.")
+    check_parser(parser)
     check_threshold(threshold)
     check_min_node_inputs(min_node_inputs)
     edges, scores = _threshold_edges(weights, primitives, steps, parser, threshold, mask)
@@ -128,8 +133,7 @@ def fallback_nodes(weights, primitives, steps, parser="sparse", threshold=0.8, m
     >>> fallback_nodes(np.full((5, 2), 0.5), ["none", "skip_connect"], steps=2)
     [0, 1]
     """
-    if parser not in PARSERS:
-        raise ValueError(f"Unknown parser {parser!r}. Known: {list(PARSERS)}.")
+    check_parser(parser)
     check_threshold(threshold)
     edges, _ = _threshold_edges(weights, primitives, steps, parser, threshold, mask)
     fed = {node for _, node, _ in edges}

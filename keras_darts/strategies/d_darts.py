@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_darts.architecture.cell_genotype import NetworkGenotype
 from keras_darts.derivation.fair import (
-    PARSERS, check_min_node_inputs, check_threshold, fallback_nodes, parse_fair_cell,
+    check_min_node_inputs, check_parser, check_threshold, fallback_nodes, parse_fair_cell,
 )
 from keras_darts.optimizers import EpochCosineDecay
 from keras_darts.search_space.cells import edge_endpoints
@@ -142,8 +142,7 @@ class DistributedCellSearch(SearchModel):
         for name, v in (("w01", w01), ("w_abl", w_abl)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
                 raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
-        if parser not in PARSERS:
-            raise ValueError(f"Unknown parser {parser!r}. Known: {list(PARSERS)}.")
+        check_parser(parser)
         check_threshold(threshold)
         check_min_node_inputs(min_node_inputs)
 
