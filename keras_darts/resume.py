@@ -381,23 +381,22 @@ def fit_resumable(model, data, epochs, checkpoint_dir, csv_path, callbacks=(),
 def _record_keys(callbacks):
     """A checkpoint's key for each stateful callback: its class name (`Name#2` for a second
     of one class), so a record survives a callback added or removed before it."""
-    seen, keys = {}, []
-    for cb in callbacks:
-        name = type(cb).__name__
-        seen[name] = seen.get(name, 0) + 1
-        keys.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
-    return keys
+    return _numbered(type(cb).__name__ for cb in callbacks)
 
 
 def _by_class(records):
     """Checkpoint records keyed as `_record_keys` keys them; older checkpoints keyed them
     by position (`"0:AlphaHistory"`), which is read by class in the same order."""
-    out, seen = {}, {}
-    for key, record in records.items():
-        index, sep, name = key.partition(":")
-        if not (sep and index.isdigit()):
-            out[key] = record
-            continue
+    names = [key.partition(":")[2] for key in records if key.partition(":")[0].isdigit()]
+    if len(names) < len(records):  # keyed by class already
+        return records
+    return dict(zip(_numbered(names), records.values()))
+
+
+def _numbered(names):
+    """`names`, a repeated one numbered from its second occurrence: `Name`, `Name#2`, ..."""
+    seen, keys = {}, []
+    for name in names:
         seen[name] = seen.get(name, 0) + 1
-        out[name if seen[name] == 1 else f"{name}#{seen[name]}"] = record
-    return out
+        keys.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return keys
