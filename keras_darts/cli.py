@@ -246,11 +246,9 @@ def _genotype_parser(sub):
 
 
 def _run_genotype(args):
-    from keras_darts.architecture.genotype import Genotype, get_genotype, plot_cell
+    from keras_darts.architecture.genotype import get_genotype, plot_cell
 
-    text = args.genotype.strip()
-    g = Genotype.from_text(text) if text.startswith("Genotype") or "=" in text.split("(")[0] \
-        else get_genotype(text)
+    g = get_genotype(args.genotype)  # a name, the reference text, an arch string or a file
     print(g.to_json() if args.json else g.render())
     if args.plot:
         for kind in g.cell_kinds:

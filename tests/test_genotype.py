@@ -98,6 +98,7 @@ def test_the_text_a_search_prints_is_accepted_back():
     for g in (darts, network, nb201):
         assert get_genotype(g.to_text()) == g
         assert get_genotype("  " + g.to_text()) == g
+    assert get_genotype("DARTS_V2 = " + darts.to_text()) == darts  # as the repositories write it
     with pytest.raises(GenotypeError, match="Unknown op 'conv_9x9'"):
         get_genotype(darts.to_text().replace("sep_conv_3x3", "conv_9x9"))
 

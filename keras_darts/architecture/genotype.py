@@ -5,6 +5,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 
@@ -368,37 +369,35 @@ def get_genotype(name_or_path):
     """
     if name_or_path in _PUBLISHED:
         return Genotype.from_text(_PUBLISHED[name_or_path])
-    if isinstance(name_or_path, str) and name_or_path.strip().startswith("|"):
+    text = name_or_path.strip() if isinstance(name_or_path, str) else ""
+    if text.startswith("|"):
         from keras_darts.architecture.nb201_genotype import NB201Genotype
 
-        return NB201Genotype.from_arch_string(name_or_path.strip())
-    if isinstance(name_or_path, str) and name_or_path.lstrip().startswith("Genotype("):
-        return Genotype.from_text(name_or_path)
-    inline = isinstance(name_or_path, str) and name_or_path.lstrip().startswith("{")
-    if inline or isinstance(name_or_path, str) and os.path.isfile(name_or_path):
-        if inline:
-            text = name_or_path
-        else:
-            with open(name_or_path, encoding="utf-8") as f:
-                text = f.read()
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError:
-            d = None
-        inner = d.get("genotype", d) if isinstance(d, dict) else None
-        if isinstance(inner, dict) and "arch" in inner:
-            from keras_darts.architecture.nb201_genotype import NB201Genotype
+        return NB201Genotype.from_arch_string(text)
+    if re.match(r"(\w+\s*=\s*)?Genotype\s*\(", text):  # the reference text, `NAME = ` or not
+        return Genotype.from_text(text)
+    if not text.startswith("{"):  # not a D-DARTS network's JSON inline: a file
+        if not (text and os.path.isfile(name_or_path)):
+            raise ValueError(
+                f"Unknown genotype {name_or_path!r}: not a published genotype "
+                f"({published_genotypes()}), a genotype's text nor an existing genotype.json "
+                f"file.")
+        with open(name_or_path, encoding="utf-8") as f:
+            text = f.read()
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError:
+        d = None
+    inner = d.get("genotype", d) if isinstance(d, dict) else None
+    if isinstance(inner, dict) and "arch" in inner:
+        from keras_darts.architecture.nb201_genotype import NB201Genotype
 
-            return NB201Genotype.from_dict(inner)
-        if isinstance(inner, dict) and "cells" in inner:
-            from keras_darts.architecture.cell_genotype import NetworkGenotype
+        return NB201Genotype.from_dict(inner)
+    if isinstance(inner, dict) and "cells" in inner:
+        from keras_darts.architecture.cell_genotype import NetworkGenotype
 
-            return NetworkGenotype.from_dict(inner)
-        return Genotype.from_json(text)
-    raise ValueError(
-        f"Unknown genotype {name_or_path!r}: not a published genotype "
-        f"({published_genotypes()}), a genotype's text nor an existing genotype.json file."
-    )
+        return NetworkGenotype.from_dict(inner)
+    return Genotype.from_json(text)
 
 
 # ---------------------------------------------------------------------- drawing
