@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from keras_darts.utils.io import read_json
 from keras_darts.utils.seed import restores_determinism
 
 
@@ -319,11 +320,6 @@ def check_train_seeds(train_seeds):
     return seeds
 
 
-def _read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def _trained_summary(trained, train_config):
     """Reads a `keras-darts train` run directory trained with `train_config`'s settings."""
     from keras_darts.architecture.genotype import get_genotype
@@ -334,14 +330,14 @@ def _trained_summary(trained, train_config):
     missing = [p for p in paths.values() if not os.path.isfile(p)]
     if missing:
         raise FileNotFoundError(f"{trained!r} is not a finished training run: no {missing[0]}.")
-    saved = _read_json(paths["config.json"])
+    saved = read_json(paths["config.json"])
     current = json.loads(json.dumps(train_config.to_dict()))
     differ = differing_settings(saved, current, set(RUN_OPTIONS) | {"genotype"})
     if differ:
         detail = ", ".join(f"{k}: {saved.get(k)!r} vs {current.get(k)!r}" for k in differ)
         raise ValueError(f"{trained} was trained with other settings than the baseline's "
                          f"({detail}): the comparison would not be fair.")
-    return get_genotype(paths["genotype.json"]), _read_json(paths["summary.json"])
+    return get_genotype(paths["genotype.json"]), read_json(paths["summary.json"])
 
 
 def baseline_summary(samples, searched=None):
@@ -555,7 +551,7 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
 
         # The sample count and the training seeds may change: every (cell, seed) run has
         # its own directory, so a longer draw or more seeds extend a finished baseline.
-        prior = _read_json(doc_path)
+        prior = read_json(doc_path)
         differ = differing_settings(prior.get("settings", {}), settings,
                                     ignore=("num_samples", "train_seeds"))
         if differ:
@@ -580,7 +576,7 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
             path = run_dir(base, s)
             done = os.path.join(path, "summary.json")
             if os.path.isfile(done):
-                summaries.append(_read_json(done))
+                summaries.append(read_json(done))
                 continue
             if (str(genotype), s) in known:  # in baseline.json, its run directory removed
                 summaries.append(known[(str(genotype), s)])

@@ -15,7 +15,6 @@ darts-pd`) runs for the `darts-pd` method. The run directory holds:
 """
 
 import dataclasses
-import json
 import os
 import time
 
@@ -55,7 +54,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.utils.config import RUN_OPTIONS
     from keras_darts.utils.distribute import task_dir
     from keras_darts.strategies import prune_supernet
-    from keras_darts.utils import atomic_write_json, set_seed
+    from keras_darts.utils import atomic_write_json, read_json, set_seed
 
     config.validate()
     bounds = Bounds(config.es_min_params, config.es_max_params, config.es_min_macs,
@@ -68,10 +67,8 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     timings = {}
 
     # A finished run reopened (a benchmark resuming) keeps the stage-3 time it measured.
-    finished = {}
-    if os.path.isfile(os.path.join(out_dir, "summary.json")):
-        with open(os.path.join(out_dir, "summary.json"), encoding="utf-8") as f:
-            finished = json.load(f)
+    summary_path = os.path.join(out_dir, "summary.json")
+    finished = read_json(summary_path) if os.path.isfile(summary_path) else {}
 
     # Stage 1: a differentiable search, then the top-k ops of each edge of its topology.
     stage1 = run_search(dataclasses.replace(config, method=config.base_method),

@@ -88,3 +88,25 @@ def atomic_write_json(path, obj, indent=2):
     """
     text = json.dumps(obj, indent=indent, sort_keys=False) + "\n"
     return atomic_write_text(path, text)
+
+
+def read_json(path):
+    """Reads a JSON file (UTF-8), such as one `atomic_write_json` wrote.
+
+    Args:
+        path: file path.
+
+    Returns:
+        The parsed object.
+
+    Raises:
+        OSError: if the file cannot be read.
+        json.JSONDecodeError: if it is not JSON.
+
+    Example:
+
+    >>> read_json("/tmp/a.json")
+    {'a': 1}
+    """
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
