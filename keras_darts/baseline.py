@@ -350,7 +350,13 @@ def baseline_summary(samples, searched=None):
     Returns:
         A dict: `completed`, `median`, `mean`, `std`, `min`, `max`, with
         cells trained under several seeds `train_seed_std` (the mean per-cell
-        standard deviation over the seeds), and with a searched cell its
+        standard deviation over the seeds), `mean_noise_std` (the standard
+        error of one cell's mean accuracy, from the seeds' sample variances)
+        and `reliability` (from 2 cells on: the share of the variance of the
+        cells' mean accuracies that the cells account for, rather than
+        training noise, `1 - mean_noise_std**2 / var`, clipped at 0; near 0
+        the cells cannot be told apart at this training budget and a
+        percentile among them is noise), and with a searched cell its
         `percentile` (`percentile_rank` among the random cells), `rank`
         (1 = best of all cells) and `above_median`.
 
@@ -368,6 +374,13 @@ def baseline_summary(samples, searched=None):
     seed_std = [s["test_accuracy_std"] for s in samples if "test_accuracy_std" in s]
     if seed_std:  # how much one cell moves with the training seed, against `std`
         out["train_seed_std"] = float(np.mean(seed_std))
+    runs = [s["test_accuracies"] for s in samples if len(s.get("test_accuracies", ())) > 1]
+    if runs:  # one-way random effects: noise of a cell's mean against the cells' spread
+        noise_var = float(np.mean([np.var(r, ddof=1) / len(r) for r in runs]))
+        out["mean_noise_std"] = float(np.sqrt(noise_var))
+        if acc.size > 1:
+            spread = float(acc.var(ddof=1))
+            out["reliability"] = float(max(0.0, 1.0 - noise_var / spread)) if spread else 0.0
     if searched is not None:
         a = searched["test_accuracy"]
         out.update(percentile=percentile_rank(a, acc), rank=int(1 + np.sum(acc > a)),

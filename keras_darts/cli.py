@@ -334,6 +334,10 @@ def _run_baseline(args):
           f"like the searched one (preset {preset!r}, {config.epochs} epochs{seeds})")
     print(f"  random cells   median {s['median']:.4f}   min {s['min']:.4f}   "
           f"max {s['max']:.4f}")
+    if "reliability" in s:
+        print(f"  training noise a cell's mean accuracy +-{s['mean_noise_std']:.4f}; reliability "
+              f"{s['reliability']:.2f} (near 0: the cells cannot be told apart at this "
+              f"training budget)")
     if result.searched is not None:
         verdict = "above" if s["above_median"] else "NOT above"
         print(f"  searched cell  {result.searched['test_accuracy']:.4f}   "

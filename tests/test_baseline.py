@@ -82,6 +82,28 @@ def test_percentile_rank_and_summary():
         percentile_rank(0.5, [])
 
 
+def _cells(*runs):
+    return [{"test_accuracy": float(np.mean(r)), "test_accuracies": list(r),
+             "test_accuracy_std": float(np.std(r))} for r in runs]
+
+
+def test_summary_reliability_tells_cells_from_training_noise():
+    # Cells 0.10 apart, each moving by 0.01 with the training seed: the ranking is the cells'.
+    apart = baseline_summary(_cells((0.60, 0.61, 0.62), (0.70, 0.71, 0.72), (0.80, 0.81, 0.82)))
+    assert apart["mean_noise_std"] == pytest.approx(np.sqrt(1e-4 / 3))
+    assert apart["reliability"] == pytest.approx(1 - (1e-4 / 3) / 0.01)
+    # The same three seeds' spread, the cells' means equal: nothing to rank.
+    alike = baseline_summary(_cells((0.70, 0.72, 0.74), (0.72, 0.74, 0.70), (0.74, 0.70, 0.72)))
+    assert alike["reliability"] == 0.0 and alike["mean_noise_std"] > 0
+    # Noise larger than the spread of the means is clipped at 0, not negative.
+    noisy = baseline_summary(_cells((0.60, 0.80), (0.71, 0.70)))
+    assert noisy["reliability"] == 0.0
+    # One training run per cell carries no noise estimate; one cell no spread.
+    assert "reliability" not in baseline_summary([{"test_accuracy": 0.5}, {"test_accuracy": 0.6}])
+    one = baseline_summary(_cells((0.5, 0.6)))
+    assert "mean_noise_std" in one and "reliability" not in one
+
+
 def test_parameter_free_ops_and_space_membership():
     g = NB201Genotype.from_arch_string("|none~0|+|skip_connect~0|nor_conv_3x3~1|+|"
                                        "avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|")
@@ -167,6 +189,7 @@ def test_baseline_of_a_search_run_ranks_its_cell_and_resumes(tmp_path, cli_searc
                     "--samples", "2", *TINY_TRAIN, "--train-seeds", "3", "4", "--out", str(out),
                     "--verbose", "1")
     assert "mean of 2 training seeds" in seeds.stdout and "done earlier" not in seeds.stdout
+    assert "reliability" in seeds.stdout
     both = json.loads((out / "baseline.json").read_text())
     assert both["settings"]["train_seeds"] == [3, 4]
     for old, new in zip([doc["searched"]] + doc["samples"], [both["searched"]] + both["samples"]):
