@@ -13,7 +13,7 @@ count, the search's IES at the end and its wall time. D-DARTS searches DARTS-fam
 are listed as not applicable.
 
 Resumable: every finished search, training and random cell lives in `--work`, and the JSON
-(`--out`) is rewritten after each case, so a run cut off goes on where it stopped; cases and a
+(`--out`) is rewritten after each case and each random cell, so a run cut off goes on where it stopped; cases and a
 space's random pool already in the JSON are kept (run with the same settings, or a new `--out`).
 Percentiles are computed against the random cells finished so far (`random_completed`),
 an interrupted pool's included, and again when the pool is complete.
@@ -104,8 +104,12 @@ def run_case(space, method, seed, args):
             "train_wall_s": round(train_wall, 1)}
 
 
-def random_pool(space, args):
-    """The space's random cells (resumable); returns their records."""
+def random_pool(space, args, num_samples):
+    """The space's first `num_samples` random cells (resumable); returns their records.
+
+    The draw is a function of `--random-seed` alone and a longer draw starts with a
+    shorter one, so growing `num_samples` one at a time trains one new cell per call.
+    """
     from keras_darts.baseline import run_baseline
     from keras_darts.training import TrainConfig
 
@@ -115,9 +119,9 @@ def random_pool(space, args):
     preset = PRESETS[search_preset]
     train_cfg = TrainConfig.from_preset(train_preset, seed=0, **json.loads(args.train_overrides))
     result = run_baseline(train_cfg, os.path.join(args.work, space, "random"),
-                          num_samples=args.random, space=space,
+                          num_samples=num_samples, space=space,
                           steps=preset.get("steps", 4), multiplier=preset.get("multiplier", 4),
-                          seed=args.random_seed, train_seeds=args.train_seeds, verbose=1)
+                          seed=args.random_seed, train_seeds=args.train_seeds, verbose=0)
     return result.samples
 
 
@@ -167,10 +171,15 @@ def main(argv=None):
         atomic_write_json(args.out, doc)
 
     def pool(space):
-        if len(doc["random"].get(space, [])) < args.random:
-            doc["random"][space] = random_pool(space, args)
+        """Trains the space's random cells one at a time, each into the JSON as it finishes."""
+        for n in range(len(doc["random"].get(space, [])) + 1, args.random + 1):
+            t = time.time()
+            doc["random"][space] = random_pool(space, args, n)
             partial_pool(space)  # its settings
             write()
+            rec = doc["random"][space][-1]
+            print(f"{space} random cell {n}/{args.random}: acc {rec['test_accuracy']:.4f} "
+                  f"({time.time() - t:.0f} s)  {rec['genotype']}", file=sys.stderr, flush=True)
 
     def partial_pool(space):
         """Random cells finished so far by an interrupted pool (its baseline.json).
