@@ -13,8 +13,9 @@ count, the search's IES at the end and its wall time. D-DARTS searches DARTS-fam
 are listed as not applicable.
 
 Resumable: every finished search, training and random cell lives in `--work`, and the JSON
-(`--out`) is rewritten after each case and each random cell, so a run cut off goes on where it stopped; cases and a
-space's random pool already in the JSON are kept (run with the same settings, or a new `--out`).
+(`--out`) is rewritten after each case and each random cell, so a run cut off goes on where it
+stopped; cases and a space's random pool already in the JSON are kept (run with the same
+settings, or a new `--out`).
 Percentiles are computed against the random cells finished so far (`random_completed`),
 an interrupted pool's included, and again when the pool is complete.
 
