@@ -28,6 +28,7 @@ any instant leaves the previous or the new checkpoint, never a broken one.
 """
 
 import csv
+import dataclasses
 import glob
 import io
 import json
@@ -287,13 +288,34 @@ def differing_settings(saved, current, ignore=()):
                   if k not in ignore and saved.get(k) != current.get(k))
 
 
-def check_same_run(out_dir, settings, ignore=()):
+def config_defaults(config):
+    """The defaults of a dataclass config's fields, JSON-ready (see `check_same_run`).
+
+    Example:
+
+    >>> config_defaults(SearchConfig())["min_node_inputs"]  # doctest: +SKIP
+    1
+    """
+    out = {}
+    for f in dataclasses.fields(config):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return json.loads(json.dumps(out, default=str))
+
+
+def check_same_run(out_dir, settings, ignore=(), defaults=None):
     """Refuses to resume a run directory written with different settings.
 
     Args:
         out_dir: the run directory.
         settings: this run's settings (a JSON-ready dict, as saved in `config.json`).
         ignore: keys that may differ (e.g. the device setup).
+        defaults: settings' defaults (`config_defaults`). A setting missing from
+            the saved `config.json` was added to the library after the run was
+            saved, and compares as its default: such a run resumes under the
+            default, and refuses any other value.
 
     Raises:
         ValueError: naming the settings that differ from `out_dir/config.json`
@@ -309,6 +331,7 @@ def check_same_run(out_dir, settings, ignore=()):
         return
     with open(path, encoding="utf-8") as f:
         saved = json.load(f)
+    saved = {**{k: v for k, v in (defaults or {}).items() if k not in saved}, **saved}
     current = json.loads(json.dumps(settings))
     differ = differing_settings(saved, current, ignore)
     if differ:

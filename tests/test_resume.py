@@ -1,6 +1,7 @@
 """Fault tolerance: a search or a training killed mid-epoch and started again with the same
 command ends exactly as the uninterrupted run; checkpoints are atomic; bad resumes are named."""
 
+import dataclasses
 import glob
 import json
 import os
@@ -246,6 +247,25 @@ def test_resume_with_other_settings_is_refused(shared_search):
         run_search(SearchConfig(**{**cfg.to_dict(), "learning_rate": 0.2}), out, verbose=0)
     # the device setup may change between a run and its resumption
     check_same_run(out, {**cfg.to_dict(), "checkpoint_every": 7}, ignore=("checkpoint_every",))
+
+
+def test_run_saved_before_a_setting_existed_resumes_under_its_default(tmp_path):
+    from keras_darts.resume import STATE_FILE, config_defaults
+
+    cfg = SearchConfig.from_preset("small", method="darts-pd", seed=0)
+    saved = cfg.to_dict()
+    del saved["min_node_inputs"]  # as an older version wrote config.json
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / STATE_FILE).write_text("{}")
+    defaults = config_defaults(cfg)
+    assert defaults["min_node_inputs"] == 1
+    check_same_run(str(tmp_path), cfg.to_dict(), defaults=defaults)
+    other = dataclasses.replace(cfg, min_node_inputs=0)
+    with pytest.raises(ValueError, match=r"other settings \(min_node_inputs: 1 -> 0\)"):
+        check_same_run(str(tmp_path), other.to_dict(), defaults=defaults)
+    with pytest.raises(ValueError, match=r"min_node_inputs: None -> 1"):  # without defaults
+        check_same_run(str(tmp_path), cfg.to_dict())
 
 
 def test_unreadable_or_dangling_checkpoint_is_named(tmp_path):
