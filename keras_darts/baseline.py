@@ -323,18 +323,21 @@ def check_train_seeds(train_seeds):
 def _trained_summary(trained, train_config):
     """Reads a `keras-darts train` run directory trained with `train_config`'s settings."""
     from keras_darts.architecture.genotype import get_genotype
-    from keras_darts.resume import differing_settings
+    from keras_darts.resume import config_defaults, differing_settings
     from keras_darts.utils.config import RUN_OPTIONS
 
     paths = {n: os.path.join(trained, n) for n in ("config.json", "summary.json", "genotype.json")}
     missing = [p for p in paths.values() if not os.path.isfile(p)]
     if missing:
         raise FileNotFoundError(f"{trained!r} is not a finished training run: no {missing[0]}.")
+    # A setting added to the library after the run was trained compares as its default.
+    defaults = config_defaults(train_config)
     saved = read_json(paths["config.json"])
     current = json.loads(json.dumps(train_config.to_dict()))
-    differ = differing_settings(saved, current, set(RUN_OPTIONS) | {"genotype"})
+    differ = differing_settings(saved, current, set(RUN_OPTIONS) | {"genotype"}, defaults)
     if differ:
-        detail = ", ".join(f"{k}: {saved.get(k)!r} vs {current.get(k)!r}" for k in differ)
+        detail = ", ".join(f"{k}: {saved.get(k, defaults.get(k))!r} vs {current.get(k)!r}"
+                           for k in differ)
         raise ValueError(f"{trained} was trained with other settings than the baseline's "
                          f"({detail}): the comparison would not be fair.")
     return get_genotype(paths["genotype.json"]), read_json(paths["summary.json"])

@@ -49,7 +49,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.data import search_data
     from keras_darts.optimizers import search_optimizers
     from keras_darts.path_search import Bounds, GenotypeCost, PathEvaluator, search_paths
-    from keras_darts.resume import check_same_run, config_defaults, fit_resumable
+    from keras_darts.resume import check_same_run, fit_resumable
     from keras_darts.search import SearchResult, distribution_strategy, run_search
     from keras_darts.utils.config import RUN_OPTIONS
     from keras_darts.utils.distribute import task_dir
@@ -61,8 +61,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
                     config.es_max_macs)
     strategy = distribution_strategy(config)
     root_dir, out_dir = out_dir, task_dir(out_dir, strategy)
-    check_same_run(out_dir, config.to_dict(), ignore=RUN_OPTIONS,
-                   defaults=config_defaults(config))
+    check_same_run(out_dir, config, ignore=RUN_OPTIONS)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     timings = {}

@@ -38,7 +38,7 @@ import keras
 import numpy as np
 
 from keras_darts.utils.distribute import keras_multi_worker
-from keras_darts.utils.io import atomic_path, atomic_write_json, atomic_write_text
+from keras_darts.utils.io import atomic_path, atomic_write_json, atomic_write_text, read_json
 
 STATE_FILE = "state.json"
 
@@ -268,12 +268,15 @@ def read_csv_history(path):
     return history
 
 
-def differing_settings(saved, current, ignore=()):
+def differing_settings(saved, current, ignore=(), defaults=None):
     """The sorted keys whose values differ between two JSON-ready settings dicts.
 
     Args:
         saved, current: settings dicts (`current` is compared as JSON would store it).
         ignore: keys that may differ.
+        defaults: the settings' defaults (`config_defaults`). A key missing from
+            `saved` (a setting added to the library after `saved` was written)
+            compares as its default.
 
     Returns:
         A list of keys.
@@ -282,10 +285,18 @@ def differing_settings(saved, current, ignore=()):
 
     >>> differing_settings({"epochs": 1, "seed": 0}, {"epochs": 2, "seed": 0})
     ['epochs']
+    >>> differing_settings({"epochs": 1}, {"epochs": 1, "seed": 0}, defaults={"seed": 0})
+    []
     """
+    saved = _with_defaults(saved, defaults)
     current = json.loads(json.dumps(current))
     return sorted(k for k in set(saved) | set(current)
                   if k not in ignore and saved.get(k) != current.get(k))
+
+
+def _with_defaults(saved, defaults):
+    """`saved` with the keys it lacks filled from `defaults`."""
+    return {**{k: v for k, v in (defaults or {}).items() if k not in saved}, **saved}
 
 
 def config_defaults(config):
@@ -305,17 +316,18 @@ def config_defaults(config):
     return json.loads(json.dumps(out, default=str))
 
 
-def check_same_run(out_dir, settings, ignore=(), defaults=None):
+def check_same_run(out_dir, settings, ignore=()):
     """Refuses to resume a run directory written with different settings.
 
     Args:
         out_dir: the run directory.
-        settings: this run's settings (a JSON-ready dict, as saved in `config.json`).
+        settings: this run's config (a dataclass config with `to_dict`, such as
+            `SearchConfig` or `TrainConfig`), or a JSON-ready settings dict as saved
+            in `config.json`. For a config, a setting missing from the saved
+            `config.json` was added to the library after the run was saved and
+            compares as its default: such a run resumes under the default, and
+            refuses any other value.
         ignore: keys that may differ (e.g. the device setup).
-        defaults: settings' defaults (`config_defaults`). A setting missing from
-            the saved `config.json` was added to the library after the run was
-            saved, and compares as its default: such a run resumes under the
-            default, and refuses any other value.
 
     Raises:
         ValueError: naming the settings that differ from `out_dir/config.json`
@@ -323,15 +335,16 @@ def check_same_run(out_dir, settings, ignore=(), defaults=None):
 
     Example:
 
-    >>> check_same_run("runs/demo/search", cfg.to_dict(), ignore=("distribute", "devices"))
+    >>> check_same_run("runs/demo/search", cfg, ignore=("distribute", "devices"))
     """
     path = os.path.join(out_dir, "config.json")
     if not os.path.exists(path) or not glob.glob(os.path.join(out_dir, "**", STATE_FILE),
                                                  recursive=True):
         return
-    with open(path, encoding="utf-8") as f:
-        saved = json.load(f)
-    saved = {**{k: v for k, v in (defaults or {}).items() if k not in saved}, **saved}
+    defaults = None
+    if dataclasses.is_dataclass(settings):
+        defaults, settings = config_defaults(settings), settings.to_dict()
+    saved = _with_defaults(read_json(path), defaults)
     current = json.loads(json.dumps(settings))
     differ = differing_settings(saved, current, ignore)
     if differ:

@@ -460,7 +460,7 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.callbacks import (
         AlphaHistory, ArchitectureWarmup, DiscretizedAccuracy, GenotypeCheckpoint, StepTimer,
     )
-    from keras_darts.resume import check_same_run, config_defaults, fit_resumable
+    from keras_darts.resume import check_same_run, fit_resumable
     from keras_darts.utils.distribute import task_dir
     from keras_darts.data import dataset_info
     from keras_darts.optimizers import search_optimizers
@@ -489,8 +489,7 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
                       run_eagerly=config.run_eagerly)
 
     out_dir = task_dir(out_dir, strategy)
-    check_same_run(out_dir, config.to_dict(), ignore=RUN_OPTIONS,
-                   defaults=config_defaults(config))
+    check_same_run(out_dir, config, ignore=RUN_OPTIONS)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     timer = StepTimer()

@@ -250,7 +250,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.networks import build_network, inference_model
     from keras_darts.optimizers import CoupledSGD, EpochCosineDecay
     from keras_darts.profiling import profile
-    from keras_darts.resume import check_same_run, config_defaults, fit_resumable
+    from keras_darts.resume import check_same_run, fit_resumable
     from keras_darts.search import distribution_strategy
     from keras_darts.utils.distribute import keras_multi_worker, task_dir
     from keras_darts.utils import atomic_path, atomic_write_json, set_seed
@@ -287,8 +287,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
         optimizer.build(model.trainable_variables)
 
     out_dir = task_dir(out_dir, strategy)
-    check_same_run(out_dir, config.to_dict(), ignore=RUN_OPTIONS,
-                   defaults=config_defaults(config))
+    check_same_run(out_dir, config, ignore=RUN_OPTIONS)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     genotype.save(os.path.join(out_dir, "genotype.json"))

@@ -134,6 +134,28 @@ BAD = [
 ]
 
 
+def test_trained_run_saved_before_a_setting_existed_compares_as_its_default(tmp_path):
+    """A `--trained` run whose config.json predates a setting is still a fair comparison."""
+    import dataclasses
+
+    from keras_darts.baseline import _trained_summary
+    from keras_darts.training import TrainConfig
+
+    config = TrainConfig.from_preset("nb201-small", genotype=NB201Genotype.from_arch_string(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|avg_pool_3x3~1|"
+        "nor_conv_1x1~2|"), seed=0)
+    saved = json.loads(json.dumps(config.to_dict(), default=str))
+    del saved["label_smoothing"]  # as an older version wrote config.json
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    (tmp_path / "summary.json").write_text(json.dumps({"test_accuracy": 0.5}))
+    config.genotype.save(str(tmp_path / "genotype.json"))
+    genotype, summary = _trained_summary(str(tmp_path), config)
+    assert genotype == config.genotype and summary == {"test_accuracy": 0.5}
+    other = dataclasses.replace(config, label_smoothing=0.1)
+    with pytest.raises(ValueError, match=r"label_smoothing: 0.0 vs 0.1"):
+        _trained_summary(str(tmp_path), other)
+
+
 @pytest.mark.parametrize("flags,match", BAD, ids=[b[1][:24] for b in BAD])
 def test_bad_input_is_refused_with_one_line_and_nothing_written(tmp_path, flags, match):
     out = tmp_path / "baseline"

@@ -258,13 +258,13 @@ def test_run_saved_before_a_setting_existed_resumes_under_its_default(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(saved))
     (tmp_path / "ckpt").mkdir()
     (tmp_path / "ckpt" / STATE_FILE).write_text("{}")
-    defaults = config_defaults(cfg)
-    assert defaults["min_node_inputs"] == 1
-    check_same_run(str(tmp_path), cfg.to_dict(), defaults=defaults)
+    assert config_defaults(cfg)["min_node_inputs"] == 1
+    check_same_run(str(tmp_path), cfg)
     other = dataclasses.replace(cfg, min_node_inputs=0)
     with pytest.raises(ValueError, match=r"other settings \(min_node_inputs: 1 -> 0\)"):
-        check_same_run(str(tmp_path), other.to_dict(), defaults=defaults)
-    with pytest.raises(ValueError, match=r"min_node_inputs: None -> 1"):  # without defaults
+        check_same_run(str(tmp_path), other)
+    # a bare settings dict has no defaults: the missing key is a difference
+    with pytest.raises(ValueError, match=r"min_node_inputs: None -> 1"):
         check_same_run(str(tmp_path), cfg.to_dict())
 
 
