@@ -29,6 +29,8 @@ def _add_config_flags(p, config_cls, skip=()):
                            action=argparse.BooleanOptionalAction)
             continue
         kind = type(field.default) if field.default is not None else field.type
+        if kind is object:  # a name or a path on the command line (e.g. the genotype)
+            kind = str
         if kind in (int, float, str):
             p.add_argument(flag, dest=field.name, type=kind, default=None,
                            help=f"(default: the preset's, else {field.default!r})")
@@ -90,7 +92,9 @@ def _train_parser(sub):
     p = sub.add_parser(
         "train", help="train a genotype's network stand-alone",
         description="Train the network of a genotype as the papers evaluate it (SGD, cosine, "
-                    "cutout, drop-path, auxiliary head), then report its test accuracy.")
+                    "cutout, drop-path, auxiliary head), then report its test accuracy. "
+                    "--network trains a hand-designed reference network (plain-cnn, "
+                    "resnet20) instead, with the same data, schedule and budget.")
     p.add_argument("--preset", default="small", choices=sorted(TRAIN_PRESETS),
                    help="'cifar': DARTS's CIFAR-10 evaluation; 'imagenet': mobile setting; "
                         "'small': minutes on 2 CPU cores (default)")
@@ -289,7 +293,7 @@ def _baseline_parser(sub):
                         "else 'small')")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
-    _add_config_flags(p, TrainConfig, skip=("genotype",))
+    _add_config_flags(p, TrainConfig, skip=("genotype", "network"))
     return p
 
 

@@ -83,7 +83,11 @@ class TrainConfig:
         genotype: a published name, a `genotype.json` path, a NAS-Bench-201
             arch string, a `Genotype`, an `NB201Genotype`, or a D-DARTS
             `NetworkGenotype` (deepened to `layers` cells by Algorithm 1 when
-            its length differs).
+            its length differs). Default `"DARTS_V2"` unless `network` is given.
+        network: a hand-designed reference network (`"plain-cnn"`,
+            `"resnet20"`; `keras_darts.networks.reference`) trained instead of
+            a genotype's, with every other setting the same; `layers`,
+            `channels`, `cells_per_stage` and `stem` do not apply to it.
         dataset, data_dir: the data.
         layers, channels, stem: the network (`"cifar"` or `"imagenet"` stem).
         cells_per_stage: cells per stage of a NAS-Bench-201 network.
@@ -111,7 +115,8 @@ class TrainConfig:
     (600, 96, 16)
     """
 
-    genotype: object = "DARTS_V2"
+    genotype: object = None
+    network: str = None
     dataset: str = "cifar10"
     data_dir: str = None
     layers: int = 20
@@ -138,6 +143,10 @@ class TrainConfig:
     devices: str = None
     connect_timeout: float = 300.0
     checkpoint_every: int = None
+
+    def __post_init__(self):
+        if self.genotype is None and self.network is None:
+            self.genotype = "DARTS_V2"
 
     @classmethod
     def from_preset(cls, preset, **overrides):
@@ -168,12 +177,25 @@ class TrainConfig:
             raise ValueError(f"stem must be 'cifar' or 'imagenet'. Received: {self.stem!r}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ValueError(f"grad_clip must be positive. Received: {self.grad_clip!r}")
+        if self.network is not None:
+            from keras_darts.networks.reference import check_reference_network
+
+            check_reference_network(self.network)
+            if self.genotype is not None:
+                raise ValueError(f"Give a genotype or a reference network, not both. "
+                                 f"Received: genotype={self.genotype!r}, "
+                                 f"network={self.network!r}")
+            if self.auxiliary or self.drop_path > 0:
+                raise ValueError(f"Reference network {self.network!r} has no auxiliary head "
+                                 f"and no drop-path: pass --no-auxiliary --drop-path 0 (the "
+                                 f"nb201-small preset has neither).")
         return self
 
     def to_dict(self):
         """JSON-ready settings (the genotype as text)."""
         d = dataclasses.asdict(self)
-        d["genotype"] = self.genotype if isinstance(self.genotype, str) else str(self.genotype)
+        if self.genotype is not None and not isinstance(self.genotype, str):
+            d["genotype"] = str(self.genotype)
         return d
 
 
@@ -214,14 +236,15 @@ def _with_aux_targets(ds, auxiliary):
 
 @restores_determinism
 def run_training(config, out_dir, verbose=1, callbacks=()):
-    """Trains a network built from a genotype and reports its test accuracy.
+    """Trains a genotype's network (or a reference network) and reports its test accuracy.
 
     Bad settings, an unknown genotype or a missing dataset fail before
     `out_dir` is created. Started again with the same `out_dir` after a
     crash or a kill, training goes on from its last checkpoint in
     `out_dir/checkpoints` (weights, optimizer, data position, drop-path
     schedule; see `keras_darts.resume`). The run directory receives
-    `config.json`, `genotype.json`, `history.csv`, TensorBoard logs, `model.keras` (written atomically) and `summary.json`
+    `config.json`, `genotype.json` (not for a reference network), `history.csv`,
+    TensorBoard logs, `model.keras` (written atomically) and `summary.json`
     with the final test accuracy, parameters and multiply-adds.
 
     Args:
@@ -247,7 +270,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.architecture.nb201_genotype import NB201Genotype
     from keras_darts.callbacks import DropPathSchedule, StepTimer
     from keras_darts.data import train_data
-    from keras_darts.networks import build_network, inference_model
+    from keras_darts.networks import build_network, build_reference_network, inference_model
     from keras_darts.optimizers import CoupledSGD, EpochCosineDecay
     from keras_darts.profiling import profile
     from keras_darts.resume import check_same_run, fit_resumable
@@ -256,20 +279,26 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.utils import atomic_path, atomic_write_json, set_seed
 
     config.validate()
-    genotype = (config.genotype if isinstance(config.genotype, (Genotype, NB201Genotype,
-                                                                NetworkGenotype))
-                else get_genotype(config.genotype))
-    check_genotype_settings(genotype, config)
+    genotype = None
+    if config.network is None:
+        genotype = (config.genotype if isinstance(config.genotype, (Genotype, NB201Genotype,
+                                                                    NetworkGenotype))
+                    else get_genotype(config.genotype))
+        check_genotype_settings(genotype, config)
     set_seed(config.seed, config.deterministic)
     strategy = distribution_strategy(config)
     data = train_data(config.dataset, config.batch_size, seed=config.seed, cutout=config.cutout,
                       max_train=config.max_train, data_dir=config.data_dir)
     with strategy.scope():
-        model = build_network(genotype, num_classes=data.info.num_classes, layers=config.layers,
-                              channels=config.channels, input_shape=data.info.image_shape,
-                              stem=config.stem, auxiliary=config.auxiliary,
-                              drop_path=config.drop_path > 0, seed=config.seed,
-                              cells_per_stage=config.cells_per_stage)
+        if genotype is None:
+            model = build_reference_network(config.network, data.info.num_classes,
+                                            data.info.image_shape)
+        else:
+            model = build_network(genotype, num_classes=data.info.num_classes,
+                                  layers=config.layers, channels=config.channels,
+                                  input_shape=data.info.image_shape, stem=config.stem,
+                                  auxiliary=config.auxiliary, drop_path=config.drop_path > 0,
+                                  seed=config.seed, cells_per_stage=config.cells_per_stage)
         schedule = EpochCosineDecay(config.learning_rate, config.epochs, data.steps_per_epoch,
                                     config.min_learning_rate)
         optimizer = CoupledSGD(schedule, momentum=config.momentum,
@@ -290,7 +319,8 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     check_same_run(out_dir, config, ignore=RUN_OPTIONS)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
-    genotype.save(os.path.join(out_dir, "genotype.json"))
+    if genotype is not None:
+        genotype.save(os.path.join(out_dir, "genotype.json"))
     timer = StepTimer()
     cbs = [timer, keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),
            *callbacks]
@@ -311,7 +341,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     with atomic_path(os.path.join(out_dir, "model.keras"), suffix=".keras") as tmp:
         model.save(tmp)
     summary = {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
-               "epochs": config.epochs, "wall_s": timer.run_wall_s(time.time() - start),
+               "network": config.network, "epochs": config.epochs, "wall_s": timer.run_wall_s(time.time() - start),
                **profile(model), **timer.summary(),
                "history": history}
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
