@@ -144,6 +144,9 @@ class EpochCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         epochs: the schedule's length (T_max).
         steps_per_epoch: optimizer steps per epoch.
         min_learning_rate: the floor (eta_min).
+        adjustable: keep the length in a variable, so that `set_epochs` can
+            change it in a traced training step (a time budget decides it
+            after the first epoch, whose rate does not depend on it).
 
     Raises:
         ValueError: for non-positive epochs or steps, or a negative rate.
@@ -155,7 +158,8 @@ class EpochCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
     0.025
     """
 
-    def __init__(self, initial_learning_rate, epochs, steps_per_epoch, min_learning_rate=0.0):
+    def __init__(self, initial_learning_rate, epochs, steps_per_epoch, min_learning_rate=0.0,
+                 adjustable=False):
         for name, value in (("initial_learning_rate", initial_learning_rate),
                             ("min_learning_rate", min_learning_rate)):
             if value < 0:
@@ -167,11 +171,32 @@ class EpochCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.epochs = int(epochs)
         self.steps_per_epoch = int(steps_per_epoch)
         self.min_learning_rate = float(min_learning_rate)
+        self._epochs_variable = (keras.Variable(float(self.epochs), dtype="float32",
+                                                trainable=False, name="schedule_epochs")
+                                 if adjustable else None)
+
+    def set_epochs(self, epochs):
+        """Sets the schedule's length; traced steps see it (with `adjustable=True`).
+
+        Args:
+            epochs: the new length, a positive integer.
+
+        Raises:
+            ValueError: for a non-positive length, or a schedule built
+                without `adjustable=True`.
+        """
+        if self._epochs_variable is None:
+            raise ValueError("This schedule's length is fixed: build it with adjustable=True.")
+        if int(epochs) < 1:
+            raise ValueError(f"epochs must be >= 1. Received: epochs={epochs!r}")
+        self.epochs = int(epochs)
+        self._epochs_variable.assign(float(self.epochs))
 
     def __call__(self, step):
+        total = self._epochs_variable if self._epochs_variable is not None else float(self.epochs)
         epoch = ops.floor(ops.cast(step, "float32") / self.steps_per_epoch)
-        epoch = ops.minimum(epoch, float(self.epochs))
-        cos = 0.5 * (1.0 + ops.cos(math.pi * epoch / self.epochs))
+        epoch = ops.minimum(epoch, total)
+        cos = 0.5 * (1.0 + ops.cos(math.pi * epoch / total))
         return self.min_learning_rate + (self.initial_learning_rate - self.min_learning_rate) * cos
 
     def get_config(self):

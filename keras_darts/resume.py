@@ -316,6 +316,18 @@ def config_defaults(config):
     return json.loads(json.dumps(out, default=str))
 
 
+def has_checkpoint(out_dir):
+    """Whether `out_dir` holds a run checkpoint (anywhere below it): started again, the run
+    resumes from it.
+
+    Example:
+
+    >>> has_checkpoint("runs/demo/train")  # doctest: +SKIP
+    True
+    """
+    return bool(glob.glob(os.path.join(out_dir, "**", STATE_FILE), recursive=True))
+
+
 def check_same_run(out_dir, settings, ignore=()):
     """Refuses to resume a run directory written with different settings.
 
@@ -338,8 +350,7 @@ def check_same_run(out_dir, settings, ignore=()):
     >>> check_same_run("runs/demo/search", cfg, ignore=("distribute", "devices"))
     """
     path = os.path.join(out_dir, "config.json")
-    if not os.path.exists(path) or not glob.glob(os.path.join(out_dir, "**", STATE_FILE),
-                                                 recursive=True):
+    if not os.path.exists(path) or not has_checkpoint(out_dir):
         return
     defaults = None
     if dataclasses.is_dataclass(settings):

@@ -10,6 +10,7 @@ from keras import ops
 from keras_darts.utils.config import (
     RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
 )
+from keras_darts.utils.io import read_json
 from keras_darts.utils.seed import restores_determinism
 
 TRAIN_PRESETS = {
@@ -43,6 +44,10 @@ TRAIN_PRESETS = {
                         momentum=0.9, weight_decay=3e-4, grad_clip=5.0, cutout=0,
                         drop_path=0.0, auxiliary=False, label_smoothing=0.0, max_train=5000),
 }
+
+
+# The cap on a budgeted run's epochs before its first epoch decides them (`TimeBudget`).
+MAX_BUDGET_EPOCHS = 100_000
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
@@ -107,6 +112,15 @@ class TrainConfig:
             for a search (`batch_size` is the global batch).
         checkpoint_every: also checkpoint every this many steps inside an
             epoch (None: at epoch ends only).
+        budget_seconds: train for as many epochs as fit in this many seconds
+            of `fit()` (tracing, validation and checkpoints included), instead
+            of `epochs`: the number is decided from the first epoch's time
+            (`keras_darts.callbacks.TimeBudget`), the cosine and the drop-path
+            ramp end with it, and `config.json` and `summary.json` record it,
+            so `epochs=<that number>` trains the same network again. A resumed
+            run keeps the number decided; one resumed inside its first epoch
+            decides from the rest of that epoch and may overrun the budget.
+            Not with `distribute="multi-worker"` (workers would decide apart).
 
     Example:
 
@@ -143,6 +157,7 @@ class TrainConfig:
     devices: str = None
     connect_timeout: float = 300.0
     checkpoint_every: int = None
+    budget_seconds: float = None
 
     def __post_init__(self):
         if self.genotype is None and self.network is None:
@@ -177,6 +192,14 @@ class TrainConfig:
             raise ValueError(f"stem must be 'cifar' or 'imagenet'. Received: {self.stem!r}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ValueError(f"grad_clip must be positive. Received: {self.grad_clip!r}")
+        if self.budget_seconds is not None:
+            from keras_darts.callbacks.time_budget import check_budget
+
+            check_budget(self.budget_seconds)
+            if self.distribute == "multi-worker":
+                raise ValueError("budget_seconds cannot be used with distribute='multi-worker': "
+                                 "each worker would decide its own number of epochs. Pass "
+                                 "--epochs (a budgeted run's summary.json gives the number).")
         if self.network is not None:
             from keras_darts.networks.reference import check_reference_network
 
@@ -268,12 +291,12 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.architecture.genotype import Genotype, get_genotype
     from keras_darts.architecture.cell_genotype import NetworkGenotype
     from keras_darts.architecture.nb201_genotype import NB201Genotype
-    from keras_darts.callbacks import DropPathSchedule, StepTimer
+    from keras_darts.callbacks import DropPathSchedule, StepTimer, TimeBudget
     from keras_darts.data import train_data
     from keras_darts.networks import build_network, build_reference_network, inference_model
     from keras_darts.optimizers import CoupledSGD, EpochCosineDecay
     from keras_darts.profiling import profile
-    from keras_darts.resume import check_same_run, fit_resumable
+    from keras_darts.resume import check_same_run, fit_resumable, has_checkpoint
     from keras_darts.search import distribution_strategy
     from keras_darts.utils.distribute import keras_multi_worker, task_dir
     from keras_darts.utils import atomic_path, atomic_write_json, set_seed
@@ -287,6 +310,16 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
         check_genotype_settings(genotype, config)
     set_seed(config.seed, config.deterministic)
     strategy = distribution_strategy(config)
+    out_dir = task_dir(out_dir, strategy)
+    config_path = os.path.join(out_dir, "config.json")
+    # With a budget, the epochs are decided after the first one (null in config.json until
+    # then); a resumed run keeps the number decided.
+    budget, decided = config.budget_seconds, config.epochs
+    if budget is not None:
+        decided = (read_json(config_path).get("epochs")
+                   if has_checkpoint(out_dir) and os.path.exists(config_path) else None)
+        if decided is not None:
+            config = dataclasses.replace(config, epochs=decided)
     data = train_data(config.dataset, config.batch_size, seed=config.seed, cutout=config.cutout,
                       max_train=config.max_train, data_dir=config.data_dir)
     with strategy.scope():
@@ -300,7 +333,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                                   auxiliary=config.auxiliary, drop_path=config.drop_path > 0,
                                   seed=config.seed, cells_per_stage=config.cells_per_stage)
         schedule = EpochCosineDecay(config.learning_rate, config.epochs, data.steps_per_epoch,
-                                    config.min_learning_rate)
+                                    config.min_learning_rate, adjustable=budget is not None)
         optimizer = CoupledSGD(schedule, momentum=config.momentum,
                                coupled_weight_decay=config.weight_decay,
                                global_clipnorm=config.grad_clip)
@@ -315,20 +348,32 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                           steps_per_execution=config.steps_per_execution, jit_compile=False)
         optimizer.build(model.trainable_variables)
 
-    out_dir = task_dir(out_dir, strategy)
-    check_same_run(out_dir, config, ignore=RUN_OPTIONS)
+    check_same_run(out_dir, config,
+                   ignore=RUN_OPTIONS if budget is None else (*RUN_OPTIONS, "epochs"))
     os.makedirs(out_dir, exist_ok=True)
-    atomic_write_json(os.path.join(out_dir, "config.json"), config.to_dict())
+    atomic_write_json(config_path, {**config.to_dict(), "epochs": decided})
     if genotype is not None:
         genotype.save(os.path.join(out_dir, "genotype.json"))
     timer = StepTimer()
     cbs = [timer, keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),
            *callbacks]
-    if config.drop_path > 0:
-        cbs.insert(0, DropPathSchedule(config.drop_path, config.epochs))
+    drop_path = DropPathSchedule(config.drop_path, config.epochs) if config.drop_path else None
+    if drop_path is not None:
+        cbs.insert(0, drop_path)
+    if decided is None:
+        def on_decided(epochs):
+            nonlocal config
+            schedule.set_epochs(epochs)
+            if drop_path is not None:
+                drop_path.epochs = epochs
+            config = dataclasses.replace(config, epochs=epochs)
+            atomic_write_json(config_path, config.to_dict())
+
+        cbs.insert(0, TimeBudget(budget, on_decided))
     start = time.time()
     history = fit_resumable(
-        model, data, config.epochs, os.path.join(out_dir, "checkpoints"),
+        model, data, config.epochs if decided is not None else MAX_BUDGET_EPOCHS,
+        os.path.join(out_dir, "checkpoints"),
         os.path.join(out_dir, "history.csv"), cbs,
         validation_data=_with_aux_targets(data.validation, config.auxiliary), verbose=verbose,
         every_steps=config.checkpoint_every,
@@ -341,7 +386,8 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     with atomic_path(os.path.join(out_dir, "model.keras"), suffix=".keras") as tmp:
         model.save(tmp)
     summary = {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
-               "network": config.network, "epochs": config.epochs, "wall_s": timer.run_wall_s(time.time() - start),
+               "network": config.network, "epochs": config.epochs,
+               "budget_seconds": budget, "wall_s": timer.run_wall_s(time.time() - start),
                **profile(model), **timer.summary(),
                "history": history}
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)

@@ -64,3 +64,20 @@ def test_bad_momentum_and_schedule_length():
         CoupledSGD(0.1, momentum=1.0)
     with pytest.raises(ValueError, match="epochs must be >= 1"):
         EpochCosineDecay(0.1, epochs=0, steps_per_epoch=1)
+
+
+def test_adjustable_cosine_changes_length_inside_a_traced_step():
+    import tensorflow as tf
+
+    fixed = EpochCosineDecay(0.1, epochs=8, steps_per_epoch=10)
+    lr = EpochCosineDecay(0.1, epochs=100, steps_per_epoch=10, adjustable=True)
+    traced = tf.function(lambda step: lr(step))
+    assert float(traced(5)) == float(fixed(5)) == pytest.approx(0.1)  # epoch 0: any length
+    lr.set_epochs(8)  # decided after the trace, as a time budget does
+    for step in (10, 35, 79, 80, 200):
+        assert float(traced(step)) == float(fixed(step))
+    assert lr.get_config()["epochs"] == 8
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        lr.set_epochs(0)
+    with pytest.raises(ValueError, match="length is fixed"):
+        fixed.set_epochs(4)

@@ -7,7 +7,9 @@ from keras_darts.callbacks.discretized import DiscretizedAccuracy
 from keras_darts.callbacks.drop_path import DropPathSchedule
 from keras_darts.callbacks.genotype_checkpoint import GenotypeCheckpoint
 from keras_darts.callbacks.step_timer import StepTimer
+from keras_darts.callbacks.time_budget import TimeBudget
 from keras_darts.strategies.sp_darts import MixingProbabilitySchedule
 
 __all__ = ["AlphaHistory", "ArchitectureWarmup", "DiscretizedAccuracy", "DropPathSchedule",
-           "GenotypeCheckpoint", "MixingProbabilitySchedule", "StepTimer", "WeightsCheckpoint"]
+           "GenotypeCheckpoint", "MixingProbabilitySchedule", "StepTimer", "TimeBudget",
+           "WeightsCheckpoint"]

@@ -1,0 +1,88 @@
+"""`TimeBudget`: as many epochs as fit in a wall-time budget, decided after the first one."""
+
+import time
+
+import keras
+import numpy as np
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Decides a training's number of epochs from its first epoch's wall time.
+
+    The first epoch runs whatever the total is (a per-epoch cosine and the
+    drop-path ramp do not depend on it during epoch 0). At its end, the
+    epoch's time without the one-off tracing of the first step (first step
+    minus the median step) estimates every later epoch, validation and
+    checkpoint included; the run then gets `1 + floor(remaining / estimate)`
+    epochs, at least 1, `on_decided(epochs)` is called (to set the learning
+    rate schedule's length, the drop-path ramp's, and record the choice), and
+    training stops at the end of the last one. A run given the decided number
+    as its epochs trains exactly the same network.
+
+    Args:
+        budget_s: seconds of training, from the start of `fit()` (tracing,
+            validation and checkpoints included; building the network and the
+            final test evaluation are not).
+        on_decided: `fn(epochs)`, called once with the decision.
+        epochs: the number already decided (a resumed run); then the callback
+            only stops training there.
+
+    Raises:
+        ValueError: for a budget that is not a positive number.
+
+    Attributes:
+        epochs: the decided number of epochs (None before the first epoch ends).
+        estimate_s: the estimated seconds per epoch after the first.
+
+    Example:
+
+    >>> budget = TimeBudget(120, on_decided=schedule.set_epochs)
+    >>> model.fit(data.train, epochs=10_000, steps_per_epoch=data.steps_per_epoch,
+    ...           callbacks=[budget])  # doctest: +SKIP
+    """
+
+    def __init__(self, budget_s, on_decided=None, epochs=None):
+        super().__init__()
+        check_budget(budget_s)
+        self.budget_s = float(budget_s)
+        self.on_decided = on_decided
+        self.epochs = epochs
+        self.estimate_s = None
+        self._start = None
+        self._batch_start = None
+        self._times = []
+
+    def on_train_begin(self, logs=None):
+        if self._start is None:
+            self._start = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epochs is None:
+            self._times.append(time.perf_counter() - self._batch_start)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.epochs is None:
+            elapsed = time.perf_counter() - self._start
+            tracing = self._times[0] - float(np.median(self._times)) if self._times else 0.0
+            self.estimate_s = max(elapsed - max(tracing, 0.0), 1e-6)
+            remaining = self.budget_s - elapsed
+            self.epochs = epoch + 1 + max(int(remaining // self.estimate_s), 0)
+            if self.on_decided is not None:
+                self.on_decided(self.epochs)
+        if epoch + 1 >= self.epochs:
+            self.model.stop_training = True
+
+
+def check_budget(budget_s):
+    """Raises `ValueError` unless `budget_s` is a positive number of seconds.
+
+    Example:
+
+    >>> check_budget(60)
+    """
+    if isinstance(budget_s, bool) or not isinstance(budget_s, (int, float)) or not budget_s > 0:
+        raise ValueError(f"budget_seconds must be a positive number of seconds. "
+                         f"Received: {budget_s!r}")
