@@ -99,6 +99,8 @@ class TrainConfig:
         epochs, batch_size: schedule length and batch.
         learning_rate, min_learning_rate: per-epoch cosine.
         momentum, weight_decay, grad_clip: SGD settings (coupled decay, global-norm clip).
+        augmentation: random crop and horizontal flip (where the dataset
+            allows it) of every training image.
         cutout: cutout size (0: off).
         drop_path: final drop-path probability (ramped linearly).
         auxiliary, auxiliary_weight: the auxiliary head and its loss weight.
@@ -144,6 +146,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 3e-4
     grad_clip: float = 5.0
+    augmentation: bool = True
     cutout: int = 16
     drop_path: float = 0.2
     auxiliary: bool = True
@@ -249,6 +252,54 @@ def check_genotype_settings(genotype, config):
         genotype.validate(DARTS_PRIMITIVES)
 
 
+def plot_learning_curve(history, path, title=None):
+    """Draws a training's loss and accuracy per epoch, on the training and the test images.
+
+    Args:
+        history: `{metric: [per epoch]}` as `summary.json`'s `"history"`
+            (`loss`, `accuracy`, `val_loss`, `val_accuracy`; an auxiliary
+            head's `logits_accuracy` is read as `accuracy`).
+        path: the image file (`.png`, `.svg`, ...), written atomically.
+        title: the figure's title.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> plot_learning_curve(summary["history"], "runs/train/learning_curve.png")
+    ... # doctest: +SKIP
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_darts.utils import atomic_path
+
+    def series(*names):
+        return next((history[n] for n in names if history.get(n)), None)
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for ax, metric, scale in ((axes[0], "loss", 1), (axes[1], "accuracy", 100)):
+        for prefix, label, style in (("", "training images", "-"), ("val_", "test images", "--")):
+            values = series(f"{prefix}{metric}", f"{prefix}logits_{metric}")
+            if values:
+                ax.plot(range(1, len(values) + 1), [scale * v for v in values], style,
+                        marker="o", ms=3, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric + (" (%)" if scale != 1 else ""))
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _aux_targets(x, y):
     return x, (y, y)
 
@@ -267,8 +318,9 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     `out_dir/checkpoints` (weights, optimizer, data position, drop-path
     schedule; see `keras_darts.resume`). The run directory receives
     `config.json`, `genotype.json` (not for a reference network), `history.csv`,
-    TensorBoard logs, `model.keras` (written atomically) and `summary.json`
-    with the final test accuracy, parameters and multiply-adds.
+    TensorBoard logs, `model.keras` (written atomically), `summary.json`
+    with the final test accuracy, parameters, multiply-adds, wall time and
+    the learning curve, and its plot `learning_curve.png`.
 
     Args:
         config: a `TrainConfig`.
@@ -320,7 +372,8 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                    if has_checkpoint(out_dir) and os.path.exists(config_path) else None)
         if decided is not None:
             config = dataclasses.replace(config, epochs=decided)
-    data = train_data(config.dataset, config.batch_size, seed=config.seed, cutout=config.cutout,
+    data = train_data(config.dataset, config.batch_size, seed=config.seed,
+                      augmentation=config.augmentation, cutout=config.cutout,
                       max_train=config.max_train, data_dir=config.data_dir)
     with strategy.scope():
         if genotype is None:
@@ -391,4 +444,8 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                **profile(model), **timer.summary(),
                "history": history}
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
+    plot_learning_curve(history, os.path.join(out_dir, "learning_curve.png"),
+                        f"{model.name}: test accuracy "
+                        f"{summary['test_accuracy']:.4f} after {config.epochs} epochs, "
+                        f"{summary['wall_s']:.0f} s")
     return model, summary

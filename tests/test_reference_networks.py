@@ -57,6 +57,7 @@ def test_plain_cnn_trains_and_exports_like_a_genotype(tmp_path):
     assert summary["network"] == "plain-cnn" and summary["params_m"] == 0.0348
     assert 0.0 < summary["test_accuracy"] <= 1.0
     assert not (out / "genotype.json").exists()
+    assert (out / "learning_curve.png").stat().st_size > 0
     saved = json.loads((out / "config.json").read_text())
     assert saved["network"] == "plain-cnn" and saved["genotype"] is None
     assert keras.models.load_model(out / "model.keras", compile=False).count_params() == 34826
