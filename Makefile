@@ -1,8 +1,9 @@
 # Two commands set up everything on a fresh machine:
 #   make demo   - a Single-DARTS search in the NAS-Bench-201 space -> derived cell -> stand-alone
-#                 training -> export to SavedModel, ONNX and TFLite (fp32, fp16, dynamic, int8)
-#                 with parity reports, all on the embedded dataset -> the searched cell ranked
-#                 among random cells of the space trained the same way
+#                 training -> a plain CNN trained the same way for the same wall time ->
+#                 export to SavedModel, ONNX and TFLite (fp32, fp16, dynamic, int8) with parity
+#                 reports, all on the embedded dataset -> the searched cell ranked among random
+#                 cells of the space trained the same way -> one table: derived vs plain CNN
 #   make test   - the whole test suite (slow end-to-end tests included)
 # Each creates .venv and installs what it needs.
 
@@ -21,6 +22,9 @@ TRAIN_PRESET ?= nb201-small
 # Random cells of the demo's search space, each trained like the searched one, to rank it
 # (about 30 s each on 2 cores).
 BASELINE_SAMPLES ?= 8
+# The hand-designed network the derived one is measured against, trained by the same command
+# with the same data and recipe for the same wall time (`keras-darts train --network`).
+REFERENCE ?= plain-cnn
 
 .PHONY: demo test test-fast venv clean
 
@@ -36,9 +40,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/keras-darts search $(SEARCH_ARGS) --seed $(SEED) --out $(OUT)/search
 	$(VENV)/bin/keras-darts train --preset $(TRAIN_PRESET) --genotype $(OUT)/search/genotype.json --out $(OUT)/train
+	$(VENV)/bin/keras-darts train --preset $(TRAIN_PRESET) --network $(REFERENCE) --same-time-as $(OUT)/train --out $(OUT)/reference
 	$(VENV)/bin/keras-darts export --model $(OUT)/train/model.keras --out $(OUT)/export
 	$(VENV)/bin/keras-darts profile $(OUT)/train/model.keras --latency
 	$(VENV)/bin/keras-darts baseline --search $(OUT)/search --trained $(OUT)/train --samples $(BASELINE_SAMPLES) --out $(OUT)/baseline
+	$(VENV)/bin/keras-darts compare $(OUT)/train $(OUT)/reference --baseline $(OUT)/baseline --out $(OUT)/verdict.json
 
 # Two pytest-xdist workers (one per core; tracing is single-threaded Python). Tests that share
 # an expensive fixture carry an xdist_group mark and stay on one worker (tests/helpers.py).

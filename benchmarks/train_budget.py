@@ -33,6 +33,8 @@ NETWORKS = {
     "derived-s1": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|nor_conv_3x3~1|"
                   "nor_conv_3x3~2|",
     "derived-s2": None,  # filled from the search-quality results at start
+    # The cell derived by the search with the case's seed (derived-s<seed>).
+    "derived": None,
     "plain-cnn": "plain-cnn",
     "resnet20": "resnet20",
     "keras-tutorial": "keras-tutorial",
@@ -98,7 +100,7 @@ def run_case(network, recipe, seed, budget, args):
         summary.update(params_m=0.0348, macs_m=2.44)
     else:
         run_dir = os.path.join(args.work, f"{network}-{recipe}-s{seed}-b{budget:g}")
-        spec = NETWORKS[network]
+        spec = NETWORKS[f"derived-s{seed}" if network == "derived" else network]
         which = (["--network", spec] if not spec.startswith("|") else ["--genotype", spec])
         flags = [(f"--{k.replace('_', '-')}" if v is True else f"--no-{k.replace('_', '-')}")
                  if isinstance(v, bool) else f"--{k.replace('_', '-')}={v}"
@@ -112,7 +114,8 @@ def run_case(network, recipe, seed, budget, args):
         with open(os.path.join(run_dir, "summary.json"), encoding="utf-8") as f:
             summary = json.load(f)
     history = summary["history"]
-    return {"network": network, "genotype": NETWORKS[network], "recipe": recipe,
+    genotype = NETWORKS[f"derived-s{seed}" if network == "derived" else network]
+    return {"network": network, "genotype": genotype, "recipe": recipe,
             "overrides": RECIPES.get(recipe, {}) if network != "keras-tutorial" else
             "adam, no augmentation", "seed": seed, "budget_s": budget,
             "test_accuracy": round(float(summary["test_accuracy"]), 4),

@@ -7,6 +7,7 @@ Subcommands:
     profile   parameters, multiply-adds and measured latency of a genotype's network
     genotype  show, validate or draw a genotype (`keras-darts genotype DARTS_V2 --plot out/`)
     baseline  rank a searched cell among random cells of its space, trained identically
+    compare   trained networks side by side: accuracy, size, TFLite latency, training time
 """
 
 import argparse
@@ -100,6 +101,9 @@ def _train_parser(sub):
                         "'small': minutes on 2 CPU cores (default)")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    p.add_argument("--same-time-as", metavar="RUN",
+                   help="a finished training run: train for its wall time (--budget-seconds "
+                        "from its summary.json), to compare two networks at equal time")
     _add_config_flags(p, TrainConfig)
     return p
 
@@ -107,8 +111,19 @@ def _train_parser(sub):
 def _run_train(args):
     from keras_darts.training import TrainConfig, run_training
 
+    if args.same_time_as is not None:
+        from keras_darts.utils import read_json
+
+        if args.budget_seconds is not None:
+            raise ValueError("Give --budget-seconds or --same-time-as, not both.")
+        path = os.path.join(args.same_time_as, "summary.json")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{args.same_time_as!r} is not a finished training run: "
+                                    f"no summary.json.")
+        args.budget_seconds = round(float(read_json(path)["wall_s"]), 1)
     config = TrainConfig.from_preset(
-        args.preset, **_overrides(args, ("command", "preset", "out", "verbose", "func")))
+        args.preset, **_overrides(args, ("command", "preset", "out", "verbose", "func",
+                                         "same_time_as")))
     _, summary = run_training(config, args.out, verbose=args.verbose)
     print(f"\nTest accuracy: {summary['test_accuracy']:.4f}  params: {summary['params_m']} M  "
           f"multiply-adds: {summary['macs_m']} M")
@@ -351,6 +366,53 @@ def _run_baseline(args):
     return 0
 
 
+def _compare_parser(sub):
+    p = sub.add_parser(
+        "compare", help="trained networks side by side (accuracy, size, latency, time)",
+        description="Print finished `keras-darts train` runs side by side: test accuracy, "
+                    "parameters, multiply-adds, float32 TFLite latency on this CPU, training "
+                    "wall time and epochs; with --baseline, where the searched cell ranks "
+                    "among random cells.")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="training run directories")
+    p.add_argument("--baseline", metavar="DIR", help="a `keras-darts baseline` directory")
+    p.add_argument("--no-latency", dest="latency", action="store_false",
+                   help="skip the TFLite latency measurement")
+    p.add_argument("--out", help="also write the table as JSON to this file")
+    return p
+
+
+def _run_compare(args):
+    from keras_darts.training import compare_runs
+    from keras_darts.utils import atomic_write_json, read_json
+
+    baseline = None
+    if args.baseline:
+        path = os.path.join(args.baseline, "baseline.json")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{args.baseline!r} is not a baseline run: no baseline.json.")
+        baseline = read_json(path)
+    rows = compare_runs(args.runs, latency=args.latency)
+    print(f"\n{'network':28s} {'test acc':>8s} {'params M':>9s} {'MACs M':>8s} "
+          f"{'TFLite ms':>9s} {'train s':>8s} {'epochs':>6s}")
+    for r in rows:
+        name = str(r["network"])
+        name = name if len(name) <= 28 else name[:25] + "..."
+        latency = f"{r['tflite_ms']:9.3f}" if "tflite_ms" in r else f"{'-':>9s}"
+        print(f"{name:28s} {r['test_accuracy']:8.4f} {r['params_m']:9.4f} {r['macs_m']:8.2f} "
+              f"{latency} {r['wall_s']:8.1f} {r['epochs']:6d}")
+    doc = {"runs": rows}
+    if baseline is not None and baseline.get("searched"):
+        s = baseline["summary"]
+        doc["baseline"] = {k: s.get(k) for k in ("completed", "median", "percentile", "rank")}
+        print(f"Searched cell among {s['completed']} random cells of its space trained the same "
+              f"way: {100 * baseline['searched']['test_accuracy']:.2f}% against a median of "
+              f"{100 * s['median']:.2f}%, percentile {s['percentile']:.1f}, rank {s['rank']} "
+              f"of {s['completed'] + 1}")
+    if args.out:
+        atomic_write_json(args.out, doc)
+    return 0
+
+
 def main(argv=None):
     """Entry point of `keras-darts`.
 
@@ -374,6 +436,7 @@ def main(argv=None):
     _profile_parser(sub).set_defaults(func=_run_profile)
     _genotype_parser(sub).set_defaults(func=_run_genotype)
     _baseline_parser(sub).set_defaults(func=_run_baseline)
+    _compare_parser(sub).set_defaults(func=_run_compare)
     args = parser.parse_args(argv)
     from keras_darts.architecture.genotype import GraphvizNotFoundError
     from keras_darts.data.datasets import DatasetNotAvailableError

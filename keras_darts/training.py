@@ -385,8 +385,11 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                                   input_shape=data.info.image_shape, stem=config.stem,
                                   auxiliary=config.auxiliary, drop_path=config.drop_path > 0,
                                   seed=config.seed, cells_per_stage=config.cells_per_stage)
+        # Adjustable in every run, not only a budgeted one: a constant length lets graph
+        # optimisation fold the cosine's division differently (a last-bit difference in the
+        # rate at some epochs), and a budgeted run must equal the run of its decided epochs.
         schedule = EpochCosineDecay(config.learning_rate, config.epochs, data.steps_per_epoch,
-                                    config.min_learning_rate, adjustable=budget is not None)
+                                    config.min_learning_rate, adjustable=True)
         optimizer = CoupledSGD(schedule, momentum=config.momentum,
                                coupled_weight_decay=config.weight_decay,
                                global_clipnorm=config.grad_clip)
@@ -449,3 +452,47 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                         f"{summary['test_accuracy']:.4f} after {config.epochs} epochs, "
                         f"{summary['wall_s']:.0f} s")
     return model, summary
+
+
+def compare_runs(run_dirs, latency=True):
+    """The figures of finished `keras-darts train` runs, side by side.
+
+    Args:
+        run_dirs: run directories (each with `summary.json`, `config.json`
+            and `model.keras`).
+        latency: also measure each network's float32 TFLite latency on this
+            CPU (`keras_darts.profiling.tflite_latency`).
+
+    Returns:
+        One dict per run: `run`, `network` (the reference network's name, or
+        the genotype for a genotype's network), `test_accuracy`, `params_m`,
+        `macs_m`, `tflite_ms` (with `latency`), `wall_s`, `epochs`,
+        `budget_seconds`.
+
+    Raises:
+        FileNotFoundError: naming a directory that holds no finished run.
+
+    Example:
+
+    >>> rows = compare_runs(["runs/demo/train", "runs/demo/reference"])  # doctest: +SKIP
+    """
+    rows = []
+    for run in run_dirs:
+        paths = {n: os.path.join(run, n) for n in ("summary.json", "config.json", "model.keras")}
+        missing = [p for p in paths.values() if not os.path.isfile(p)]
+        if missing:
+            raise FileNotFoundError(f"{run!r} is not a finished training run: no {missing[0]}.")
+        summary, config = read_json(paths["summary.json"]), read_json(paths["config.json"])
+        row = {"run": run, "network": config.get("network") or config.get("genotype"),
+               **{k: summary.get(k) for k in ("test_accuracy", "params_m", "macs_m")},
+               "wall_s": round(float(summary["wall_s"]), 1), "epochs": summary.get("epochs"),
+               "budget_seconds": summary.get("budget_seconds")}
+        if latency:
+            import keras_darts.networks  # noqa: F401 (registers the layers to load)
+            from keras_darts.profiling import tflite_latency
+
+            model = keras.models.load_model(paths["model.keras"], compile=False)
+            row["tflite_ms"] = round(tflite_latency(model), 3)
+        rows.append(row)
+    return rows
+

@@ -50,7 +50,7 @@ def test_a_registered_network_trains_by_name(tmp_path):
     assert summary["params_m"] == 0.0078  # 784 * 10 + 10
 
 
-def test_plain_cnn_trains_and_exports_like_a_genotype(tmp_path):
+def test_plain_cnn_trains_and_exports_like_a_genotype(tmp_path, capsys):
     cfg = TrainConfig.from_preset("nb201-small", network="plain-cnn", **TINY_TRAIN)
     out = tmp_path / "run"
     model, summary = run_training(cfg, str(out), verbose=0)
@@ -64,6 +64,14 @@ def test_plain_cnn_trains_and_exports_like_a_genotype(tmp_path):
     (x, _), (xt, _), info = load_arrays("embedded")
     report = export_tflite(model, str(tmp_path / "m.tflite"), normalize(xt[:100], info).numpy())
     assert report["top1_agreement"] == 1.0, report
+    # Side by side with another run (here the same one twice), as `make demo` ends.
+    table = tmp_path / "compare.json"
+    assert main(["compare", str(out), str(out), "--out", str(table)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("plain-cnn") == 2 and f"{summary['test_accuracy']:.4f}" in printed
+    rows = json.loads(table.read_text())["runs"]
+    assert rows[0]["network"] == "plain-cnn" and rows[0]["params_m"] == 0.0348
+    assert rows[0]["epochs"] == 1 and rows[0]["tflite_ms"] > 0
 
 
 @pytest.mark.parametrize("flags,match", [
@@ -82,3 +90,13 @@ def test_bad_network_flags_exit_2_and_write_nothing(tmp_path, capsys, flags, mat
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_compare_refuses_a_directory_without_a_finished_run(tmp_path, capsys):
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.json").write_text("{}")
+    assert main(["compare", str(tmp_path / "half"), "--out", str(tmp_path / "t.json")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a finished training run: no" in err and "summary.json" in err
+    assert not (tmp_path / "t.json").exists()
+

@@ -39,6 +39,13 @@ def test_budget_decides_epochs_once_and_they_reproduce_the_run(tmp_path):
     _, again = run_training(fixed, str(tmp_path / "fixed"), verbose=0)
     assert again["history"]["loss"] == summary["history"]["loss"]
     assert again["test_accuracy"] == summary["test_accuracy"]
+    # `--same-time-as RUN`: another network gets that run's wall time as its budget.
+    same = tmp_path / "same"
+    assert main(["train", "--preset", "nb201-small", "--network", "plain-cnn", "--max-train",
+                 "256", "--same-time-as", str(tmp_path / "fixed"), "--out", str(same),
+                 "--verbose", "0"]) == 0
+    assert json.loads((same / "summary.json").read_text())["budget_seconds"] == round(
+        again["wall_s"], 1)
 
 
 @pytest.mark.parametrize("flags,match", [
@@ -46,6 +53,9 @@ def test_budget_decides_epochs_once_and_they_reproduce_the_run(tmp_path):
     (["--budget-seconds", "-5"], "budget_seconds must be a positive number of seconds"),
     (["--budget-seconds", "30", "--distribute", "multi-worker"],
      "budget_seconds cannot be used with distribute='multi-worker'"),
+    (["--same-time-as", "no/such/run"], "'no/such/run' is not a finished training run"),
+    (["--same-time-as", ".", "--budget-seconds", "30"],
+     "Give --budget-seconds or --same-time-as, not both"),
 ])
 def test_bad_budget_exits_2_and_writes_nothing(tmp_path, capsys, flags, match):
     out = tmp_path / "run"

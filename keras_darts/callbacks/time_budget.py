@@ -11,9 +11,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     The first epoch runs whatever the total is (a per-epoch cosine and the
     drop-path ramp do not depend on it during epoch 0). At its end, the
-    epoch's time without the one-off tracing of the first step (first step
-    minus the median step) estimates every later epoch, validation and
-    checkpoint included; the run then gets `1 + floor(remaining / estimate)`
+    epoch's time without the one-off tracing of the first training and the
+    first validation step (each: first step minus the median step)
+    estimates every later epoch, validation and checkpoint included; the run then gets `1 + floor(remaining / estimate)`
     epochs, at least 1, `on_decided(epochs)` is called (to set the learning
     rate schedule's length, the drop-path ramp's, and record the choice), and
     training stops at the end of the last one. A run given the decided number
@@ -50,24 +50,37 @@ class TimeBudget(keras.callbacks.Callback):
         self.estimate_s = None
         self._start = None
         self._batch_start = None
-        self._times = []
+        self._times = {"train": [], "test": []}
 
     def on_train_begin(self, logs=None):
         if self._start is None:
             self._start = time.perf_counter()
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def _begin(self):
         self._batch_start = time.perf_counter()
 
+    def _end(self, kind):
+        if self.epochs is None and self._batch_start is not None:
+            self._times[kind].append(time.perf_counter() - self._batch_start)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._begin()
+
     def on_train_batch_end(self, batch, logs=None):
-        if self.epochs is None:
-            self._times.append(time.perf_counter() - self._batch_start)
+        self._end("train")
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._begin()
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._end("test")
 
     def on_epoch_end(self, epoch, logs=None):
         if self.epochs is None:
             elapsed = time.perf_counter() - self._start
-            tracing = self._times[0] - float(np.median(self._times)) if self._times else 0.0
-            self.estimate_s = max(elapsed - max(tracing, 0.0), 1e-6)
+            tracing = sum(max(t[0] - float(np.median(t[1:])), 0.0)
+                          for t in self._times.values() if len(t) > 1)
+            self.estimate_s = max(elapsed - tracing, 1e-6)
             remaining = self.budget_s - elapsed
             self.epochs = epoch + 1 + max(int(remaining // self.estimate_s), 0)
             if self.on_decided is not None:
