@@ -2,8 +2,9 @@
 
 For every seed, runs the README's main job (`make demo SEED=N OUT=WORK/seedN`) end to end and
 records its wall time, the searched genotype and how it moved over the search (IES per epoch,
-the derived cell per epoch), the cell's stand-alone test accuracy, and its rank among the
-demo's random cells (`baseline/baseline.json`). The random cells are drawn and trained with
+the derived cell per epoch), the cell's stand-alone test accuracy, its rank among the
+demo's random cells (`baseline/baseline.json`), and the demo's closing table (`verdict.json`:
+the derived network against the reference network trained for the same wall time). The random cells are drawn and trained with
 seed 0 whatever the search seed, so every seed is ranked against the same cells.
 
 Resumable: a seed whose `baseline/baseline.json` is complete is not run again, and the JSON is
@@ -47,7 +48,9 @@ def run_seed(seed, work, make_args):
     history = [e["genotype"].get("arch", e["genotype"]) for e in
                _json(os.path.join(search, "genotype_history.json"))]
     doc = _json(baseline)
-    return {"seed": seed, "wall_s": _json(wall_file)["wall_s"],
+    verdict = os.path.join(out, "verdict.json")  # the demo's last table (`keras-darts compare`)
+    extra = {"verdict": _json(verdict)["runs"]} if os.path.isfile(verdict) else {}
+    return {**extra, "seed": seed, "wall_s": _json(wall_file)["wall_s"],
             "search_wall_s": round(_json(os.path.join(search, "summary.json"))["wall_s"], 1),
             "genotype": doc["searched"]["genotype"], "genotype_per_epoch": history,
             "ies_per_epoch": ies, "test_accuracy": doc["searched"]["test_accuracy"],

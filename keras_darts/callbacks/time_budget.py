@@ -10,10 +10,10 @@ class TimeBudget(keras.callbacks.Callback):
     """Decides a training's number of epochs from its first epoch's wall time.
 
     The first epoch runs whatever the total is (a per-epoch cosine and the
-    drop-path ramp do not depend on it during epoch 0). At its end, the
-    epoch's time without the one-off tracing of the first training and the
-    first validation step (each: first step minus the median step)
-    estimates every later epoch, validation and checkpoint included; the run then gets `1 + floor(remaining / estimate)`
+    drop-path ramp do not depend on it during epoch 0). At its end, its
+    training and validation steps at their median time (the first step
+    traces, the first epoch fills the data caches) plus the time it spent
+    outside steps (callbacks, checkpoint) estimate every later epoch; the run then gets `1 + floor(remaining / estimate)`
     epochs, at least 1, `on_decided(epochs)` is called (to set the learning
     rate schedule's length, the drop-path ramp's, and record the choice), and
     training stops at the end of the last one. A run given the decided number
@@ -78,9 +78,13 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.epochs is None:
             elapsed = time.perf_counter() - self._start
-            tracing = sum(max(t[0] - float(np.median(t[1:])), 0.0)
-                          for t in self._times.values() if len(t) > 1)
-            self.estimate_s = max(elapsed - tracing, 1e-6)
+            # Steps at their median time (the first one traces, and the first epoch's others
+            # fill the data caches), plus what the epoch spent outside steps (callbacks,
+            # checkpoint, the epoch's data set-up).
+            steps = sum(len(t) * float(np.median(t[1:] if len(t) > 1 else t))
+                        for t in self._times.values() if t)
+            outside = elapsed - sum(sum(t) for t in self._times.values())
+            self.estimate_s = max(steps + max(outside, 0.0), 1e-6)
             remaining = self.budget_s - elapsed
             self.epochs = epoch + 1 + max(int(remaining // self.estimate_s), 0)
             if self.on_decided is not None:
