@@ -371,12 +371,16 @@ def fit_resumable(model, data, epochs, checkpoint_dir, csv_path, callbacks=(),
     On a fresh run this is one `fit()`. After an interruption it restores
     the checkpoint, cuts `csv_path` back to the checkpoint's epoch, runs the
     rest of the interrupted epoch from the exact batch it stopped at, then
-    the remaining epochs. A finished run trains no further.
+    the remaining epochs. A finished run trains no further. A run whose
+    length is decided by its first epoch (a time budget) runs that epoch
+    alone, then the rest, in a second `fit()`.
 
     Args:
         model: a compiled model.
         data: a `SearchData` (its `train_from` and `steps_per_epoch`).
-        epochs: total epochs of the run.
+        epochs: total epochs of the run, or a callable returning them, called
+            once after the first epoch (`TimeBudget.epochs`); a run restored
+            past its first epoch must pass the number.
         checkpoint_dir: where `RunCheckpoint` writes.
         csv_path: the run's `history.csv` (a `CSVLogger` is added).
         callbacks: the run's other callbacks, in order.
@@ -406,7 +410,14 @@ def fit_resumable(model, data, epochs, checkpoint_dir, csv_path, callbacks=(),
         ds = data.train_from(e, s)
         return ds.map(map_fn) if map_fn is not None else ds
 
-    if epoch < epochs:
+    decide = epochs if callable(epochs) else None
+    end = 1 if decide else epochs  # a run to be decided stops after its first epoch
+
+    def fit(first, last):
+        model.fit(stream(first, 0), initial_epoch=first, epochs=last, steps_per_epoch=spe,
+                  validation_data=validation_data, callbacks=cbs, verbose=verbose)
+
+    if epoch < end:
         sample = next(iter(stream(epoch, step)))
         if step:  # compiled metrics are built lazily; build them to restore their running means
             with model.distribute_strategy.scope():
@@ -418,10 +429,11 @@ def fit_resumable(model, data, epochs, checkpoint_dir, csv_path, callbacks=(),
                           steps_per_epoch=spe - step, validation_data=validation_data,
                           callbacks=cbs, verbose=verbose)
                 epoch += 1
-            if epoch < epochs and not model.stop_training:
-                model.fit(stream(epoch, 0), initial_epoch=epoch, epochs=epochs,
-                          steps_per_epoch=spe, validation_data=validation_data, callbacks=cbs,
-                          verbose=verbose)
+            if epoch < end and not model.stop_training:
+                fit(epoch, end)
+                epoch = end
+            if decide and not model.stop_training and epoch < decide():
+                fit(epoch, decide())
     return read_csv_history(csv_path)
 
 

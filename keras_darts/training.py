@@ -46,10 +46,6 @@ TRAIN_PRESETS = {
 }
 
 
-# The cap on a budgeted run's epochs before its first epoch decides them (`TimeBudget`).
-MAX_BUDGET_EPOCHS = 100_000
-
-
 @keras.saving.register_keras_serializable(package="keras_darts")
 class SparseCrossentropy(keras.losses.Loss):
     """Cross-entropy on logits with integer labels and optional label smoothing.
@@ -425,10 +421,11 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
             config = dataclasses.replace(config, epochs=epochs)
             atomic_write_json(config_path, config.to_dict())
 
-        cbs.insert(0, TimeBudget(budget, on_decided))
+        budget_callback = TimeBudget(budget, on_decided)
+        cbs.insert(0, budget_callback)
     start = time.time()
     history = fit_resumable(
-        model, data, config.epochs if decided is not None else MAX_BUDGET_EPOCHS,
+        model, data, config.epochs if decided is not None else lambda: budget_callback.epochs,
         os.path.join(out_dir, "checkpoints"),
         os.path.join(out_dir, "history.csv"), cbs,
         validation_data=_with_aux_targets(data.validation, config.auxiliary), verbose=verbose,
