@@ -406,26 +406,26 @@ def fit_resumable(model, data, epochs, checkpoint_dir, csv_path, callbacks=(),
     truncate_csv(csv_path, epoch)
     cbs = [*callbacks, keras.callbacks.CSVLogger(csv_path, append=True), ckpt]
 
-    def stream(e, s):
-        ds = data.train_from(e, s)
+    def stream(e, s, last):
+        ds = data.train_from(e, s, epochs=last - e)
         return ds.map(map_fn) if map_fn is not None else ds
 
     decide = epochs if callable(epochs) else None
     end = 1 if decide else epochs  # a run to be decided stops after its first epoch
 
     def fit(first, last):
-        model.fit(stream(first, 0), initial_epoch=first, epochs=last, steps_per_epoch=spe,
+        model.fit(stream(first, 0, last), initial_epoch=first, epochs=last, steps_per_epoch=spe,
                   validation_data=validation_data, callbacks=cbs, verbose=verbose)
 
     if epoch < end:
-        sample = next(iter(stream(epoch, step)))
+        sample = next(iter(stream(epoch, step, epoch + 1)))
         if step:  # compiled metrics are built lazily; build them to restore their running means
             with model.distribute_strategy.scope():
                 model._symbolic_build(data_batch=sample)
         with keras_multi_worker(model, sample):
             if step:
                 ckpt.step_offset = step
-                model.fit(stream(epoch, step), initial_epoch=epoch, epochs=epoch + 1,
+                model.fit(stream(epoch, step, epoch + 1), initial_epoch=epoch, epochs=epoch + 1,
                           steps_per_epoch=spe - step, validation_data=validation_data,
                           callbacks=cbs, verbose=verbose)
                 epoch += 1

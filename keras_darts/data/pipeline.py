@@ -53,15 +53,18 @@ class SearchData:
         if self.train is None and self.epoch_batches is not None:
             self.train = self.train_from(0)
 
-    def train_from(self, epoch, step=0):
+    def train_from(self, epoch, step=0, epochs=None):
         """The training stream from batch `step` of epoch `epoch` on.
 
         Args:
             epoch: the (0-based) epoch to start in.
             step: the batch of that epoch to start at (0-based).
+            epochs: end the stream after this many epochs (counting the one
+                it starts in); None: without end. A stream that ends where
+                `fit()` does leaves no read-ahead running when `fit()` returns.
 
         Returns:
-            An endless `tf.data.Dataset` of batches.
+            A `tf.data.Dataset` of batches, endless unless `epochs` is given.
 
         Raises:
             ValueError: for a negative position or `step >= steps_per_epoch`.
@@ -73,8 +76,10 @@ class SearchData:
         if epoch < 0 or not 0 <= step < self.steps_per_epoch:
             raise ValueError(f"No batch {step} of epoch {epoch}: epochs count from 0 and have "
                              f"{self.steps_per_epoch} batches.")
-        ds = tf.data.Dataset.counter(epoch).flat_map(self.epoch_batches)
-        return ds.skip(step).prefetch(tf.data.AUTOTUNE)
+        ds = tf.data.Dataset.counter(epoch)
+        if epochs is not None:
+            ds = ds.take(epochs)
+        return ds.flat_map(self.epoch_batches).skip(step).prefetch(tf.data.AUTOTUNE)
 
 
 def normalize(x, info):

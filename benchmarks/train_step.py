@@ -1,0 +1,176 @@
+"""Benchmark: the stand-alone training step of derived networks against plain Conv2D networks.
+
+Each network is built and compiled as `keras-darts train` builds it (`CoupledSGD`, our
+cross-entropy, determinism on) and trained on one in-memory batch repeatedly: the median step
+(after the traced first one), images/s and milliseconds per million multiply-adds (of one
+image's forward pass) say what the network costs on this CPU, apart from the input pipeline.
+Each derived network is paired with a plain Conv2D network of about the same multiply-adds
+(three stages of two 3x3 conv-BN-ReLU at 1x, 2x, 4x a width, then pooling and a classifier).
+Variants take the DARTS network apart (no auxiliary head, no drop-path, both) to say where its
+time goes, and the input pipeline is timed alone (batches/s with and without augmentation).
+Each case runs in a fresh process; results go to --out after every case (resumable).
+
+Usage:
+    python benchmarks/train_step.py --out benchmarks/results/train_step_2cpu.json
+    python benchmarks/train_step.py --cases nb201-derived plain-matched-nb201 --steps 10
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NB201_CELL = ("|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+              "nor_conv_3x3~2|")  # the demo's cell (Single-DARTS, nb201-small, seed 0)
+INPUT = (28, 28, 1)
+# name -> (kind, settings)
+CASES = {
+    # The demo's derived network: nb201-small sizes (C=8, one cell per stage).
+    "nb201-derived": ("nb201", {}),
+    # DARTS_V2 at the `small` training preset: 6 cells, C=8, auxiliary head, drop-path.
+    "darts-small": ("darts", {"auxiliary": True, "drop_path": True}),
+    "darts-small-no-aux": ("darts", {"auxiliary": False, "drop_path": True}),
+    "darts-small-no-droppath": ("darts", {"auxiliary": True, "drop_path": False}),
+    "darts-small-bare": ("darts", {"auxiliary": False, "drop_path": False}),
+    "plain-cnn": ("reference", {"name": "plain-cnn"}),
+    "resnet20": ("reference", {"name": "resnet20"}),
+    # Plain Conv2D networks of the multiply-adds of a derived one.
+    "plain-matched-nb201": ("plain", {"match": "nb201-derived"}),
+    "plain-matched-darts-small": ("plain", {"match": "darts-small-bare"}),
+    # The input pipeline alone (`keras_darts.data.train_data`).
+    "pipeline-augmented": ("pipeline", {"augmentation": True}),
+    "pipeline-plain": ("pipeline", {"augmentation": False}),
+}
+
+
+def _plain(width, num_classes=10):
+    import keras
+
+    inputs = keras.Input(INPUT)
+    x = inputs
+    for stage, mult in enumerate((1, 2, 4)):
+        for i in range(2):
+            x = keras.layers.Conv2D(width * mult, 3, strides=2 if stage and not i else 1,
+                                    padding="same", use_bias=False)(x)
+            x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name=f"plain-w{width}")
+
+
+def _build(kind, settings):
+    from keras_darts.networks import build_network, build_reference_network
+    from keras_darts.profiling import count_macs
+
+    if kind == "nb201":
+        return build_network(NB201_CELL, channels=8, cells_per_stage=1, input_shape=INPUT,
+                             auxiliary=False, drop_path=False)
+    if kind == "darts":
+        return build_network("DARTS_V2", layers=6, channels=8, input_shape=INPUT, seed=0,
+                             **settings)
+    if kind == "reference":
+        return build_reference_network(settings["name"], 10, INPUT)
+    target = count_macs(_build(*CASES[settings["match"]]))
+    lo, hi = 1, 128  # multiply-adds grow with the width: bisect for the closest
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if count_macs(_plain(mid)) < target else (lo, mid)
+    return min((_plain(lo), _plain(hi)), key=lambda m: abs(count_macs(m) - target))
+
+
+def _child(name, steps, batch):
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_darts.utils import set_seed
+
+    set_seed(0, True)
+    kind, settings = CASES[name]
+    if kind == "pipeline":
+        from keras_darts.data import train_data
+
+        data = train_data("fashion_mnist_subset", batch, seed=0,
+                          augmentation=settings["augmentation"], max_train=5000)
+        it = iter(data.train)
+        next(it)
+        start = time.perf_counter()
+        for _ in range(steps):
+            next(it)
+        dt = (time.perf_counter() - start) / steps
+        return {"ms_per_batch": round(1e3 * dt, 2), "images_per_s": round(batch / dt, 1)}
+
+    from keras_darts.optimizers import CoupledSGD
+    from keras_darts.profiling import profile
+    from keras_darts.training import SparseCrossentropy
+
+    model = _build(kind, settings)
+    from keras_darts.networks import DropPath
+
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, DropPath):
+            layer.rate.assign(0.1)  # the `small` preset's final rate
+    aux = len(model.outputs) > 1
+    loss = SparseCrossentropy()
+    model.compile(optimizer=CoupledSGD(0.05, momentum=0.9, coupled_weight_decay=3e-4,
+                                       global_clipnorm=5.0),
+                  loss=[loss, loss] if aux else loss,
+                  loss_weights=[1.0, 0.4] if aux else None, jit_compile=False)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch,) + INPUT).astype("float32")
+    y = rng.integers(0, 10, batch)
+    targets = (y, y) if aux else y
+    start = time.perf_counter()
+    model.train_on_batch(x, targets)
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        model.train_on_batch(x, targets)
+        times.append(time.perf_counter() - start)
+    step = float(np.median(times))
+    p = profile(model)
+    return {"model": model.name, "params_m": p["params_m"], "macs_m": p["macs_m"],
+            "first_step_s": round(first, 2), "median_step_ms": round(1e3 * step, 2),
+            "images_per_s": round(batch / step, 1),
+            "ms_per_mmac": round(1e3 * step / p["macs_m"], 2),
+            "tf": tf.__version__}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--out", help="JSON results file (resumable)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(args.child, args.steps, args.batch)))
+        return 0
+    doc = {"benchmark": "train_step", "batch": args.batch, "steps": args.steps, "cases": {},
+           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
+    if args.out and os.path.isfile(args.out):
+        with open(args.out, encoding="utf-8") as f:
+            doc = json.load(f)
+    for name in args.cases:
+        if name in doc["cases"]:
+            continue
+        out = subprocess.run([sys.executable, __file__, "--child", name, "--steps",
+                              str(args.steps), "--batch", str(args.batch)],
+                             capture_output=True, text=True, cwd=ROOT)
+        if out.returncode:
+            raise RuntimeError(f"{name}:\n{out.stderr[-3000:]}")
+        doc["cases"][name] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(name, json.dumps(doc["cases"][name]), flush=True)
+        if args.out:
+            with open(args.out + ".tmp", "w", encoding="utf-8") as f:
+                json.dump(doc, f, indent=1)
+            os.replace(args.out + ".tmp", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
