@@ -392,14 +392,15 @@ def _run_compare(args):
             raise FileNotFoundError(f"{args.baseline!r} is not a baseline run: no baseline.json.")
         baseline = read_json(path)
     rows = compare_runs(args.runs, latency=args.latency)
-    print(f"\n{'network':28s} {'test acc':>8s} {'params M':>9s} {'MACs M':>8s} "
-          f"{'TFLite ms':>9s} {'train s':>8s} {'epochs':>6s}")
+    width = max(len("run"), *(len(r["run"]) for r in rows))
+    print(f"\n{'run':{width}s} {'network':10s} {'test acc':>8s} {'params M':>9s} "
+          f"{'MACs M':>8s} {'TFLite ms':>9s} {'train s':>8s} {'epochs':>6s}")
     for r in rows:
-        name = str(r["network"])
-        name = name if len(name) <= 28 else name[:25] + "..."
+        network = r["network"] if r["reference"] else "genotype"
         latency = f"{r['tflite_ms']:9.3f}" if "tflite_ms" in r else f"{'-':>9s}"
-        print(f"{name:28s} {r['test_accuracy']:8.4f} {r['params_m']:9.4f} {r['macs_m']:8.2f} "
-              f"{latency} {r['wall_s']:8.1f} {r['epochs']:6d}")
+        print(f"{r['run']:{width}s} {network:10s} {r['test_accuracy']:8.4f} "
+              f"{r['params_m']:9.4f} {r['macs_m']:8.2f} {latency} {r['wall_s']:8.1f} "
+              f"{r['epochs']:6d}")
     doc = {"runs": rows}
     if baseline is not None and baseline.get("searched"):
         s = baseline["summary"]

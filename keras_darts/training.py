@@ -466,7 +466,8 @@ def compare_runs(run_dirs, latency=True):
 
     Returns:
         One dict per run: `run`, `network` (the reference network's name, or
-        the genotype for a genotype's network), `test_accuracy`, `params_m`,
+        the genotype for a genotype's network), `reference` (whether it is a
+        reference network), `test_accuracy`, `params_m`,
         `macs_m`, `tflite_ms` (with `latency`), `wall_s`, `epochs`,
         `budget_seconds`.
 
@@ -485,6 +486,7 @@ def compare_runs(run_dirs, latency=True):
             raise FileNotFoundError(f"{run!r} is not a finished training run: no {missing[0]}.")
         summary, config = read_json(paths["summary.json"]), read_json(paths["config.json"])
         row = {"run": run, "network": config.get("network") or config.get("genotype"),
+               "reference": config.get("network") is not None,
                **{k: summary.get(k) for k in ("test_accuracy", "params_m", "macs_m")},
                "wall_s": round(float(summary["wall_s"]), 1), "epochs": summary.get("epochs"),
                "budget_seconds": summary.get("budget_seconds")}

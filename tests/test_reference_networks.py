@@ -68,7 +68,7 @@ def test_plain_cnn_trains_and_exports_like_a_genotype(tmp_path, capsys):
     table = tmp_path / "compare.json"
     assert main(["compare", str(out), str(out), "--out", str(table)]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("plain-cnn") == 2 and f"{summary['test_accuracy']:.4f}" in printed
+    assert printed.count(" plain-cnn ") == 2 and f"{summary['test_accuracy']:.4f}" in printed
     rows = json.loads(table.read_text())["runs"]
     assert rows[0]["network"] == "plain-cnn" and rows[0]["params_m"] == 0.0348
     assert rows[0]["epochs"] == 1 and rows[0]["tflite_ms"] > 0
