@@ -13,7 +13,8 @@ class TimeBudget(keras.callbacks.Callback):
     drop-path ramp do not depend on it during epoch 0). At its end, its
     training and validation steps at their median time (the first step
     traces, the first epoch fills the data caches) plus the time it spent
-    outside steps (callbacks, checkpoint) estimate every later epoch; the run then gets `1 + floor(remaining / estimate)`
+    outside steps from its first step on (validation set-up, callbacks)
+    estimate every later epoch; the run then gets `1 + floor(remaining / estimate)`
     epochs, at least 1, `on_decided(epochs)` is called (to set the learning
     rate schedule's length, the drop-path ramp's, and record the choice), and
     training stops at the end of the last one. A run given the decided number
@@ -50,6 +51,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.estimate_s = None
         self._start = None
         self._batch_start = None
+        self._first_step = None
         self._times = {"train": [], "test": []}
 
     def on_train_begin(self, logs=None):
@@ -58,6 +60,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     def _begin(self):
         self._batch_start = time.perf_counter()
+        if self._first_step is None:
+            self._first_step = self._batch_start
 
     def _end(self, kind):
         if self.epochs is None and self._batch_start is not None:
@@ -77,13 +81,16 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.epochs is None:
-            elapsed = time.perf_counter() - self._start
+            now = time.perf_counter()
+            elapsed = now - self._start
             # Steps at their median time (the first one traces, and the first epoch's others
-            # fill the data caches), plus what the epoch spent outside steps (callbacks,
-            # checkpoint, the epoch's data set-up).
+            # fill the data caches), plus what the epoch spent outside steps from its first
+            # step on (validation set-up, callbacks); what `fit()` does once before its first
+            # step (callbacks' set-up, the data iterator) is not counted per epoch.
             steps = sum(len(t) * float(np.median(t[1:] if len(t) > 1 else t))
                         for t in self._times.values() if t)
-            outside = elapsed - sum(sum(t) for t in self._times.values())
+            outside = (now - (self._first_step or self._start)
+                       - sum(sum(t) for t in self._times.values()))
             self.estimate_s = max(steps + max(outside, 0.0), 1e-6)
             remaining = self.budget_s - elapsed
             self.epochs = epoch + 1 + max(int(remaining // self.estimate_s), 0)
