@@ -25,8 +25,6 @@ class TimeBudget(keras.callbacks.Callback):
             validation and checkpoints included; building the network and the
             final test evaluation are not).
         on_decided: `fn(epochs)`, called once with the decision.
-        epochs: the number already decided (a resumed run); then the callback
-            only stops training there.
 
     Raises:
         ValueError: for a budget that is not a positive number.
@@ -42,12 +40,12 @@ class TimeBudget(keras.callbacks.Callback):
     ...           callbacks=[budget])  # doctest: +SKIP
     """
 
-    def __init__(self, budget_s, on_decided=None, epochs=None):
+    def __init__(self, budget_s, on_decided=None):
         super().__init__()
         check_budget(budget_s)
         self.budget_s = float(budget_s)
         self.on_decided = on_decided
-        self.epochs = epochs
+        self.epochs = None
         self.estimate_s = None
         self._start = None
         self._batch_start = None
