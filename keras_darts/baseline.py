@@ -324,12 +324,10 @@ def _trained_summary(trained, train_config):
     """Reads a `keras-darts train` run directory trained with `train_config`'s settings."""
     from keras_darts.architecture.genotype import get_genotype
     from keras_darts.resume import config_defaults, differing_settings
+    from keras_darts.training import finished_run_paths
     from keras_darts.utils.config import RUN_OPTIONS
 
-    paths = {n: os.path.join(trained, n) for n in ("config.json", "summary.json", "genotype.json")}
-    missing = [p for p in paths.values() if not os.path.isfile(p)]
-    if missing:
-        raise FileNotFoundError(f"{trained!r} is not a finished training run: no {missing[0]}.")
+    paths = finished_run_paths(trained, ("config.json", "summary.json", "genotype.json"))
     # A setting added to the library after the run was trained compares as its default.
     defaults = config_defaults(train_config)
     saved = read_json(paths["config.json"])

@@ -112,14 +112,12 @@ def _run_train(args):
     from keras_darts.training import TrainConfig, run_training
 
     if args.same_time_as is not None:
+        from keras_darts.training import finished_run_paths
         from keras_darts.utils import read_json
 
         if args.budget_seconds is not None:
             raise ValueError("Give --budget-seconds or --same-time-as, not both.")
-        path = os.path.join(args.same_time_as, "summary.json")
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{args.same_time_as!r} is not a finished training run: "
-                                    f"no summary.json.")
+        path = finished_run_paths(args.same_time_as, ("summary.json",))["summary.json"]
         args.budget_seconds = round(float(read_json(path)["wall_s"]), 1)
     config = TrainConfig.from_preset(
         args.preset, **_overrides(args, ("command", "preset", "out", "verbose", "func",

@@ -455,6 +455,31 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     return model, summary
 
 
+def finished_run_paths(run, names):
+    """The paths of files a finished `keras-darts train` run holds.
+
+    Args:
+        run: a training run directory.
+        names: file names in it (`"summary.json"`, `"config.json"`, ...).
+
+    Returns:
+        `{name: path}`.
+
+    Raises:
+        FileNotFoundError: naming the first missing file.
+
+    Example:
+
+    >>> finished_run_paths("runs/demo/train", ("summary.json",))  # doctest: +SKIP
+    {'summary.json': 'runs/demo/train/summary.json'}
+    """
+    paths = {n: os.path.join(run, n) for n in names}
+    missing = [p for p in paths.values() if not os.path.isfile(p)]
+    if missing:
+        raise FileNotFoundError(f"{run!r} is not a finished training run: no {missing[0]}.")
+    return paths
+
+
 def compare_runs(run_dirs, latency=True):
     """The figures of finished `keras-darts train` runs, side by side.
 
@@ -480,10 +505,7 @@ def compare_runs(run_dirs, latency=True):
     """
     rows = []
     for run in run_dirs:
-        paths = {n: os.path.join(run, n) for n in ("summary.json", "config.json", "model.keras")}
-        missing = [p for p in paths.values() if not os.path.isfile(p)]
-        if missing:
-            raise FileNotFoundError(f"{run!r} is not a finished training run: no {missing[0]}.")
+        paths = finished_run_paths(run, ("summary.json", "config.json", "model.keras"))
         summary, config = read_json(paths["summary.json"]), read_json(paths["config.json"])
         row = {"run": run, "network": config.get("network") or config.get("genotype"),
                "reference": config.get("network") is not None,
