@@ -5,8 +5,9 @@ from keras_darts.export.verify import (
 )
 from keras_darts.export.writers import (
     FORMATS, QUANTIZATIONS, export_all, export_onnx, export_savedmodel, export_tflite,
+    write_tflite_source,
 )
 
 __all__ = ["FORMATS", "QUANTIZATIONS", "THRESHOLDS", "OnnxRunner", "ParityError",
            "SavedModelRunner", "TFLiteRunner", "compare", "export_all", "export_onnx",
-           "export_savedmodel", "export_tflite"]
+           "export_savedmodel", "export_tflite", "write_tflite_source"]

@@ -154,7 +154,7 @@ def export_onnx(model, path, images, opset=None, report_path=None, thresholds=No
 
 
 def export_tflite(model, path, images, quantization=None, representative_images=None,
-                  report_path=None, thresholds=None):
+                  report_path=None, thresholds=None, saved_model=None):
     """Exports TFLite with a static batch of 1 (for mobile) and verifies it with LiteRT.
 
     Args:
@@ -168,6 +168,9 @@ def export_tflite(model, path, images, quantization=None, representative_images=
             hundred training images from `keras_darts.data`).
         report_path: report location (default `path + ".parity.json"`).
         thresholds: overrides of the format's parity thresholds.
+        saved_model: a batch-1 SavedModel of `model` already written by
+            `write_tflite_source` (`export_all` writes one and converts every
+            quantization from it); None writes one to a temporary directory.
 
     Returns:
         The parity report, with `quantization` and the file size.
@@ -193,11 +196,12 @@ def export_tflite(model, path, images, quantization=None, representative_images=
     parent = _check_writable(path)
     fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-", suffix=".tflite")
     os.close(fd)
-    saved = tempfile.mkdtemp(prefix="keras_darts_tflite_")
+    saved = None
     try:
-        deploy.export(saved, format="tf_saved_model", verbose=False,
-                      input_signature=_input_spec(deploy, 1))
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        if saved_model is None:
+            saved = saved_model = tempfile.mkdtemp(prefix="keras_darts_tflite_")
+            write_tflite_source(deploy, saved)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
         if quantization:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantization == "float16":
@@ -223,8 +227,33 @@ def export_tflite(model, path, images, quantization=None, representative_images=
         _remove(tmp)
         raise
     finally:
-        shutil.rmtree(saved, ignore_errors=True)
+        if saved is not None:
+            shutil.rmtree(saved, ignore_errors=True)
     return _finish(tmp, path, report, report_path)
+
+
+def write_tflite_source(model, directory):
+    """Writes the batch-1 SavedModel that the TFLite converter reads.
+
+    Writing it (tracing the network for serving) costs about as much as one
+    conversion, so `export_all` writes it once for all four quantizations.
+
+    Args:
+        model: a Keras network (its deployable part is written).
+        directory: an empty or absent directory.
+
+    Returns:
+        `directory`.
+
+    Example:
+
+    >>> src = write_tflite_source(net, "/tmp/src")  # doctest: +SKIP
+    >>> export_tflite(net, "m_fp16.tflite", images, "float16", saved_model=src)  # doctest: +SKIP
+    """
+    deploy = _deployable(model)
+    deploy.export(directory, format="tf_saved_model", verbose=False,
+                  input_signature=_input_spec(deploy, 1))
+    return directory
 
 
 def export_all(model, out_dir, images, representative_images=None, formats=FORMATS,
@@ -270,12 +299,17 @@ def export_all(model, out_dir, images, representative_images=None, formats=FORMA
             model, os.path.join(out_dir, f"{name}_savedmodel"), images)
     if "onnx" in formats:
         reports["onnx"] = export_onnx(model, os.path.join(out_dir, f"{name}.onnx"), images, opset)
-    if "tflite" in formats:
-        for q in quantizations:
-            label = q or "float32"
-            reports[f"tflite_{label}"] = export_tflite(
-                model, os.path.join(out_dir, f"{name}_{label}.tflite"), images, q,
-                representative_images)
+    if "tflite" in formats and quantizations:
+        source = tempfile.mkdtemp(prefix="keras_darts_tflite_")
+        try:
+            write_tflite_source(model, source)
+            for q in quantizations:
+                label = q or "float32"
+                reports[f"tflite_{label}"] = export_tflite(
+                    model, os.path.join(out_dir, f"{name}_{label}.tflite"), images, q,
+                    representative_images, saved_model=source)
+        finally:
+            shutil.rmtree(source, ignore_errors=True)
     atomic_write_json(os.path.join(out_dir, "export_report.json"), reports)
     return reports
 
