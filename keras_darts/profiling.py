@@ -35,9 +35,11 @@ def count_macs(model, input_shape=None):
     macs = 0
     for op in graph.get_operations():
         if op.type in ("Conv2D", "DepthwiseConv2dNative"):
+            # Traced at batch 1, so the batch dimension is 1 except where TF runs a dilated
+            # depthwise convolution on a SpaceToBatch view (rate**2 smaller images).
             out = op.outputs[0].shape.as_list()
             kh, kw, cin, cout = op.inputs[1].shape.as_list()
-            macs += out[1] * out[2] * kh * kw * cin * cout
+            macs += out[0] * out[1] * out[2] * kh * kw * cin * cout
         elif op.type in ("MatMul", "BatchMatMulV2"):
             a, b = op.inputs[0].shape.as_list(), op.inputs[1].shape.as_list()
             k = a[-2] if op.get_attr("transpose_a" if op.type == "MatMul" else "adj_x") else a[-1]

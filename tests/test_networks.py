@@ -40,6 +40,16 @@ def test_macs_of_a_single_conv_and_dense():
     assert count_macs(model) * 1e6 == pytest.approx(expected)
 
 
+def test_dilated_depthwise_conv_counted_at_its_output_resolution():
+    # TF runs a dilated depthwise convolution on a SpaceToBatch view (rate**2 images of a
+    # quarter the size); its multiply-adds are those of the undilated one (DARTS's dil_conv).
+    inputs = keras.Input((16, 16, 8))
+    counts = [count_macs(keras.Model(inputs, keras.layers.DepthwiseConv2D(
+        3, dilation_rate=rate, padding="same", use_bias=False)(inputs))) for rate in (1, 2)]
+    assert counts[0] * 1e6 == 16 * 16 * 9 * 8
+    assert counts[1] == counts[0]
+
+
 def test_network_shapes_and_reductions():
     model = build_network("DARTS_V2", num_classes=7, layers=5, channels=8, input_shape=(16, 16, 3))
     logits, aux = model(rng.normal(size=(2, 16, 16, 3)).astype("float32"), training=True)
