@@ -8,7 +8,8 @@ Each derived network is paired with a plain Conv2D network of about the same mul
 (three stages of two 3x3 conv-BN-ReLU at 1x, 2x, 4x a width, then pooling and a classifier).
 Variants take the DARTS network apart (no auxiliary head, no drop-path, both) to say where its
 time goes, and the input pipeline is timed alone (batches/s with and without augmentation).
-Each case runs in a fresh process; results go to --out after every case (resumable).
+Each case runs in a fresh process, --repeats times, the cases taking turns; the median of
+each timing is reported. Results go to --out after every run (resumable).
 
 Usage:
     python benchmarks/train_step.py --out benchmarks/results/train_step_2cpu.json
@@ -41,24 +42,46 @@ CASES = {
     # Plain Conv2D networks of the multiply-adds of a derived one.
     "plain-matched-nb201": ("plain", {"match": "nb201-derived"}),
     "plain-matched-darts-small": ("plain", {"match": "darts-small-bare"}),
+    # ... and of the DARTS ops' kernels: depthwise-separable and dilated depthwise blocks.
+    "plain-sep-matched-darts-small": ("plain", {"match": "darts-small-bare", "block": "sep"}),
+    "plain-dilsep-matched-darts-small": ("plain", {"match": "darts-small-bare",
+                                                   "block": "dilsep"}),
     # The input pipeline alone (`keras_darts.data.train_data`).
     "pipeline-augmented": ("pipeline", {"augmentation": True}),
     "pipeline-plain": ("pipeline", {"augmentation": False}),
 }
 
 
-def _plain(width, num_classes=10):
+def _plain(width, num_classes=10, block="conv"):
+    """Three stages of two blocks at 1x, 2x, 4x `width`, then pooling and a classifier.
+
+    `block`: "conv" (3x3 Conv2D-BN-ReLU), "sep" (ReLU, 3x3 depthwise, 1x1 pointwise, BN: the
+    DARTS separable convolution's half) or "dilsep" (the same with a dilation of 2: DARTS's
+    dilated convolution). Plain Keras layers only, nothing of ours.
+    """
     import keras
 
     inputs = keras.Input(INPUT)
     x = inputs
     for stage, mult in enumerate((1, 2, 4)):
         for i in range(2):
-            x = keras.layers.Conv2D(width * mult, 3, strides=2 if stage and not i else 1,
-                                    padding="same", use_bias=False)(x)
-            x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+            stride = 2 if stage and not i else 1
+            if block == "conv":
+                x = keras.layers.Conv2D(width * mult, 3, strides=stride, padding="same",
+                                        use_bias=False)(x)
+                x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+            else:
+                dilation = 2 if block == "dilsep" else 1
+                x = keras.layers.ReLU()(x)
+                x = keras.layers.DepthwiseConv2D(3, strides=1 if dilation > 1 else stride,
+                                                 dilation_rate=dilation, padding="same",
+                                                 use_bias=False)(x)
+                if dilation > 1 and stride > 1:  # Keras refuses dilation with stride
+                    x = keras.layers.AveragePooling2D(stride, padding="same")(x)
+                x = keras.layers.Conv2D(width * mult, 1, use_bias=False)(x)
+                x = keras.layers.BatchNormalization()(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name=f"plain-w{width}")
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name=f"plain_{block}_{width}")
 
 
 def _build(kind, settings):
@@ -74,11 +97,13 @@ def _build(kind, settings):
     if kind == "reference":
         return build_reference_network(settings["name"], 10, INPUT)
     target = count_macs(_build(*CASES[settings["match"]]))
-    lo, hi = 1, 128  # multiply-adds grow with the width: bisect for the closest
+    block = settings.get("block", "conv")
+    lo, hi = 1, 512  # multiply-adds grow with the width: bisect for the closest
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if count_macs(_plain(mid)) < target else (lo, mid)
-    return min((_plain(lo), _plain(hi)), key=lambda m: abs(count_macs(m) - target))
+        lo, hi = (mid, hi) if count_macs(_plain(mid, block=block)) < target else (lo, mid)
+    return min((_plain(lo, block=block), _plain(hi, block=block)),
+               key=lambda m: abs(count_macs(m) - target))
 
 
 def _child(name, steps, batch):
@@ -139,36 +164,56 @@ def _child(name, steps, batch):
             "tf": tf.__version__}
 
 
+def _median_of(runs):
+    """Each timing's median over the runs; sizes and labels from the first run."""
+    import statistics
+
+    timed = ("first_step_s", "median_step_ms", "images_per_s", "ms_per_mmac", "ms_per_batch")
+    summary = {k: v for k, v in runs[0].items() if k not in timed}
+    for key in timed:
+        if key in runs[0]:
+            summary[key] = round(statistics.median(r[key] for r in runs), 2)
+    return summary
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="fresh processes per case, taking turns; the median is reported")
     parser.add_argument("--out", help="JSON results file (resumable)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(_child(args.child, args.steps, args.batch)))
         return 0
-    doc = {"benchmark": "train_step", "batch": args.batch, "steps": args.steps, "cases": {},
+    doc = {"benchmark": "train_step", "batch": args.batch, "steps": args.steps,
+           "repeats": args.repeats, "cases": {},
            "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
     if args.out and os.path.isfile(args.out):
         with open(args.out, encoding="utf-8") as f:
             doc = json.load(f)
-    for name in args.cases:
-        if name in doc["cases"]:
-            continue
-        out = subprocess.run([sys.executable, __file__, "--child", name, "--steps",
-                              str(args.steps), "--batch", str(args.batch)],
-                             capture_output=True, text=True, cwd=ROOT)
-        if out.returncode:
-            raise RuntimeError(f"{name}:\n{out.stderr[-3000:]}")
-        doc["cases"][name] = json.loads(out.stdout.strip().splitlines()[-1])
-        print(name, json.dumps(doc["cases"][name]), flush=True)
-        if args.out:
-            with open(args.out + ".tmp", "w", encoding="utf-8") as f:
-                json.dump(doc, f, indent=1)
-            os.replace(args.out + ".tmp", args.out)
+    # Cases take turns (A B C, A B C, ...), so a slow spell of a shared VM falls on all of
+    # them; each case reports the median of its repeats, its runs kept beside it.
+    for repeat in range(args.repeats):
+        for name in args.cases:
+            runs = doc["cases"].setdefault(name, {"runs": []})["runs"]
+            if len(runs) > repeat:
+                continue
+            out = subprocess.run([sys.executable, __file__, "--child", name, "--steps",
+                                  str(args.steps), "--batch", str(args.batch)],
+                                 capture_output=True, text=True, cwd=ROOT)
+            if out.returncode:
+                raise RuntimeError(f"{name}:\n{out.stderr[-3000:]}")
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            doc["cases"][name].update(_median_of(runs))
+            print(name, repeat, json.dumps(runs[-1]), flush=True)
+            if args.out:
+                with open(args.out + ".tmp", "w", encoding="utf-8") as f:
+                    json.dump(doc, f, indent=1)
+                os.replace(args.out + ".tmp", args.out)
     return 0
 
 
