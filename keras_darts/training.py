@@ -435,9 +435,11 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
         validation_data=_with_aux_targets(data.validation, config.auxiliary), verbose=verbose,
         every_steps=config.checkpoint_every,
         map_fn=_aux_targets if config.auxiliary else None)
-    with strategy.scope():
-        deploy = inference_model(model)
-        deploy.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
+    deploy = inference_model(model)
+    if deploy is not model:  # an auxiliary head: evaluate the logits alone
+        with strategy.scope():
+            deploy.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
+    # (Without one, the model's own test function, traced for validation, is used again.)
     with keras_multi_worker(deploy, next(iter(data.validation))):
         test = deploy.evaluate(data.validation, verbose=0, return_dict=True)
     with atomic_path(os.path.join(out_dir, "model.keras"), suffix=".keras") as tmp:

@@ -53,6 +53,25 @@ def test_sep_conv_stride2_equals_symmetric_padding_reference():
     np.testing.assert_allclose(y, ref, atol=1e-5)
 
 
+@pytest.mark.parametrize("kernel,padding,dilation", [(3, 1, 1), (5, 2, 1), (3, 2, 2), (5, 4, 2)])
+def test_stride1_convs_equal_the_references_explicit_padding(kernel, padding, dilation):
+    # The reference pads symmetrically, then convolves "valid".
+    x = rng.normal(size=(2, 8, 8, 4)).astype("float32")
+    op = O.DilConv(4, kernel, stride=1, padding=padding, dilation=dilation, affine=False)
+    y = keras.ops.convert_to_numpy(op(x, training=False))
+    xp = tf.pad(tf.nn.relu(x), [[0, 0], [padding, padding], [padding, padding], [0, 0]])
+    ref = tf.nn.depthwise_conv2d(xp, op.depthwise.kernel, [1, 1, 1, 1], "VALID",
+                                 dilations=[dilation, dilation])
+    ref = tf.nn.conv2d(ref, op.pointwise.kernel, 1, "VALID") / np.sqrt(1 + 1e-5)
+    np.testing.assert_allclose(y, ref.numpy(), atol=1e-5)
+    conv = O.ReLUConvBN(4, kernel, 1, (kernel - 1) // 2, affine=False)
+    y = keras.ops.convert_to_numpy(conv(x, training=False))
+    half = (kernel - 1) // 2
+    xp = tf.pad(tf.nn.relu(x), [[0, 0], [half, half], [half, half], [0, 0]])
+    ref = tf.nn.conv2d(xp, conv.conv.kernel, 1, "VALID") / np.sqrt(1 + 1e-5)
+    np.testing.assert_allclose(y, ref.numpy(), atol=1e-5)
+
+
 def test_strided_dilated_conv_equals_reference_placement():
     x = rng.normal(size=(1, 8, 8, 2)).astype("float32")
     op = O.DilConv(2, 3, stride=2, padding=2, dilation=2, affine=False)
