@@ -35,6 +35,12 @@ NETWORKS = {
     "derived-s2": None,  # filled from the search-quality results at start
     # The cell derived by the search with the case's seed (derived-s<seed>).
     "derived": None,
+    # The DARTS-space cells: DARTS (first order) at the `small` search preset, seeds 0, 1, 2
+    # (benchmarks/results/search_quality_darts_3seeds_2cpu.json); trained with --preset small.
+    "darts-derived-s0": None,
+    "darts-derived-s1": None,
+    "darts-derived-s2": None,
+    "darts-derived": None,
     "plain-cnn": "plain-cnn",
     "resnet20": "resnet20",
     "keras-tutorial": "keras-tutorial",
@@ -48,6 +54,11 @@ RECIPES = {
     "lr0.1-wd5e-4": {"learning_rate": 0.1, "weight_decay": 5e-4},
     "noaug-lr0.1": {"augmentation": False, "learning_rate": 0.1},
     "noaug-lr0.2": {"augmentation": False, "learning_rate": 0.2},
+    # Over the DARTS-space `small` preset (cutout 8, drop-path 0.1, auxiliary head 0.4, lr 0.05).
+    "noreg": {"cutout": 0, "drop_path": 0.0, "auxiliary": False},
+    "noreg-lr0.1": {"cutout": 0, "drop_path": 0.0, "auxiliary": False, "learning_rate": 0.1},
+    "noreg-lr0.2": {"cutout": 0, "drop_path": 0.0, "auxiliary": False, "learning_rate": 0.2},
+    "aux-lr0.1": {"cutout": 0, "drop_path": 0.0, "learning_rate": 0.1},
 }
 
 
@@ -58,6 +69,16 @@ def _derived_from_results():
     for c in cases:
         if c["method"] == "single-darts" and c["space"] == "nb201":
             NETWORKS[f"derived-s{c['seed']}"] = c["genotype"]
+    path = os.path.join(HERE, "results", "search_quality_darts_3seeds_2cpu.json")
+    with open(path, encoding="utf-8") as f:
+        for c in json.load(f)["cases"]:
+            if c["method"] == "darts" and c["space"] == "darts":
+                NETWORKS[f"darts-derived-s{c['seed']}"] = c["genotype"]
+
+
+def _spec(network, seed):
+    """The genotype string or reference-network name a case trains."""
+    return NETWORKS[f"{network}-s{seed}" if network in ("derived", "darts-derived") else network]
 
 
 def _keras_tutorial(seed, budget):
@@ -100,8 +121,9 @@ def run_case(network, recipe, seed, budget, args):
         summary.update(params_m=0.0348, macs_m=2.44)
     else:
         run_dir = os.path.join(args.work, f"{network}-{recipe}-s{seed}-b{budget:g}")
-        spec = NETWORKS[f"derived-s{seed}" if network == "derived" else network]
-        which = (["--network", spec] if not spec.startswith("|") else ["--genotype", spec])
+        spec = _spec(network, seed)
+        genotype = spec.startswith(("|", "Genotype("))
+        which = ["--genotype", spec] if genotype else ["--network", spec]
         flags = [(f"--{k.replace('_', '-')}" if v is True else f"--no-{k.replace('_', '-')}")
                  if isinstance(v, bool) else f"--{k.replace('_', '-')}={v}"
                  for k, v in RECIPES[recipe].items()]
@@ -114,8 +136,7 @@ def run_case(network, recipe, seed, budget, args):
         with open(os.path.join(run_dir, "summary.json"), encoding="utf-8") as f:
             summary = json.load(f)
     history = summary["history"]
-    genotype = NETWORKS[f"derived-s{seed}" if network == "derived" else network]
-    return {"network": network, "genotype": genotype, "recipe": recipe,
+    return {"network": network, "genotype": _spec(network, seed), "recipe": recipe,
             "overrides": RECIPES.get(recipe, {}) if network != "keras-tutorial" else
             "adam, no augmentation", "seed": seed, "budget_s": budget,
             "test_accuracy": round(float(summary["test_accuracy"]), 4),
