@@ -37,11 +37,16 @@ CASES = {
     "darts-small-no-aux": ("darts", {"auxiliary": False, "drop_path": True}),
     "darts-small-no-droppath": ("darts", {"auxiliary": True, "drop_path": False}),
     "darts-small-bare": ("darts", {"auxiliary": False, "drop_path": False}),
+    # The same network at 2x and 4x the width (the DARTS paper's CIFAR network has C=36).
+    "darts-c16-bare": ("darts", {"auxiliary": False, "drop_path": False, "channels": 16}),
+    "darts-c32-bare": ("darts", {"auxiliary": False, "drop_path": False, "channels": 32}),
     "plain-cnn": ("reference", {"name": "plain-cnn"}),
     "resnet20": ("reference", {"name": "resnet20"}),
     # Plain Conv2D networks of the multiply-adds of a derived one.
     "plain-matched-nb201": ("plain", {"match": "nb201-derived"}),
     "plain-matched-darts-small": ("plain", {"match": "darts-small-bare"}),
+    "plain-matched-darts-c16": ("plain", {"match": "darts-c16-bare"}),
+    "plain-matched-darts-c32": ("plain", {"match": "darts-c32-bare"}),
     # ... and of the DARTS ops' kernels: depthwise-separable and dilated depthwise blocks.
     "plain-sep-matched-darts-small": ("plain", {"match": "darts-small-bare", "block": "sep"}),
     "plain-dilsep-matched-darts-small": ("plain", {"match": "darts-small-bare",
@@ -92,8 +97,8 @@ def _build(kind, settings):
         return build_network(NB201_CELL, channels=8, cells_per_stage=1, input_shape=INPUT,
                              auxiliary=False, drop_path=False)
     if kind == "darts":
-        return build_network("DARTS_V2", layers=6, channels=8, input_shape=INPUT, seed=0,
-                             **settings)
+        return build_network("DARTS_V2", layers=6, input_shape=INPUT, seed=0,
+                             **{"channels": 8, **settings})
     if kind == "reference":
         return build_reference_network(settings["name"], 10, INPUT)
     target = count_macs(_build(*CASES[settings["match"]]))
