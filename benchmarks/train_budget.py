@@ -144,8 +144,11 @@ def run_case(network, recipe, seed, budget, args):
             "median_step_s": summary.get("median_step_s"),
             "first_step_s": summary.get("first_step_s"),
             "params_m": summary["params_m"], "macs_m": summary["macs_m"],
-            "val_accuracy": [round(float(v), 4) for v in history.get("val_accuracy", [])],
-            "train_accuracy": [round(float(v), 4) for v in history.get("accuracy", [])]}
+            # (With an auxiliary head the logits' accuracy is `logits_accuracy`.)
+            "val_accuracy": [round(float(v), 4) for v in history.get(
+                "val_accuracy", history.get("val_logits_accuracy", []))],
+            "train_accuracy": [round(float(v), 4) for v in history.get(
+                "accuracy", history.get("logits_accuracy", []))]}
 
 
 def main(argv=None):

@@ -86,8 +86,8 @@ def test_nb201_network_exports_to_onnx_and_tflite_with_parity(tmp_path):
         assert report["passed"] and report["rel_max_abs_diff"] < 1e-4, report
 
 
-def test_darts_training_presets_refuse_an_nb201_cell(tmp_path):
-    cfg = TrainConfig.from_preset("small", genotype=ARCH)
+def test_an_auxiliary_head_or_drop_path_refuses_an_nb201_cell(tmp_path):
+    cfg = TrainConfig.from_preset("small", genotype=ARCH, auxiliary=True, drop_path=0.1)
     with pytest.raises(ValueError, match="without auxiliary head and drop-path"):
         run_training(cfg, str(tmp_path / "run"))
     assert not (tmp_path / "run").exists()

@@ -78,7 +78,7 @@ def test_plain_cnn_trains_and_exports_like_a_genotype(tmp_path, capsys):
     (["--network", "vgg99"], "Unknown network 'vgg99'"),
     (["--network", "plain-cnn", "--genotype", "DARTS_V2"],
      "Give a genotype or a reference network, not both"),
-    (["--network", "plain-cnn", "--preset", "small"],
+    (["--network", "plain-cnn", "--preset", "small", "--auxiliary"],
      "'plain-cnn' has no auxiliary head and no drop-path"),
 ])
 def test_bad_network_flags_exit_2_and_write_nothing(tmp_path, capsys, flags, match):

@@ -225,7 +225,8 @@ def test_training_killed_mid_epoch_ends_with_the_uninterrupted_weights(tmp_path)
     cosine schedule, drop-path schedule and random states all resume."""
     args = ["train", "--preset", "small", "--genotype", "DARTS_V2", "--dataset", "digits",
             "--max-train", "256", "--batch-size", "16", "--epochs", "3", "--layers", "3",
-            "--channels", "4", "--seed", "2", "--checkpoint-every", "5", "--verbose", "0"]
+            "--channels", "4", "--seed", "2", "--checkpoint-every", "5", "--verbose", "0",
+            "--cutout", "8", "--drop-path", "0.1", "--auxiliary"]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     run_cli(*args, "--out", str(whole))
     state = _killed_and_restarted([*args, "--out", str(cut)], str(cut), 20)
