@@ -20,7 +20,7 @@ SEED ?= 0
 SEARCH_ARGS ?= --preset nb201-small --method single-darts
 TRAIN_PRESET ?= nb201-small
 # Random cells of the demo's search space, each trained like the searched one, to rank it
-# (about a minute each on 2 cores; 5 keep the demo within 10 minutes, BASELINE_SAMPLES=30
+# (about a minute each on 2 cores; with 5 the demo took 9-11 minutes, BASELINE_SAMPLES=30
 # ranks it properly).
 BASELINE_SAMPLES ?= 5
 # The hand-designed network the derived one is measured against, trained by the same command
