@@ -64,9 +64,14 @@ def test_stride1_convs_equal_the_references_explicit_padding(kernel, padding, di
                                  dilations=[dilation, dilation])
     ref = tf.nn.conv2d(ref, op.pointwise.kernel, 1, "VALID") / np.sqrt(1 + 1e-5)
     np.testing.assert_allclose(y, ref.numpy(), atol=1e-5)
-    conv = O.ReLUConvBN(4, kernel, 1, (kernel - 1) // 2, affine=False)
-    y = keras.ops.convert_to_numpy(conv(x, training=False))
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5])
+def test_stride1_relu_conv_bn_equals_the_references_explicit_padding(kernel):
+    x = rng.normal(size=(2, 8, 8, 4)).astype("float32")
     half = (kernel - 1) // 2
+    conv = O.ReLUConvBN(4, kernel, 1, half, affine=False)
+    y = keras.ops.convert_to_numpy(conv(x, training=False))
     xp = tf.pad(tf.nn.relu(x), [[0, 0], [half, half], [half, half], [0, 0]])
     ref = tf.nn.conv2d(xp, conv.conv.kernel, 1, "VALID") / np.sqrt(1 + 1e-5)
     np.testing.assert_allclose(y, ref.numpy(), atol=1e-5)
