@@ -86,3 +86,16 @@ def test_dataset_info_and_eval_data():
     assert dataset_info("cifar10").image_shape == (32, 32, 3)
     ds, info = eval_data("digits", batch_size=50)
     assert next(iter(ds))[0].shape == (50, 8, 8, 1) and info.name == "digits"
+
+
+def test_streams_run_without_the_autotuner():
+    # Deleting an autotuned iterator waits for the autotuner's current pass: `fit()` returned
+    # up to 42 s after its last epoch (benchmarks/fit_exit.py). Every stream `fit()` and
+    # `evaluate()` iterate is built without it, and still yields its batches.
+    data = search_data("digits", batch_size=32, mode="split", seed=0)
+    streams = {"train": data.train, "resumed": data.train_from(1, 2, epochs=1),
+               "validation": data.validation, "holdout": data.holdout,
+               "eval_data": eval_data("digits", batch_size=50)[0]}
+    for name, ds in streams.items():
+        assert ds.options().autotune.enabled is False, name
+        assert next(iter(ds))[0].shape[1:] == (8, 8, 1), name
