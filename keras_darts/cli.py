@@ -102,8 +102,9 @@ def _train_parser(sub):
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     p.add_argument("--same-time-as", metavar="RUN",
-                   help="a finished training run: train for its wall time (--budget-seconds "
-                        "from its summary.json), to compare two networks at equal time")
+                   help="a finished training run: train for as long as it trained (its "
+                        "fit_wall_s as --budget-seconds), to compare two networks at equal "
+                        "time")
     _add_config_flags(p, TrainConfig)
     return p
 
@@ -118,7 +119,10 @@ def _run_train(args):
         if args.budget_seconds is not None:
             raise ValueError("Give --budget-seconds or --same-time-as, not both.")
         path = finished_run_paths(args.same_time_as, ("summary.json",))["summary.json"]
-        args.budget_seconds = round(float(read_json(path)["wall_s"]), 1)
+        done = read_json(path)
+        # Its time in `fit()`, which is what a budget counts (runs saved before that was
+        # recorded: their whole wall time).
+        args.budget_seconds = round(float(done.get("fit_wall_s", done["wall_s"])), 1)
     config = TrainConfig.from_preset(
         args.preset, **_overrides(args, ("command", "preset", "out", "verbose", "func",
                                          "same_time_as")))

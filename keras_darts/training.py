@@ -322,8 +322,9 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     schedule; see `keras_darts.resume`). The run directory receives
     `config.json`, `genotype.json` (not for a reference network), `history.csv`,
     TensorBoard logs, `model.keras` (written atomically), `summary.json`
-    with the final test accuracy, parameters, multiply-adds, wall time and
-    the learning curve, and its plot `learning_curve.png`.
+    with the final test accuracy, parameters, multiply-adds, wall time
+    (`wall_s`; `fit_wall_s`: the part spent in `fit()`, which a budget counts)
+    and the learning curve, and its plot `learning_curve.png`.
 
     Args:
         config: a `TrainConfig`.
@@ -450,6 +451,8 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     summary = {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
                "network": config.network, "epochs": config.epochs,
                "budget_seconds": budget, "wall_s": timer.run_wall_s(time.time() - start),
+               # The part of it a budget counts: `fit()`, without the final test and saving.
+               "fit_wall_s": round(timer.training_wall_s(), 2),
                **profile(model), **timer.summary(),
                "history": history}
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
