@@ -204,12 +204,9 @@ def _profile_parser(sub):
 
 def _run_profile(args):
     import json
-    import tempfile
 
-    import numpy as np
-
-    from keras_darts.networks import NETWORK_PRESETS, build_network, inference_model
-    from keras_darts.profiling import measure_latency, profile
+    from keras_darts.networks import NETWORK_PRESETS, build_network
+    from keras_darts.profiling import RUNTIMES, export_latency, profile
 
     if args.genotype.endswith(".keras"):
         import keras
@@ -226,22 +223,7 @@ def _run_profile(args):
         model = build_network(args.genotype, auxiliary=False, **kw)
     result = profile(model)
     if args.latency:
-        from keras_darts.export import export_onnx, export_tflite
-
-        deploy = inference_model(model)
-        shape = tuple(result["input_shape"])
-        rng = np.random.default_rng(0)
-        images = rng.normal(size=(8,) + shape).astype("float32")
-        with tempfile.TemporaryDirectory() as tmp:
-            onnx_path = os.path.join(tmp, "m.onnx")
-            export_onnx(deploy, onnx_path, images)
-            tfl = {}
-            for q in (None, "int8"):
-                path = os.path.join(tmp, f"m_{q or 'float32'}.tflite")
-                export_tflite(deploy, path, images, q, images,
-                              thresholds={"rel_max_abs_diff": 1.0, "top1_agreement": 0.0})
-                tfl[q or "float32"] = path
-            result["latency"] = measure_latency(deploy, onnx_path, tfl, shape)
+        result["latency"] = export_latency(model, RUNTIMES, runs=30, warmup=5)
     if args.json:
         print(json.dumps(result))
     else:

@@ -133,38 +133,66 @@ def measure_latency(model=None, onnx_path=None, tflite_paths=(), input_shape=Non
     return out
 
 
-def tflite_latency(model, runs=50, warmup=10):
-    """Per-image latency (ms, median) of a model's float32 TFLite export, batch 1, this CPU.
+RUNTIMES = ("keras", "onnxruntime", "tflite_float32", "tflite_int8")
 
-    The deployable network (auxiliary head excluded) is exported to a
-    temporary file, checked against Keras, and timed with the LiteRT
-    interpreter (`measure_latency`).
+
+def export_latency(model, runtimes=("tflite_float32",), runs=50, warmup=10):
+    """Per-image latency (ms, median) of a model as deployed, batch 1, this CPU.
+
+    The deployable network (auxiliary head excluded) is exported to
+    temporary files for the runtimes that need one (ONNX; TFLite float32 or
+    int8, checked against Keras as `export_tflite` checks; int8 calibrated on
+    random images, so its parity is not required), then timed
+    (`measure_latency`).
 
     Args:
         model: a Keras model.
+        runtimes: any of `"keras"` (a traced `tf.function`), `"onnxruntime"`,
+            `"tflite_float32"`, `"tflite_int8"`.
         runs: timed runs.
         warmup: untimed runs first.
 
     Returns:
-        Milliseconds per image.
+        `{"<runtime>_ms": milliseconds per image}` for each runtime asked for.
+
+    Raises:
+        ValueError: for an unknown runtime.
 
     Example:
 
-    >>> tflite_latency(keras.models.load_model("runs/demo/train/model.keras"))  # doctest: +SKIP
-    0.41
+    >>> export_latency(keras.models.load_model("runs/demo/train/model.keras"))  # doctest: +SKIP
+    {'tflite_float32_ms': 0.41}
     """
     import os
     import tempfile
 
-    from keras_darts.export import export_tflite
     from keras_darts.networks.builders import inference_model
 
+    unknown = [r for r in runtimes if r not in RUNTIMES]
+    if unknown:
+        raise ValueError(f"Unknown runtime {unknown[0]!r}; expected one of {list(RUNTIMES)}.")
     deploy = inference_model(model)
     shape = tuple(deploy.inputs[0].shape[1:])
     images = np.random.default_rng(0).normal(size=(8,) + shape).astype("float32")
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.tflite")
-        export_tflite(deploy, path, images)
-        return measure_latency(tflite_paths={"float32": path}, input_shape=shape, runs=runs,
-                               warmup=warmup)["tflite_float32_ms"]
+        onnx_path, tflite = None, {}
+        if "onnxruntime" in runtimes:
+            from keras_darts.export import export_onnx
+
+            onnx_path = os.path.join(tmp, "model.onnx")
+            export_onnx(deploy, onnx_path, images)
+        for runtime in runtimes:
+            if runtime.startswith("tflite_"):
+                from keras_darts.export import export_tflite
+
+                kind = runtime[len("tflite_"):]
+                path = os.path.join(tmp, f"model_{kind}.tflite")
+                if kind == "int8":
+                    export_tflite(deploy, path, images, "int8", images,
+                                  thresholds={"rel_max_abs_diff": 1.0, "top1_agreement": 0.0})
+                else:
+                    export_tflite(deploy, path, images)
+                tflite[kind] = path
+        return measure_latency(deploy if "keras" in runtimes else None, onnx_path, tflite,
+                               shape, runs=runs, warmup=warmup)
 

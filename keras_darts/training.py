@@ -495,7 +495,7 @@ def compare_runs(run_dirs, latency=True):
         run_dirs: run directories (each with `summary.json`, `config.json`
             and `model.keras`).
         latency: also measure each network's float32 TFLite latency on this
-            CPU (`keras_darts.profiling.tflite_latency`).
+            CPU (`keras_darts.profiling.export_latency`).
 
     Returns:
         One dict per run: `run`, `network` (the reference network's name, or
@@ -522,10 +522,10 @@ def compare_runs(run_dirs, latency=True):
                "budget_seconds": summary.get("budget_seconds")}
         if latency:
             import keras_darts.networks  # noqa: F401 (registers the layers to load)
-            from keras_darts.profiling import tflite_latency
+            from keras_darts.profiling import export_latency
 
             model = keras.models.load_model(paths["model.keras"], compile=False)
-            row["tflite_ms"] = round(tflite_latency(model), 3)
+            row["tflite_ms"] = export_latency(model)["tflite_float32_ms"]
         rows.append(row)
     return rows
 

@@ -1,10 +1,13 @@
 import json
+import tempfile
 
 import numpy as np
 import pytest
 
 from helpers import same_worker
 from keras_darts.cli import main
+from keras_darts.networks import build_network
+from keras_darts.profiling import export_latency
 
 
 def test_genotype_command_prints_json(capsys):
@@ -49,6 +52,22 @@ def test_profile_command_json(capsys):
                  "8", "8", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["params_m"] > 0 and out["macs_m"] > 0 and out["input_shape"] == [8, 8, 1]
+
+
+def test_profile_latency_times_every_runtime_and_leaves_no_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the exports go
+    assert main(["profile", "DARTS_V2", "--layers", "3", "--channels", "4", "--input-shape",
+                 "8", "8", "1", "--latency", "--json"]) == 0
+    latency = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["latency"]
+    assert sorted(latency) == ["keras_ms", "onnxruntime_ms", "tflite_float32_ms",
+                               "tflite_int8_ms"]
+    assert all(v > 0 for v in latency.values())
+    # (AutoGraph leaves its generated modules there, as it does for any tf.function.)
+    left = [p.name for p in tmp_path.iterdir() if not p.name.startswith("__autograph_generated")]
+    assert left == []
+    with pytest.raises(ValueError, match="Unknown runtime 'tensorrt'"):
+        export_latency(build_network("DARTS_V2", layers=3, channels=4, input_shape=(8, 8, 1),
+                                     auxiliary=False), ["tensorrt"])
 
 
 def test_train_and_export_bad_input(tmp_path, capsys):
