@@ -20,8 +20,8 @@ SEED ?= 0
 SEARCH_ARGS ?= --preset nb201-small --method single-darts
 TRAIN_PRESET ?= nb201-small
 # Random cells of the demo's search space, each trained like the searched one, to rank it
-# (about a minute each on 2 cores; with 5 the demo took 9-11 minutes, BASELINE_SAMPLES=30
-# ranks it properly).
+# (13-35 s each on 2 cores; with 5 the demo takes about 4 minutes, 9-11 on a slow spell of
+# the VM; BASELINE_SAMPLES=30 ranks it properly).
 BASELINE_SAMPLES ?= 5
 # The hand-designed network the derived one is measured against, trained by the same command
 # with the same data and recipe for the same wall time (`keras-darts train --network`; it has

@@ -31,6 +31,30 @@ def _json(path):
         return json.load(f)
 
 
+def _timed_make(cmd, log):
+    """Runs `make demo`, its output to `log`; returns the seconds of each `keras-darts` step.
+
+    make echoes each command before running it, so a step lasts from its echo to the next
+    one's (the last one to make's end); the install, if any, is not a step.
+    """
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    marks = []
+    with open(log, "w", encoding="utf-8") as f:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        for line in proc.stdout:
+            f.write(line)
+            words = line.split()
+            if len(words) > 1 and words[0].endswith("bin/keras-darts"):
+                # `train` runs twice: the derived network, then the reference network
+                name = "reference" if words[1] == "train" and "--network" in words else words[1]
+                marks.append((name, time.time()))
+        if proc.wait():
+            raise subprocess.CalledProcessError(proc.returncode, cmd)
+    ends = [t for _, t in marks[1:]] + [time.time()]
+    return {name: round(end - begin, 1) for (name, begin), end in zip(marks, ends)}
+
+
 def run_seed(seed, work, make_args):
     """Runs the demo for `seed` unless finished; returns its record."""
     out = os.path.join(work, f"seed{seed}")
@@ -38,10 +62,10 @@ def run_seed(seed, work, make_args):
     wall_file = os.path.join(out, "wall_s.json")
     if not (os.path.isfile(baseline) and os.path.isfile(wall_file)):
         start = time.time()
-        subprocess.run(["make", "demo", f"SEED={seed}", f"OUT={out}", *make_args], cwd=ROOT,
-                       check=True)
+        steps = _timed_make(["make", "demo", f"SEED={seed}", f"OUT={out}", *make_args],
+                            os.path.join(work, f"seed{seed}.log"))
         with open(wall_file, "w", encoding="utf-8") as f:
-            json.dump({"wall_s": round(time.time() - start, 1)}, f)
+            json.dump({"wall_s": round(time.time() - start, 1), "steps_s": steps}, f)
     search = os.path.join(out, "search")
     with open(os.path.join(search, "history.csv"), encoding="utf-8") as f:
         ies = [round(float(row["ies"]), 4) for row in csv.DictReader(f) if row.get("ies")]
@@ -51,6 +75,7 @@ def run_seed(seed, work, make_args):
     verdict = os.path.join(out, "verdict.json")  # the demo's last table (`keras-darts compare`)
     extra = {"verdict": _json(verdict)["runs"]} if os.path.isfile(verdict) else {}
     return {**extra, "seed": seed, "wall_s": _json(wall_file)["wall_s"],
+            "steps_s": _json(wall_file).get("steps_s"),
             "search_wall_s": round(_json(os.path.join(search, "summary.json"))["wall_s"], 1),
             "genotype": doc["searched"]["genotype"], "genotype_per_epoch": history,
             "ies_per_epoch": ies, "test_accuracy": doc["searched"]["test_accuracy"],
