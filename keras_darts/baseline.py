@@ -21,7 +21,6 @@ search.
 """
 
 import dataclasses
-import json
 import os
 import time
 
@@ -323,19 +322,15 @@ def check_train_seeds(train_seeds):
 def _trained_summary(trained, train_config):
     """Reads a `keras-darts train` run directory trained with `train_config`'s settings."""
     from keras_darts.architecture.genotype import get_genotype
-    from keras_darts.resume import config_defaults, differing_settings
+    from keras_darts.resume import describe_differences
     from keras_darts.training import finished_run_paths
     from keras_darts.utils.config import RUN_OPTIONS
 
     paths = finished_run_paths(trained, ("config.json", "summary.json", "genotype.json"))
-    # A setting added to the library after the run was trained compares as its default.
-    defaults = config_defaults(train_config)
-    saved = read_json(paths["config.json"])
-    current = json.loads(json.dumps(train_config.to_dict()))
-    differ = differing_settings(saved, current, set(RUN_OPTIONS) | {"genotype"}, defaults)
-    if differ:
-        detail = ", ".join(f"{k}: {saved.get(k, defaults.get(k))!r} vs {current.get(k)!r}"
-                           for k in differ)
+    # (A setting added to the library after the run was trained compares as its default.)
+    detail = describe_differences(read_json(paths["config.json"]), train_config,
+                                  set(RUN_OPTIONS) | {"genotype"})
+    if detail:
         raise ValueError(f"{trained} was trained with other settings than the baseline's "
                          f"({detail}): the comparison would not be fair.")
     return get_genotype(paths["genotype.json"]), read_json(paths["summary.json"])
@@ -561,13 +556,13 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
     doc_path = os.path.join(out_dir, BASELINE_FILE)
     known = {}
     if os.path.isfile(doc_path):
-        from keras_darts.resume import differing_settings
+        from keras_darts.resume import describe_differences
 
         # The sample count and the training seeds may change: every (cell, seed) run has
         # its own directory, so a longer draw or more seeds extend a finished baseline.
         prior = read_json(doc_path)
-        differ = differing_settings(prior.get("settings", {}), settings,
-                                    ignore=("num_samples", "train_seeds"))
+        differ = describe_differences(prior.get("settings", {}), settings,
+                                      ignore=("num_samples", "train_seeds"))
         if differ:
             raise ValueError(f"{out_dir} holds a baseline with other settings ({differ}). Use "
                              "another output directory, or delete it to start again.")

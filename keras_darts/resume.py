@@ -294,6 +294,34 @@ def differing_settings(saved, current, ignore=(), defaults=None):
                   if k not in ignore and saved.get(k) != current.get(k))
 
 
+def describe_differences(saved, settings, ignore=()):
+    """The settings that differ from saved ones, as `"key: saved -> current, ..."`.
+
+    Args:
+        saved: settings as a run saved them (a JSON dict).
+        settings: the current settings: a dataclass config (`SearchConfig`,
+            `TrainConfig`; a key missing from `saved`, a setting added to the
+            library after it was saved, compares as its default) or a
+            JSON-ready dict.
+        ignore: keys that may differ.
+
+    Returns:
+        The description, or `""` when nothing differs.
+
+    Example:
+
+    >>> describe_differences({"epochs": 1, "seed": 0}, {"epochs": 2, "seed": 0})
+    'epochs: 1 -> 2'
+    """
+    defaults = None
+    if dataclasses.is_dataclass(settings):
+        defaults, settings = config_defaults(settings), settings.to_dict()
+    saved = _with_defaults(saved, defaults)
+    current = json.loads(json.dumps(settings))
+    return ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}"
+                     for k in differing_settings(saved, current, ignore))
+
+
 def _with_defaults(saved, defaults):
     """`saved` with the keys it lacks filled from `defaults`."""
     return {**{k: v for k, v in (defaults or {}).items() if k not in saved}, **saved}
@@ -352,14 +380,8 @@ def check_same_run(out_dir, settings, ignore=()):
     path = os.path.join(out_dir, "config.json")
     if not os.path.exists(path) or not has_checkpoint(out_dir):
         return
-    defaults = None
-    if dataclasses.is_dataclass(settings):
-        defaults, settings = config_defaults(settings), settings.to_dict()
-    saved = _with_defaults(read_json(path), defaults)
-    current = json.loads(json.dumps(settings))
-    differ = differing_settings(saved, current, ignore)
-    if differ:
-        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in differ)
+    detail = describe_differences(read_json(path), settings, ignore)
+    if detail:
         raise ValueError(f"{out_dir} holds a checkpoint of a run with other settings ({detail}). "
                          "Use another output directory, or delete it to start again.")
 

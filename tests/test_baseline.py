@@ -152,7 +152,7 @@ def test_trained_run_saved_before_a_setting_existed_compares_as_its_default(tmp_
     genotype, summary = _trained_summary(str(tmp_path), config)
     assert genotype == config.genotype and summary == {"test_accuracy": 0.5}
     other = dataclasses.replace(config, label_smoothing=0.1)
-    with pytest.raises(ValueError, match=r"label_smoothing: 0.0 vs 0.1"):
+    with pytest.raises(ValueError, match=r"label_smoothing: 0.0 -> 0.1"):
         _trained_summary(str(tmp_path), other)
 
 
@@ -202,7 +202,7 @@ def test_baseline_of_a_search_run_ranks_its_cell_and_resumes(tmp_path, cli_searc
                               str(out / "searched"), "--samples", "2", *TINY_TRAIN, "--epochs",
                               "2", "--out", str(other)),
                           capture_output=True, text=True, env=child_env(), cwd=ROOT, timeout=300)
-    assert proc.returncode == 2 and "epochs: 1 vs 2" in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 2 and "epochs: 1 -> 2" in proc.stderr, proc.stderr[-2000:]
     assert not other.exists()
 
     # A second training seed extends the finished baseline: the seed-3 runs are reused, every
