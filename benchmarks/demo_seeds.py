@@ -74,8 +74,8 @@ def run_seed(seed, work, make_args):
     doc = _json(baseline)
     verdict = os.path.join(out, "verdict.json")  # the demo's last table (`keras-darts compare`)
     extra = {"verdict": _json(verdict)["runs"]} if os.path.isfile(verdict) else {}
-    return {**extra, "seed": seed, "wall_s": _json(wall_file)["wall_s"],
-            "steps_s": _json(wall_file).get("steps_s"),
+    wall = _json(wall_file)
+    return {**extra, "seed": seed, "wall_s": wall["wall_s"], "steps_s": wall.get("steps_s"),
             "search_wall_s": round(_json(os.path.join(search, "summary.json"))["wall_s"], 1),
             "genotype": doc["searched"]["genotype"], "genotype_per_epoch": history,
             "ies_per_epoch": ies, "test_accuracy": doc["searched"]["test_accuracy"],

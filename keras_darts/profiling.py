@@ -166,6 +166,7 @@ def export_latency(model, runtimes=("tflite_float32",), runs=50, warmup=10):
     import os
     import tempfile
 
+    from keras_darts.export import export_onnx, export_tflite
     from keras_darts.networks.builders import inference_model
 
     unknown = [r for r in runtimes if r not in RUNTIMES]
@@ -177,14 +178,10 @@ def export_latency(model, runtimes=("tflite_float32",), runs=50, warmup=10):
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path, tflite = None, {}
         if "onnxruntime" in runtimes:
-            from keras_darts.export import export_onnx
-
             onnx_path = os.path.join(tmp, "model.onnx")
             export_onnx(deploy, onnx_path, images)
         for runtime in runtimes:
             if runtime.startswith("tflite_"):
-                from keras_darts.export import export_tflite
-
                 kind = runtime[len("tflite_"):]
                 path = os.path.join(tmp, f"model_{kind}.tflite")
                 if kind == "int8":

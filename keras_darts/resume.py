@@ -268,32 +268,6 @@ def read_csv_history(path):
     return history
 
 
-def differing_settings(saved, current, ignore=(), defaults=None):
-    """The sorted keys whose values differ between two JSON-ready settings dicts.
-
-    Args:
-        saved, current: settings dicts (`current` is compared as JSON would store it).
-        ignore: keys that may differ.
-        defaults: the settings' defaults (`config_defaults`). A key missing from
-            `saved` (a setting added to the library after `saved` was written)
-            compares as its default.
-
-    Returns:
-        A list of keys.
-
-    Example:
-
-    >>> differing_settings({"epochs": 1, "seed": 0}, {"epochs": 2, "seed": 0})
-    ['epochs']
-    >>> differing_settings({"epochs": 1}, {"epochs": 1, "seed": 0}, defaults={"seed": 0})
-    []
-    """
-    saved = _with_defaults(saved, defaults)
-    current = json.loads(json.dumps(current))
-    return sorted(k for k in set(saved) | set(current)
-                  if k not in ignore and saved.get(k) != current.get(k))
-
-
 def describe_differences(saved, settings, ignore=()):
     """The settings that differ from saved ones, as `"key: saved -> current, ..."`.
 
@@ -302,29 +276,24 @@ def describe_differences(saved, settings, ignore=()):
         settings: the current settings: a dataclass config (`SearchConfig`,
             `TrainConfig`; a key missing from `saved`, a setting added to the
             library after it was saved, compares as its default) or a
-            JSON-ready dict.
+            JSON-ready dict (compared as JSON would store it).
         ignore: keys that may differ.
 
     Returns:
-        The description, or `""` when nothing differs.
+        The description, keys sorted, or `""` when nothing differs.
 
     Example:
 
     >>> describe_differences({"epochs": 1, "seed": 0}, {"epochs": 2, "seed": 0})
     'epochs: 1 -> 2'
     """
-    defaults = None
     if dataclasses.is_dataclass(settings):
-        defaults, settings = config_defaults(settings), settings.to_dict()
-    saved = _with_defaults(saved, defaults)
+        saved = {**config_defaults(settings), **saved}
+        settings = settings.to_dict()
     current = json.loads(json.dumps(settings))
-    return ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}"
-                     for k in differing_settings(saved, current, ignore))
-
-
-def _with_defaults(saved, defaults):
-    """`saved` with the keys it lacks filled from `defaults`."""
-    return {**{k: v for k, v in (defaults or {}).items() if k not in saved}, **saved}
+    differ = sorted(k for k in set(saved) | set(current)
+                    if k not in ignore and saved.get(k) != current.get(k))
+    return ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in differ)
 
 
 def config_defaults(config):
