@@ -114,7 +114,84 @@ def _time_steps(run_step, steps):
             "peak_rss_mb": round(peak), "steady_peak_rss_mb": steady}
 
 
-def _child(config_name, strategy, steps, deterministic=True):
+def _trace_split(step, data):
+    """Traces `step` on `data` (no run) and says where the tracing time went.
+
+    Returns a dict: `trace_s` (Python tracing of the step into a graph, all of it),
+    `autograph_s` (AutoGraph's source conversion within it), `gradient_s` (building the
+    gradient graphs: `GradientTape.gradient` calls, outermost only), `graph_nodes` (nodes
+    of the traced graph and of the functions in its library).
+    """
+    from tensorflow.python.autograph.impl import api as autograph_api
+    from tensorflow.python.eager import backprop
+
+    spent = {"autograph": 0.0, "gradient": 0.0}
+    depth = [0]
+    transpiler = autograph_api._TRANSPILER
+    transform, gradient = transpiler.transform, backprop.GradientTape.gradient
+
+    def timed_transform(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return transform(*args, **kwargs)
+        finally:
+            spent["autograph"] += time.perf_counter() - t
+
+    def timed_gradient(self, *args, **kwargs):
+        depth[0] += 1
+        t = time.perf_counter()
+        try:
+            return gradient(self, *args, **kwargs)
+        finally:
+            depth[0] -= 1
+            if not depth[0]:
+                spent["gradient"] += time.perf_counter() - t
+
+    transpiler.transform, backprop.GradientTape.gradient = timed_transform, timed_gradient
+    try:
+        t = time.perf_counter()
+        concrete = step.get_concrete_function(data)
+        trace = time.perf_counter() - t
+    finally:
+        transpiler.transform, backprop.GradientTape.gradient = transform, gradient
+    graph = concrete.graph.as_graph_def()
+    nodes = len(graph.node) + sum(len(f.node_def) for f in graph.library.function)
+    return {"trace_s": round(trace, 2), "autograph_s": round(spent["autograph"], 2),
+            "gradient_s": round(spent["gradient"], 2), "graph_nodes": nodes}
+
+
+#: Grappler logs each pass of its meta optimizer at this verbosity (`--split`).
+GRAPPLER_LOG = {"TF_CPP_MIN_LOG_LEVEL": "0", "TF_CPP_VMODULE": "meta_optimizer=1"}
+
+
+def grappler_split(log):
+    """Grappler's share of a first step, from the meta optimizer's log lines in `log`.
+
+    Returns a dict: `grappler_s` (wall seconds from its first to its last log line: the
+    graph optimisation that runs when the traced step is first called), `grappler_passes_s`
+    (seconds per pass, summed over the graph and its functions, largest first), or an
+    empty dict when `log` has no such lines.
+    """
+    import re
+
+    stamps, passes = [], {}
+    for line in log.splitlines():
+        if "meta_optimizer.cc" not in line:
+            continue
+        stamp = re.match(r"\S+ \d\d:\d\d:(\d+\.\d+)", line)
+        if stamp:
+            stamps.append(float(stamp.group(1)))
+        done = re.search(r"\] ([\w-]+)(?:\{.*\})?: Graph size after: .*time = ([\d.]+)ms", line)
+        if done:
+            passes[done.group(1)] = passes.get(done.group(1), 0.0) + float(done.group(2)) / 1e3
+    if not stamps:
+        return {}
+    return {"grappler_s": round(stamps[-1] - stamps[0], 2),
+            "grappler_passes_s": {k: round(v, 2) for k, v in
+                                  sorted(passes.items(), key=lambda kv: -kv[1])}}
+
+
+def _child(config_name, strategy, steps, deterministic=True, split=False):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
@@ -144,10 +221,14 @@ def _child(config_name, strategy, steps, deterministic=True):
     data = batch_pair() if model.data_mode in ("single", "split") else (batch_pair(),
                                                                          batch_pair())
     step = tf.function(model.train_step)
+    split = _trace_split(step, data) if split else {}
     timing = _time_steps(lambda: float(step(data)["loss"]), steps)
+    if split:
+        split["first_call_s"] = timing["first_step_s"]
+        timing["first_step_s"] = round(split["trace_s"] + timing["first_step_s"], 2)
     return {
         "config": config_name, "strategy": strategy, "deterministic": deterministic,
-        "batch": batch, **timing,
+        "batch": batch, **timing, **split,
         "images_per_s": round(batch / timing["median_step_s"], 1), "steps_timed": steps,
         "weights_m": round(sum(int(np.prod(v.shape)) for v in model.weight_variables) / 1e6, 3),
     }
@@ -182,11 +263,21 @@ def _torch_child(config_name, strategy, steps):
     }
 
 
-def _run_child(args_list):
-    proc = subprocess.run([sys.executable, __file__, *args_list], capture_output=True, text=True)
+def _run_child(args_list, split=False):
+    env = {**os.environ, **GRAPPLER_LOG} if split else None
+    proc = subprocess.run([sys.executable, __file__, *args_list, *(["--split"] if split else [])],
+                          capture_output=True, text=True, env=env)
     if proc.returncode:
         return {"error": proc.stderr[-1000:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if split:
+        result.update(grappler_split(proc.stderr))
+        if "grappler_s" in result:
+            # What is left of the first call: placement, function inlining, partitioning,
+            # kernel creation (the step's own execution, `median_step_s`, taken out).
+            result["runtime_setup_s"] = round(max(0.0, result["first_call_s"] - result[
+                "grappler_s"] - result["median_step_s"]), 2)
+    return result
 
 
 def main():
@@ -201,12 +292,15 @@ def main():
     parser.add_argument("--determinism", choices=("on", "off", "both"), default="on",
                         help="time the steps with determinism on (a search's default), off, "
                              "or both ways")
+    parser.add_argument("--split", action="store_true",
+                        help="also split the first step: tracing (AutoGraph, gradient graphs), "
+                             "Grappler (per pass), runtime setup")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--torch-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps({**_child(args.child[0], args.child[1], args.steps,
-                                   args.child[2] == "on"),
+                                   args.child[2] == "on", args.split),
                           "implementation": "keras_darts"}))
         return
     if args.torch_child:
@@ -238,7 +332,8 @@ def main():
         for r in results:
             if (r["config"], r["strategy"], r.get("implementation")) == (
                     config, strategy, implementation) and "error" not in r and (
-                    implementation == "pytorch" or r.get("deterministic") == deterministic):
+                    implementation == "pytorch" or (r.get("deterministic") == deterministic
+                                                    and ("trace_s" in r) == args.split)):
                 return r
         return None
 
@@ -251,7 +346,8 @@ def main():
                 timed[mode] = timed_before(config, strategy, "keras_darts", mode == "on")
                 if timed[mode] is None:
                     timed[mode] = {"config": config, "strategy": strategy,
-                                   **_run_child(["--child", config, strategy, mode, *steps])}
+                                   **_run_child(["--child", config, strategy, mode, *steps],
+                                                args.split)}
                     results.append(timed[mode])
                     print(json.dumps(timed[mode]), file=sys.stderr)
             mine = timed[modes[0]]
