@@ -9,6 +9,7 @@ from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.spaces import SearchSpace, get_search_space
 from keras_darts.utils.distribute import all_reduce_sum, num_replicas
+from keras_darts.utils.graph_options import quick_graph_optimization
 
 
 def arch_active(active, num_ops):
@@ -107,6 +108,9 @@ class SearchModel(keras.Model):
     config_fields = ()
     #: coupled weight decay of the alphas when the config leaves it unset.
     default_arch_weight_decay = 1e-3
+    #: `fit` and `evaluate` optimise their graphs without Grappler's idle passes
+    #: (`keras_darts.utils.graph_options.quick_graph_optimization`).
+    quick_graph_optimization = True
 
     @classmethod
     def check_config(cls, config):
@@ -272,6 +276,12 @@ class SearchModel(keras.Model):
     def fit(self, x=None, y=None, *args, steps_per_epoch=None, **kwargs):
         """`keras.Model.fit`, refusing an endless dataset without `steps_per_epoch`.
 
+        The step graphs are optimised without Grappler's passes that find
+        nothing in them (`keras_darts.utils.graph_options`): the first step
+        takes about half as long, and every number is the same. Set the
+        model's `quick_graph_optimization` attribute to False for TensorFlow's
+        default optimisation.
+
         `SearchData.train` goes on epoch after epoch (so a resumed run can
         start anywhere in it); `fit` needs `steps_per_epoch=data.steps_per_epoch`
         to know where an epoch ends.
@@ -285,7 +295,13 @@ class SearchModel(keras.Model):
                                      int(tf.data.UNKNOWN_CARDINALITY)):
             raise ValueError("This dataset has no end (e.g. SearchData.train): pass "
                              "steps_per_epoch=data.steps_per_epoch to fit().")
-        return super().fit(x, y, *args, steps_per_epoch=steps_per_epoch, **kwargs)
+        with quick_graph_optimization(self.quick_graph_optimization):
+            return super().fit(x, y, *args, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        """`keras.Model.evaluate` (its graph optimised as `fit`'s is)."""
+        with quick_graph_optimization(self.quick_graph_optimization):
+            return super().evaluate(*args, **kwargs)
 
     def compute_search_loss(self, x, y, training=True, temperature=None, weights=None):
         """Forward pass and loss.
