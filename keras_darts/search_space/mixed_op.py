@@ -197,7 +197,29 @@ class MixedOp(layers.Layer):
             rest = self.bypass_pool(rest)
         return channel_shuffle(ops.concatenate([out, rest], axis=-1), self.partial_channels)
 
+    #: A `SharedCalls` that the supernet gives all its edges (None: each edge is traced
+    #: inline). Edges with the same signature are then traced once (`call`).
+    shared_calls = None
+
+    def signature(self, x, weights, training):
+        """What determines this edge's computation on `x`: equal signatures, same trace."""
+        return (type(self).__name__, self.primitives, self.channels, self.stride, self.active,
+                self.affine, self.pool_bn, self.partial_channels, tuple(x.shape), x.dtype.name,
+                tuple(weights.shape), weights.dtype.name, training)
+
     def call(self, x, weights, training=None):
+        if (self.shared_calls is not None and training in (None, True, False)
+                and num_replicas() == 1):
+            # Traced once per signature, run with this edge's variables (`SharedCalls`).
+            # Under a multi-replica strategy the edges stay inline: their synchronized
+            # BatchNorm all-reduces across replicas.
+            return self.shared_calls.call(
+                self, self.signature(x, weights, training),
+                lambda edge, x, weights: edge.mix(x, weights, training), x, weights)
+        return self.mix(x, weights, training)
+
+    def mix(self, x, weights, training=None):
+        """The weighted sum of the active ops on `x`, computed inline (what `call` returns)."""
         x, rest = self._split(x)
         weights = ops.unstack(weights, num=len(self.primitives))  # one op, not one slice per op
         out = None

@@ -4,6 +4,7 @@ import keras
 from keras import layers, ops
 
 from keras_darts.search_space.mixed_op import MixedOp
+from keras_darts.search_space.shared_calls import share_edge_traces
 from keras_darts.search_space.ops import NB201_PRIMITIVES, ReLUConvBN, batch_norm
 
 NB201_NODES = 4
@@ -210,6 +211,8 @@ class NB201Supernet(layers.Layer):
         self.last_bn = batch_norm(True, name="last_bn")
         self.global_pool = layers.GlobalAveragePooling2D(name="global_pool")
         self.classifier = layers.Dense(num_classes, name="classifier")
+        # Edges of the same signature (size, ops) are traced once (`SharedCalls`).
+        self.shared_calls = share_edge_traces(self.cells)
 
     @property
     def cell_types(self):

@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_darts.search_space.cells import SearchCell, num_edges
 from keras_darts.search_space.ops import DARTS_PRIMITIVES, batch_norm, subsample
+from keras_darts.search_space.shared_calls import share_edge_traces
 
 
 def reduction_indices(num_layers, reductions=None):
@@ -138,6 +139,8 @@ class DartsSupernet(layers_mod.Layer):
             reduction_prev = reduction
         self.global_pool = layers_mod.GlobalAveragePooling2D(name="global_pool")
         self.classifier = layers_mod.Dense(num_classes, name="classifier")
+        # Edges of the same signature (size, stride, ops) are traced once (`SharedCalls`).
+        self.shared_calls = share_edge_traces(self.cells)
 
     @property
     def cell_types(self):

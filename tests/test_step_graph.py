@@ -1,4 +1,5 @@
-"""Search steps optimised without Grappler's idle passes: same numbers, options scoped."""
+"""The step graph built for a short first step: Grappler without its idle passes (same numbers,
+options scoped to fit), edges traced once per signature (same numbers up to rounding)."""
 
 import keras
 import numpy as np
@@ -45,13 +46,17 @@ class _SeenOptions(keras.callbacks.Callback):
         self.layout = rewrites().layout_optimizer
 
 
-def _two_steps(quick):
-    """Alphas, weights and losses after 2 first-order DARTS steps on the full tiny space."""
+def _two_steps(quick=True, shared=True, method="darts", **kwargs):
+    """Losses, alphas, weights (all state) after 2 steps of `method` on the full tiny space."""
     set_seed(0)
-    model = create_search_model("darts", num_classes=10, input_shape=(28, 28, 1), seed=0,
-                                order=1, **TINY)
+    model = create_search_model(method, num_classes=10, input_shape=(28, 28, 1), seed=0,
+                                **TINY, **kwargs)
     assert model.quick_graph_optimization  # the default
     model.quick_graph_optimization = quick
+    if not shared:
+        for cell in model.network.cells:
+            for edge in cell.edges:
+                edge.shared_calls = None
     model.compile(epochs=1, steps_per_epoch=2)
     rng = np.random.default_rng(0)
 
@@ -63,16 +68,42 @@ def _two_steps(quick):
     history = model.fit(tf.data.Dataset.zip((batches(), batches())), epochs=1, verbose=0,
                         callbacks=[seen])
     return (history.history["loss"], [v.numpy() for v in model.arch_variables],
-            [v.numpy() for v in model.weights], seen.layout)
+            [v.numpy() for v in model.weights], seen.layout, model)
 
 
 @pytest.mark.slow
 def test_search_steps_are_bit_identical_with_quick_graph_optimization():
-    loss_default, alphas_default, weights_default, layout_default = _two_steps(quick=False)
-    loss_quick, alphas_quick, weights_quick, layout_quick = _two_steps(quick=True)
+    loss_default, alphas_default, weights_default, layout_default, _ = _two_steps(quick=False)
+    loss_quick, alphas_quick, weights_quick, layout_quick, _ = _two_steps(quick=True)
     assert layout_quick == OFF and layout_default != OFF  # fit ran inside the block, or not
     assert loss_quick == loss_default
     assert all(np.array_equal(a, b) for a, b in zip(alphas_quick, alphas_default))
     assert len(weights_quick) == len(weights_default)
     assert all(np.array_equal(a, b) for a, b in zip(weights_quick, weights_default))
     assert rewrites().layout_optimizer != OFF  # restored after fit
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method,kwargs", [("darts", {"order": 2}), ("d-darts", {})])
+def test_edges_traced_once_per_signature_compute_what_inline_edges_do(method, kwargs):
+    # Second order (virtual step, finite differences) and D-DARTS (per-cell alphas, a pass
+    # with each cell removed): every weight, BN statistic and alpha after 2 steps is what
+    # the edges traced inline give, up to float rounding (gradients summed in another order).
+    loss_inline, alphas_inline, state_inline, _, inline = _two_steps(shared=False, method=method,
+                                                                    **kwargs)
+    loss, alphas, state, _, model = _two_steps(method=method, **kwargs)
+    assert len(inline.network.shared_calls) == 0
+    # The tiny supernet's 15 edges have 5 signatures: the normal cell's 5 edges (4 channels,
+    # 28x28), and in each of the two reduction cells the stride-2 edges from the cell's
+    # inputs and the stride-1 edges at the halved size.
+    assert len(model.network.shared_calls) == 5
+    np.testing.assert_allclose(loss, loss_inline, rtol=1e-5)
+    for a, b in zip(alphas, alphas_inline):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert len(state) == len(state_inline)
+    for a, b in zip(state, state_inline):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # BatchNorm statistics moved: the shared trace assigns them to each edge's own variables.
+    moving = [v for v in model.network.cells[0].edges[0].non_trainable_variables
+              if "moving_mean" in v.path]
+    assert moving and all(np.any(v.numpy() != 0) for v in moving)

@@ -1,0 +1,124 @@
+"""One traced function per layer signature, called with each layer's own variables.
+
+A supernet repeats the same computation on many edges: every stride-1 edge of a cell (and of
+every cell of the same size) runs the same candidate ops on tensors of the same shape, each
+with its own weights. Traced inline, a search step holds one copy of those ops per edge, and
+tracing them (and their gradients) is most of the time before the first step. `SharedCalls`
+traces the computation once per signature, as a function of the variables' values, and
+calls that function on every edge with the edge's own variables: the same kernels in the
+same order (so the same numbers, bit for bit), traced once. The function is inlined when
+the step graph is optimised, so the step itself runs as before.
+"""
+
+import keras
+import tensorflow as tf
+
+
+class _Traced:
+    """The traced function of one signature and what its tracing learnt."""
+
+    def __init__(self, template, compute):
+        self.template = template
+        self.compute = compute
+        #: indices into `template.non_trainable_variables` of the variables the computation
+        #: assigns (BatchNorm statistics in training mode); known once traced.
+        self.updated = None
+        self.function = tf.function(self._body, autograph=False)
+
+    def _body(self, trainable, state, *tensors):
+        template = self.template
+        mapping = list(zip(template.trainable_variables, trainable)) + list(
+            zip(template.non_trainable_variables, state))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            outputs = self.compute(template, *tensors)
+        updated, values = [], []
+        for i, (variable, before) in enumerate(zip(template.non_trainable_variables, state)):
+            value = scope.get_current_value(variable)
+            if value is not None and value is not before:
+                updated.append(i)
+                values.append(value)
+        self.updated = updated
+        return outputs, values
+
+
+class SharedCalls:
+    """Traces a layer computation once per signature; runs it with any such layer's variables.
+
+    `call(layer, signature, compute, *tensors)` computes `compute(layer, *tensors)`, where
+    `compute` reads the layer's variables (and may assign its non-trainable ones, such as
+    BatchNorm statistics). The first layer seen with a `signature` is traced (under a
+    `keras.StatelessScope`, with its variables replaced by function inputs); every later
+    layer with the same signature reuses that trace with its own variables. Assigned
+    variables come back as outputs and are assigned to the calling layer's variables.
+    Gradients flow to each layer's own variables as they would inline.
+
+    The signature must determine the computation: the layer's construction settings (not
+    its name), the tensors' shapes and dtypes, and any Python argument (`training`).
+    Outside a traced function (eager execution, Keras' symbolic build) `call` runs
+    `compute` directly.
+
+    Example:
+
+    >>> shared = SharedCalls()
+    >>> dense = keras.layers.Dense(2)
+    >>> y = shared.call(dense, ("dense", 2), lambda layer, x: layer(x), keras.ops.ones((1, 3)))
+    >>> tuple(y.shape)
+    (1, 2)
+    """
+
+    def __init__(self):
+        self._traced = {}
+
+    def __len__(self):
+        """How many signatures have a traced function."""
+        return len(self._traced)
+
+    def call(self, layer, signature, compute, *tensors):
+        """`compute(layer, *tensors)`, traced once per `signature`.
+
+        Args:
+            layer: a built Keras layer.
+            signature: a hashable key that determines the computation (see the class).
+            compute: `compute(layer, *tensors)`: the computation, reading the layer's
+                variables through the layer (`layer.kernel`, sublayer calls).
+            *tensors: tensor arguments.
+
+        Returns:
+            What `compute` returns.
+        """
+        if not tf.inside_function() or not all(isinstance(t, tf.Tensor) for t in tensors):
+            return compute(layer, *tensors)
+        traced = self._traced.get(signature)
+        if traced is None:
+            traced = self._traced[signature] = _Traced(layer, compute)
+        template = traced.template
+        if [v.shape for v in layer.variables] != [v.shape for v in template.variables]:
+            raise ValueError(f"Layer {layer.name!r} has the signature {signature!r} of layer "
+                             f"{template.name!r} but not its variables.")
+        trainable = [tf.convert_to_tensor(v) for v in layer.trainable_variables]
+        state = [tf.convert_to_tensor(v) for v in layer.non_trainable_variables]
+        outputs, values = traced.function(trainable, state, *tensors)
+        variables = layer.non_trainable_variables
+        for i, value in zip(traced.updated, values):
+            variables[i].assign(value)
+        return outputs
+
+
+def share_edge_traces(cells):
+    """Gives every edge (`MixedOp`) of `cells` one `SharedCalls`; returns it.
+
+    Edges of equal signature (candidate ops, channels, stride, input shape) in any of the
+    cells are then traced once per step graph. Set an edge's `shared_calls` to None to
+    trace it inline.
+
+    Args:
+        cells: search cells, each with an `edges` list.
+
+    Returns:
+        The `SharedCalls`.
+    """
+    shared = SharedCalls()
+    for cell in cells:
+        for edge in cell.edges:
+            edge.shared_calls = shared
+    return shared
