@@ -15,6 +15,8 @@ Usage:
     python benchmarks/search_step.py --strategies d-darts d-darts-no-ablation   # ablation cost
     python benchmarks/search_step.py --config tiny --strategies darts-1 --steps 2   # smoke run
     python benchmarks/search_step.py --determinism both   # the cost of determinism per strategy
+    python benchmarks/search_step.py --config small --split --out split.json   # first step split
+    python benchmarks/search_step.py --table split.json --before old.json   # README tables
 
 Steps run with determinism on (`keras_darts.utils.set_determinism`), as a search does by
 default; `--determinism off` times them as `--no-deterministic` runs them, and `both` times
@@ -266,6 +268,77 @@ def _torch_child(config_name, strategy, steps):
     }
 
 
+#: how the README names each strategy of `STRATEGIES`.
+LABELS = {
+    "darts-1": "DARTS 1st order", "darts-2": "DARTS 2nd order",
+    "darts-2-reuse": "2nd order, `reuse_train_gradient`", "single-level": "single-level",
+    "single-darts": "Single-DARTS (sigmoid)", "sp-darts": "SP-DARTS (bi-level, 1st order)",
+    "d-darts": "D-DARTS (ablation loss)", "d-darts-no-ablation": "D-DARTS without ablation loss",
+    "pc-darts": "PC-DARTS options (K=4, edge norm.)", "darts-pd": "DARTS-PD stage 2 (k=2 paths)",
+}
+
+
+def _mine(doc, config):
+    mine = {}
+    for r in doc["results"]:  # the first result of a strategy counts
+        if (r["config"] == config and r.get("implementation") == "keras_darts"
+                and "error" not in r):
+            mine.setdefault(r["strategy"], r)
+    return mine
+
+
+def markdown_tables(doc, config, before=None):
+    """The README's tables of `doc` (this script's JSON) for `config`, as Markdown.
+
+    One row per strategy: seconds per step, images per second, peak memory and the first
+    step, with the first step of `before` (an earlier JSON) beside it where it has the
+    strategy. Where `doc` has `--split` results, a second table splits the first step.
+
+    Args:
+        doc: a JSON document written by this script.
+        config: `"small"`, `"paper"` or `"tiny"`.
+        before: an earlier document to compare first steps with, or None.
+
+    Returns:
+        Markdown text (empty if `doc` has no result for `config`).
+    """
+    rows = _mine(doc, config)
+    old = _mine(before, config) if before else {}
+    if not rows:
+        return ""
+    order = [s for s in STRATEGIES if s in rows]
+    head = "| strategy | s/step | images/s | peak RSS | first step |"
+    if old:
+        head += " first step before |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for s in order:
+        r = rows[s]
+        line = (f"| {LABELS.get(s, s)} | {r['median_step_s']:.2f} | {r['images_per_s']:.1f} | "
+                f"{r['peak_rss_mb'] / 1024:.1f} GiB | {r['first_step_s']:.0f} s |")
+        if old:
+            line += f" {old[s]['first_step_s']:.0f} s |" if s in old else " |"
+        lines.append(line)
+    split = [s for s in order if "trace_s" in rows[s]]
+    if split:
+        lines += ["", "| strategy | first step | tracing | of which AutoGraph / gradients | "
+                      "graph nodes | Grappler | runtime setup | steady step |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for s in split:
+            r, o = rows[s], old.get(s) if "trace_s" in old.get(s, {}) else None
+
+            def cell(key, fmt, unit=" s"):
+                now = format(r.get(key, float("nan")), fmt) + unit
+                return f"{format(o[key], fmt)}{unit} -> {now}" if o and key in o else now
+
+            lines.append(
+                f"| {LABELS.get(s, s)} | {cell('first_step_s', '.0f')} | "
+                f"{cell('trace_s', '.1f')} | {cell('autograph_s', '.1f')} / "
+                f"{cell('gradient_s', '.1f')} | {cell('graph_nodes', 'd', '')} | "
+                f"{cell('grappler_s', '.1f')} | {cell('runtime_setup_s', '.1f')} | "
+                f"{cell('median_step_s', '.2f')} |")
+    return "\n".join(lines) + "\n"
+
+
 def _run_child(args_list, split=False):
     env = {**os.environ, **GRAPPLER_LOG} if split else None
     proc = subprocess.run([sys.executable, __file__, *args_list, *(["--split"] if split else [])],
@@ -298,6 +371,10 @@ def main():
     parser.add_argument("--split", action="store_true",
                         help="also split the first step: tracing (AutoGraph, gradient graphs), "
                              "Grappler (per pass), runtime setup")
+    parser.add_argument("--table", nargs="+", metavar="JSON",
+                        help="print the README's Markdown tables of these results (no run)")
+    parser.add_argument("--before", nargs="+", metavar="JSON",
+                        help="with --table: earlier results to set the first steps beside")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--torch-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -305,6 +382,20 @@ def main():
         print(json.dumps({**_child(args.child[0], args.child[1], args.steps,
                                    args.child[2] == "on", args.split),
                           "implementation": "keras_darts"}))
+        return
+    if args.table:
+        before = None
+        for path in args.before or ():  # later files' results first
+            with open(path) as f:
+                results = json.load(f)["results"]
+            before = {"results": results + (before["results"] if before else [])}
+        for path in args.table:
+            with open(path) as f:
+                doc = json.load(f)
+            for config in args.config if "--config" in sys.argv else sorted(CONFIGS):
+                text = markdown_tables(doc, config, before)
+                if text:
+                    print(f"{config} ({path}):\n\n{text}")
         return
     if args.torch_child:
         print(json.dumps(_torch_child(args.torch_child[0], args.torch_child[1], args.steps)))

@@ -111,3 +111,4 @@ def test_edges_traced_once_per_signature_compute_what_inline_edges_do(method, kw
     moving = [v for v in model.network.cells[0].edges[0].non_trainable_variables
               if "moving_mean" in v.path]
     assert moving and all(np.any(v.numpy() != 0) for v in moving)
+

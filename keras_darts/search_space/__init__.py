@@ -1,4 +1,5 @@
-"""Search-space layers: ops and their registry, MixedOp, search cells, the supernet."""
+"""Search-space layers: ops and their registry, MixedOp, search cells, the supernet, and the
+shared edge traces (`SharedCalls`)."""
 
 from keras_darts.search_space.cells import SearchCell, edge_endpoints, num_edges
 from keras_darts.search_space.mixed_op import MixedOp
@@ -7,6 +8,7 @@ from keras_darts.search_space.ops import (
     DARTS_PRIMITIVES, NB201_PRIMITIVES, BatchNorm, DilConv, FactorizedReduce, Identity, Noise,
     OpSpec, Pool, ReLUConvBN, SepConv, Zero, build_op, op_spec, register_op, registered_ops,
 )
+from keras_darts.search_space.shared_calls import SharedCalls, share_edge_traces
 from keras_darts.search_space.spaces import (
     SearchSpace, get_search_space, load_op_subsets, search_space_names,
 )
@@ -18,4 +20,5 @@ __all__ = [
     "OpSpec", "Pool", "ReLUConvBN", "SearchCell", "SepConv", "Zero", "build_op", "edge_endpoints",
     "num_edges", "op_spec", "reduction_indices", "register_op", "registered_ops",
     "SearchSpace", "get_search_space", "load_op_subsets", "search_space_names",
+    "SharedCalls", "share_edge_traces",
 ]

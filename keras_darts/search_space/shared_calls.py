@@ -30,11 +30,16 @@ class _Traced:
         mapping = list(zip(template.trainable_variables, trainable)) + list(
             zip(template.non_trainable_variables, state))
         with keras.StatelessScope(state_mapping=mapping) as scope:
+            initial = dict(scope.state_mapping)
             outputs = self.compute(template, *tensors)
+        # An assignment to a variable that is not the layer's would be lost in the scope.
+        if set(scope.state_mapping) - set(initial):
+            raise ValueError(f"Layer {template.name!r} assigns a variable that is not its own "
+                             "inside a shared trace; trace it inline (shared_calls=None).")
         updated, values = [], []
-        for i, (variable, before) in enumerate(zip(template.non_trainable_variables, state)):
-            value = scope.get_current_value(variable)
-            if value is not None and value is not before:
+        for i, variable in enumerate(template.non_trainable_variables):
+            value = scope.state_mapping[id(variable)]
+            if value is not initial[id(variable)]:
                 updated.append(i)
                 values.append(value)
         self.updated = updated
