@@ -41,6 +41,13 @@ def test_quick_graph_optimization_is_scoped_to_the_block():
     assert rewrites().SerializeToString() == before
 
 
+def assert_all_close(got, want, rtol, atol):
+    """The two lists of arrays have the same length and agree element by element."""
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
 class _SeenOptions(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.layout = rewrites().layout_optimizer
@@ -76,11 +83,8 @@ def test_search_steps_are_the_same_with_quick_graph_optimization():
     loss_quick, alphas_quick, weights_quick, layout_quick, _ = _two_steps(quick=True)
     assert layout_quick == OFF and layout_default != OFF  # fit ran inside the block, or not
     np.testing.assert_allclose(loss_quick, loss_default, rtol=1e-6)
-    for a, b in zip(alphas_quick, alphas_default):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
-    assert len(weights_quick) == len(weights_default)
-    for a, b in zip(weights_quick, weights_default):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_all_close(alphas_quick, alphas_default, rtol=1e-5, atol=1e-7)
+    assert_all_close(weights_quick, weights_default, rtol=1e-5, atol=1e-6)
     assert rewrites().layout_optimizer != OFF  # restored after fit
 
 
@@ -102,11 +106,8 @@ def test_edges_traced_once_per_signature_compute_what_inline_edges_do(method, kw
     np.testing.assert_allclose(loss, loss_inline, rtol=1e-5)
     # Adam moves each alpha by up to 3e-4 a step whatever the gradient's size, and second
     # order's finite differences amplify rounding: alphas agree to 1e-5 (3% of one step).
-    for a, b in zip(alphas, alphas_inline):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    assert len(state) == len(state_inline)
-    for a, b in zip(state, state_inline):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert_all_close(alphas, alphas_inline, rtol=1e-4, atol=1e-5)
+    assert_all_close(state, state_inline, rtol=1e-4, atol=1e-5)
     # BatchNorm statistics moved: the shared trace assigns them to each edge's own variables.
     moving = [v for v in model.network.cells[0].edges[0].non_trainable_variables
               if "moving_mean" in v.path]
