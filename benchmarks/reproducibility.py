@@ -21,7 +21,6 @@ Usage:
 """
 
 import argparse
-import csv
 import json
 import os
 import platform

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_darts.architecture import Genotype, get_genotype
+from keras_darts.architecture import get_genotype
 from keras_darts.networks import (
     NETWORK_PRESETS, DropPath, build_network, count_params, inference_model,
 )

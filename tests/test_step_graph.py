@@ -113,3 +113,61 @@ def test_edges_traced_once_per_signature_compute_what_inline_edges_do(method, kw
               if "moving_mean" in v.path]
     assert moving and all(np.any(v.numpy() != 0) for v in moving)
 
+
+
+def _dense_bn():
+    layer = keras.Sequential([keras.layers.Dense(3), keras.layers.BatchNormalization()])
+    layer.build((None, 4))
+    return layer
+
+
+def test_shared_calls_trace_once_and_use_each_layers_own_variables():
+    from keras_darts.search_space import SharedCalls
+    shared = SharedCalls()
+    first, second = _dense_bn(), _dense_bn()
+    inline = [_dense_bn(), _dense_bn()]
+    for copy, layer in zip(inline, (first, second)):
+        copy.set_weights(layer.get_weights())
+    x = tf.constant(np.random.default_rng(0).normal(size=(5, 4)), tf.float32)
+
+    def compute(layer, inputs):
+        return layer(inputs, training=True)
+
+    @tf.function
+    def step(inputs):
+        return [shared.call(layer, ("dense-bn",), compute, inputs) for layer in (first, second)]
+
+    got = step(x)
+    want = [compute(layer, x) for layer in inline]
+    assert len(shared) == 1  # one trace for both layers
+    assert_all_close(got, want, rtol=1e-6, atol=1e-6)
+    # BatchNorm statistics were assigned to each layer's own variables, as inline.
+    def statistics(layers):
+        return [v.numpy() for layer in layers for v in layer.non_trainable_variables]
+
+    assert_all_close(statistics((first, second)), statistics(inline), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(first.non_trainable_variables[0].numpy(), 0.0)
+
+
+def test_shared_calls_refuse_lost_assignments_and_other_variables():
+    from keras_darts.search_space import SharedCalls
+    shared = SharedCalls()
+    layer = _dense_bn()
+    foreign = keras.Variable(0.0)
+
+    def assigns_foreign(layer, inputs):
+        foreign.assign(1.0)
+        return layer(inputs, training=False)
+
+    with pytest.raises(ValueError, match="not its own"):
+        tf.function(lambda x: shared.call(layer, ("foreign",), assigns_foreign, x))(tf.ones((2, 4)))
+    assert float(foreign.numpy()) == 0.0
+    other = keras.layers.Dense(5)
+    other.build((None, 4))
+    shared.call(layer, ("dense",), lambda lay, x: lay(x), tf.ones((2, 4)))  # eager: runs inline
+    with pytest.raises(ValueError, match="not its variables"):
+        @tf.function
+        def mismatched(x):
+            shared.call(layer, ("sig",), lambda lay, t: lay(t, training=False), x)
+            return shared.call(other, ("sig",), lambda lay, t: lay(t), x)
+        mismatched(tf.ones((2, 4)))

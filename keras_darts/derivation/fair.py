@@ -211,8 +211,6 @@ def deepen(genotype, num_cells):
     if num_cells == k:
         return genotype, list(range(k))
     n = num_cells
-    spans = {"before the first reduction": m, "between the reductions": m2 - 1 - m,
-             "after the second reduction": k - 1 - m2}
     indices = []
     for i in range(n):
         if i < n // 3:

@@ -199,7 +199,6 @@ class BilevelSearch(SearchModel):
             values when it returns.
         """
         w_vars = self.weight_variables
-        a_vars = self.arch_variables
         opt = self.optimizer
         xi = ops.cast(opt.learning_rate, "float32")
         backup = [tf.identity(v) for v in w_vars]
