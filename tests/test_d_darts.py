@@ -66,7 +66,9 @@ def test_each_cells_gradient_is_that_of_its_own_total_loss(batch, ablation_gradi
         totals = [ce + model.w01 * zero_one_loss(w[i]) + model.w_abl * l_ab[i] for i in range(n)]
     for i in range(n):
         expected = tape.gradient(totals[i], model.arch_variables[i])
-        np.testing.assert_allclose(_np(grads[i][0]), _np(expected), atol=2e-6)
+        # Graph and eager sum in different orders (oneDNN picks kernels by CPU): a few ulp of
+        # a gradient near 0.05; the ablation term alone moves entries by 0.03-0.1.
+        np.testing.assert_allclose(_np(grads[i][0]), _np(expected), rtol=1e-4, atol=1e-5)
         assert np.isclose(float(logs["total"][i]), float(totals[i]), rtol=1e-5)
     del tape
 
