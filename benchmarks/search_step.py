@@ -17,10 +17,13 @@ Usage:
     python benchmarks/search_step.py --determinism both   # the cost of determinism per strategy
     python benchmarks/search_step.py --config small --split --out split.json   # first step split
     python benchmarks/search_step.py --table split.json --before old.json   # README tables
+    python benchmarks/search_step.py --precision float32 mixed_bfloat16 mixed_float16
 
 Steps run with determinism on (`keras_darts.utils.set_determinism`), as a search does by
 default; `--determinism off` times them as `--no-deterministic` runs them, and `both` times
 each strategy both ways and reports `determinism_cost` (median step with / without).
+`--precision` times the supernet computing in float32 (the default) or a mixed precision
+(`keras_darts.utils.precision`); each result names its precision.
 """
 
 import argparse
@@ -193,7 +196,8 @@ def grappler_split(log):
                                   sorted(passes.items(), key=lambda kv: -kv[1])}}
 
 
-def _child(config_name, strategy, steps, deterministic=True, split=False):
+def _child(config_name, strategy, steps, deterministic=True, split=False,
+           precision="float32"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
@@ -208,10 +212,11 @@ def _child(config_name, strategy, steps, deterministic=True, split=False):
     batch = cfg.pop("batch")
     method, extra = STRATEGIES[strategy]
     if method == "darts-pd":
-        model = prune_supernet(create_search_model("darts", seed=0, alpha_init_scale=1.0, **cfg),
+        model = prune_supernet(create_search_model("darts", seed=0, alpha_init_scale=1.0,
+                                                   precision=precision, **cfg),
                                k=extra["top_k"])
     else:
-        model = create_search_model(method, seed=0, **cfg, **extra)
+        model = create_search_model(method, seed=0, precision=precision, **cfg, **extra)
     model.compile(epochs=50, steps_per_epoch=100)
     rng = np.random.default_rng(0)
     shape = (batch,) + tuple(cfg["input_shape"])
@@ -233,7 +238,7 @@ def _child(config_name, strategy, steps, deterministic=True, split=False):
         timing["first_step_s"] = round(split["trace_s"] + timing["first_step_s"], 2)
     return {
         "config": config_name, "strategy": strategy, "deterministic": deterministic,
-        "batch": batch, **timing, **split,
+        "precision": precision, "batch": batch, **timing, **split,
         "images_per_s": round(batch / timing["median_step_s"], 1), "steps_timed": steps,
         "weights_m": round(sum(int(np.prod(v.shape)) for v in model.weight_variables) / 1e6, 3),
     }
@@ -278,11 +283,11 @@ LABELS = {
 }
 
 
-def _mine(doc, config):
+def _mine(doc, config, precision="float32"):
     mine = {}
     for r in doc["results"]:  # the first result of a strategy counts
         if (r["config"] == config and r.get("implementation") == "keras_darts"
-                and "error" not in r):
+                and "error" not in r and r.get("precision", "float32") == precision):
             mine.setdefault(r["strategy"], r)
     return mine
 
@@ -292,7 +297,8 @@ def markdown_tables(doc, config, before=None):
 
     One row per strategy: seconds per step, images per second, peak memory and the first
     step, with the first step of `before` (an earlier JSON) beside it where it has the
-    strategy. Where `doc` has `--split` results, a second table splits the first step.
+    strategy. Where `doc` has `--split` results, a second table splits the first step;
+    where it has mixed-precision results, a third sets them beside float32.
 
     Args:
         doc: a JSON document written by this script.
@@ -336,6 +342,21 @@ def markdown_tables(doc, config, before=None):
                 f"{cell('gradient_s', '.1f')} | {cell('graph_nodes', 'd', '')} | "
                 f"{cell('grappler_s', '.1f')} | {cell('runtime_setup_s', '.1f')} | "
                 f"{cell('median_step_s', '.2f')} |")
+    mixed = [p for p in ("mixed_bfloat16", "mixed_float16") if _mine(doc, config, p)]
+    if mixed:
+        lows = {p: _mine(doc, config, p) for p in mixed}
+        head = "| strategy | float32 s/step |" + "".join(
+            f" {p} s/step (x float32) | {p} peak RSS | {p} first step |" for p in mixed)
+        lines += ["", head, "|" + "---|" * (head.count("|") - 1)]
+        for s in [s for s in order if any(s in lows[p] for p in mixed)]:
+            base = rows[s]["median_step_s"]
+            line = f"| {LABELS.get(s, s)} | {base:.2f} |"
+            for p in mixed:
+                r = lows[p].get(s)
+                line += (f" {r['median_step_s']:.2f} ({r['median_step_s'] / base:.2f}x) | "
+                         f"{r['peak_rss_mb'] / 1024:.1f} GiB | {r['first_step_s']:.0f} s |"
+                         if r else " | | |")
+            lines.append(line)
     return "\n".join(lines) + "\n"
 
 
@@ -375,12 +396,15 @@ def main():
                         help="print the README's Markdown tables of these results (no run)")
     parser.add_argument("--before", nargs="+", metavar="JSON",
                         help="with --table: earlier results to set the first steps beside")
+    parser.add_argument("--precision", nargs="+", default=["float32"],
+                        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+                        help="time the supernet in these precisions (each a case of its own)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--torch-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps({**_child(args.child[0], args.child[1], args.steps,
-                                   args.child[2] == "on", args.split),
+                                   args.child[2] == "on", args.split, args.precision[0]),
                           "implementation": "keras_darts"}))
         return
     if args.table:
@@ -422,51 +446,53 @@ def main():
                 f.write(json.dumps(doc, indent=2) + "\n")
             os.replace(args.out + ".tmp", args.out)
 
-    def timed_before(config, strategy, implementation, deterministic=None):
+    def timed_before(config, strategy, implementation, deterministic=None, precision=None):
         for r in results:
             if (r["config"], r["strategy"], r.get("implementation")) == (
                     config, strategy, implementation) and "error" not in r and (
+                    r.get("precision", "float32") == (precision or "float32")) and (
                     implementation == "pytorch" or (r.get("deterministic") == deterministic
                                                     and ("trace_s" in r) == args.split)):
                 return r
         return None
 
-    for config in args.config:
-        for strategy in args.strategies:
-            steps = ["--steps", str(args.steps)]
-            modes = ("on", "off") if args.determinism == "both" else (args.determinism,)
-            timed = {}
-            for mode in modes:
-                timed[mode] = timed_before(config, strategy, "keras_darts", mode == "on")
-                if timed[mode] is None:
-                    timed[mode] = {"config": config, "strategy": strategy,
-                                   **_run_child(["--child", config, strategy, mode, *steps],
-                                                args.split)}
-                    results.append(timed[mode])
-                    print(json.dumps(timed[mode]), file=sys.stderr)
-            mine = timed[modes[0]]
-            if len(modes) == 2 and all("median_step_s" in t for t in timed.values()):
-                mine["determinism_cost"] = round(
-                    timed["on"]["median_step_s"] / timed["off"]["median_step_s"], 3)
-                mine["determinism_first_step_cost"] = round(
-                    timed["on"]["first_step_s"] / timed["off"]["first_step_s"], 3)
+    for config, precision, strategy in [(c, p, s) for c in args.config
+                                        for p in args.precision
+                                        for s in args.strategies]:
+        steps = ["--steps", str(args.steps), "--precision", precision]
+        modes = ("on", "off") if args.determinism == "both" else (args.determinism,)
+        timed = {}
+        for mode in modes:
+            timed[mode] = timed_before(config, strategy, "keras_darts", mode == "on", precision)
+            if timed[mode] is None:
+                timed[mode] = {"config": config, "strategy": strategy, "precision": precision,
+                               **_run_child(["--child", config, strategy, mode, *steps],
+                                            args.split)}
+                results.append(timed[mode])
+                print(json.dumps(timed[mode]), file=sys.stderr)
+        mine = timed[modes[0]]
+        if len(modes) == 2 and all("median_step_s" in t for t in timed.values()):
+            mine["determinism_cost"] = round(
+                timed["on"]["median_step_s"] / timed["off"]["median_step_s"], 3)
+            mine["determinism_first_step_cost"] = round(
+                timed["on"]["first_step_s"] / timed["off"]["first_step_s"], 3)
+        save()
+        if has_torch and strategy in TORCH_KINDS and precision == "float32":
+            ref = timed_before(config, strategy, "pytorch")
+            if ref is None:
+                ref = {"config": config, "strategy": strategy,
+                       **_run_child(["--torch-child", config, strategy, *steps])}
+                results.append(ref)
+                print(json.dumps(ref), file=sys.stderr)
+            if "median_step_s" in ref and "median_step_s" in mine:
+                mine["speedup_vs_pytorch"] = round(
+                    ref["median_step_s"] / mine["median_step_s"], 2)
+                mine["memory_ratio_vs_pytorch"] = round(
+                    mine["peak_rss_mb"] / ref["peak_rss_mb"], 2)
+                if mine.get("steady_peak_rss_mb") and ref.get("steady_peak_rss_mb"):
+                    mine["steady_memory_ratio_vs_pytorch"] = round(
+                        mine["steady_peak_rss_mb"] / ref["steady_peak_rss_mb"], 2)
             save()
-            if has_torch and strategy in TORCH_KINDS:
-                ref = timed_before(config, strategy, "pytorch")
-                if ref is None:
-                    ref = {"config": config, "strategy": strategy,
-                           **_run_child(["--torch-child", config, strategy, *steps])}
-                    results.append(ref)
-                    print(json.dumps(ref), file=sys.stderr)
-                if "median_step_s" in ref and "median_step_s" in mine:
-                    mine["speedup_vs_pytorch"] = round(
-                        ref["median_step_s"] / mine["median_step_s"], 2)
-                    mine["memory_ratio_vs_pytorch"] = round(
-                        mine["peak_rss_mb"] / ref["peak_rss_mb"], 2)
-                    if mine.get("steady_peak_rss_mb") and ref.get("steady_peak_rss_mb"):
-                        mine["steady_memory_ratio_vs_pytorch"] = round(
-                            mine["steady_peak_rss_mb"] / ref["steady_peak_rss_mb"], 2)
-                save()
     print(json.dumps(doc, indent=2))
 
 

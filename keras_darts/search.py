@@ -8,6 +8,7 @@ import time
 from keras_darts.utils.config import (
     RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
 )
+from keras_darts.utils.precision import check_precision
 from keras_darts.utils.seed import restores_determinism
 
 PRESETS = {
@@ -135,6 +136,9 @@ class SearchConfig:
             the same alphas and genotype on the CPU, in any process.
         steps_per_execution: steps per traced call.
         run_eagerly: debug mode without tracing.
+        precision: `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"` (one
+            device): the supernet computes in that dtype; alphas, BatchNorm
+            statistics and losses stay float32 (`keras_darts.utils.precision`).
 
     Example:
 
@@ -216,6 +220,7 @@ class SearchConfig:
     deterministic: bool = True
     steps_per_execution: int = 1
     run_eagerly: bool = False
+    precision: str = "float32"
 
     @classmethod
     def from_preset(cls, preset, **overrides):
@@ -270,6 +275,11 @@ class SearchConfig:
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer. Received: {self.seed!r}")
         check_run_options(self)
+        check_precision(self.precision)
+        if self.precision == "mixed_float16" and self.distribute != "default":
+            raise ValueError("precision='mixed_float16' runs on one device (its loss scaling "
+                             f"is not distributed); with distribute={self.distribute!r} use "
+                             "precision='mixed_bfloat16'.")
         if self.activation is not None:
             from keras_darts.architecture.activations import get_activation
 
@@ -293,7 +303,7 @@ class SearchConfig:
                       cells_per_stage=self.cells_per_stage, temperature=self.temperature,
                       partial_channels=self.partial_channels,
                       edge_normalization=self.edge_normalization,
-                      grad_clip=self.grad_clip, seed=self.seed)
+                      grad_clip=self.grad_clip, seed=self.seed, precision=self.precision)
         if self.activation is not None:
             kwargs["activation"] = self.activation
         kwargs.update({name: getattr(self, name) for name in cls.config_fields})

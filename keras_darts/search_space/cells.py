@@ -206,7 +206,7 @@ class SearchCell(layers.Layer):
                     else:
                         y = edge(states[j], weights[e], training=training)
                     if edge_weights is not None:
-                        y = edge_weights[e] * y
+                        y = ops.cast(edge_weights[e], y.dtype) * y
                     node = y if node is None else node + y
                 e += 1
             states.append(node)

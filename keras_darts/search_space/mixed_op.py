@@ -221,6 +221,8 @@ class MixedOp(layers.Layer):
     def mix(self, x, weights, training=None):
         """The weighted sum of the active ops on `x`, computed inline (what `call` returns)."""
         x, rest = self._split(x)
+        # Mixed precision: the float32 mixing weights scale the ops' outputs in their dtype.
+        weights = ops.cast(weights, self.compute_dtype)
         weights = ops.unstack(weights, num=len(self.primitives))  # one op, not one slice per op
         out = None
         for position, (i, _, _) in enumerate(self._computed):

@@ -255,7 +255,8 @@ class NB201Supernet(layers.Layer):
             else:
                 x = block(x, training=training)
         x = ops.relu(self.last_bn(x, training=training))
-        return self.classifier(self.global_pool(x))
+        logits = self.classifier(self.global_pool(x))
+        return ops.cast(logits, "float32")  # losses in float32 under mixed precision
 
     def derive(self, weights, masks):
         """The `NB201Genotype` of mixing weights `{"normal": (6, ops)}`: argmax per edge."""

@@ -68,8 +68,11 @@ class BatchNorm(layers.Layer):
     def build(self, input_shape):
         c = (input_shape[-1],)
         if self.affine:
-            self.gamma = self.add_weight(name="gamma", shape=c, initializer="ones")
-            self.beta = self.add_weight(name="beta", shape=c, initializer="zeros")
+            # Mixed precision: the fused kernel takes float32 parameters for any input dtype.
+            self.gamma = self.add_weight(name="gamma", shape=c, initializer="ones",
+                                         autocast=False)
+            self.beta = self.add_weight(name="beta", shape=c, initializer="zeros",
+                                        autocast=False)
         self.moving_mean = self.add_weight(name="moving_mean", shape=c, initializer="zeros",
                                            trainable=False, autocast=False)
         self.moving_variance = self.add_weight(name="moving_variance", shape=c,
@@ -103,7 +106,9 @@ class BatchNorm(layers.Layer):
         inv = ops.rsqrt(self.moving_variance + self.epsilon)
         if self.affine:
             inv = inv * self.gamma
-        return x * inv + (offset - self.moving_mean * inv)
+        shift = offset - self.moving_mean * inv
+        # Scale and shift in float32, applied in the input's dtype (a no-op cast for float32).
+        return x * ops.cast(inv, x.dtype) + ops.cast(shift, x.dtype)
 
     def _synchronized(self, x, scale, offset, ctx):
         """Training-mode BN over the global batch of all replicas (synchronized statistics).

@@ -217,8 +217,9 @@ class DartsSupernet(layers_mod.Layer):
         return y
 
     def call(self, x, cell_weights, training=None, removed=None, edge_weights=None):
-        return self.classifier(self.global_pool(self.features(x, cell_weights, training,
-                                                              removed, edge_weights)))
+        logits = self.classifier(self.global_pool(self.features(x, cell_weights, training,
+                                                                removed, edge_weights)))
+        return ops.cast(logits, "float32")  # losses in float32 under mixed precision
 
     def derive(self, weights, masks):
         """The DARTS `Genotype` of mixing weights `{"normal": ..., "reduce": ...}`."""

@@ -11,6 +11,7 @@ from keras_darts.search_space.shared_calls import share_edge_traces
 from keras_darts.search_space.spaces import SearchSpace, get_search_space
 from keras_darts.utils.distribute import all_reduce_sum, num_replicas
 from keras_darts.utils.graph_options import quick_graph_optimization
+from keras_darts.utils.precision import DynamicLossScale, check_precision, precision_policy
 
 
 def arch_active(active, num_ops):
@@ -86,6 +87,10 @@ class SearchModel(keras.Model):
             (a sigmoid starting at `1/k` on an edge with `k` ops).
         grad_clip: global-norm clipping of the weight gradients (5; None: off).
         seed: seed of the alpha initialisation.
+        precision: `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`: the
+            supernet's layers compute in that dtype with float32 variables;
+            alphas, mixing weights, BatchNorm statistics and losses stay float32,
+            and float16 gradients are loss-scaled (`keras_darts.utils.precision`).
         **kwargs: `keras.Model` arguments (e.g. `name`).
 
     Raises:
@@ -129,7 +134,7 @@ class SearchModel(keras.Model):
                  primitives=None, normal_active=None, reduce_active=None, reductions=None,
                  partial_channels=1, edge_normalization=False, activation="softmax",
                  temperature=1.0, per_cell_alphas=False, alpha_init_scale=1e-3,
-                 alpha_init_value=0.0, grad_clip=5.0, seed=None, **kwargs):
+                 alpha_init_value=0.0, grad_clip=5.0, seed=None, precision="float32", **kwargs):
         super().__init__(**kwargs)
         input_shape = tuple(int(d) for d in input_shape)
         if len(input_shape) != 3 or min(input_shape) < 1:
@@ -138,6 +143,7 @@ class SearchModel(keras.Model):
             )
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be positive or None. Received: grad_clip={grad_clip!r}")
+        check_precision(precision)
         if not isinstance(space, SearchSpace):
             space = get_search_space(space, op_subsets)
         if primitives is not None or normal_active is not None or reduce_active is not None:
@@ -159,15 +165,19 @@ class SearchModel(keras.Model):
             partial_channels=partial_channels, edge_normalization=bool(edge_normalization),
             activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,
             alpha_init_scale=alpha_init_scale, alpha_init_value=alpha_init_value,
-            grad_clip=grad_clip, seed=seed,
+            grad_clip=grad_clip, seed=seed, precision=precision,
         )
         self.grad_clip = grad_clip
-        self.network = space.build_supernet(
-            num_classes, layers=layers, channels=channels, steps=steps, multiplier=multiplier,
-            stem_multiplier=stem_multiplier, reductions=reductions,
-            cells_per_stage=cells_per_stage, partial_channels=partial_channels,
-            name="supernet",
-        )
+        self.precision = precision
+        with precision_policy(precision):
+            self.network = space.build_supernet(
+                num_classes, layers=layers, channels=channels, steps=steps,
+                multiplier=multiplier, stem_multiplier=stem_multiplier, reductions=reductions,
+                cells_per_stage=cells_per_stage, partial_channels=partial_channels,
+                name="supernet",
+            )
+        #: float16's dynamic loss scale (None for float32 and bfloat16), made in `build`.
+        self.loss_scale = None
         edge_nodes = None
         if edge_normalization:
             if space.family != "darts":
@@ -196,6 +206,8 @@ class SearchModel(keras.Model):
         self.arch_updates_enabled = self.add_weight(
             name="arch_updates_enabled", shape=(), initializer="ones", trainable=False
         )
+        if self.precision == "mixed_float16":
+            self.loss_scale = DynamicLossScale(self)
         self.built = True
 
     @property
@@ -347,18 +359,45 @@ class SearchModel(keras.Model):
         grads = fill_none_gradients(grads, variables)
         if not reduced:
             grads = all_reduce_sum(grads)
-        if clipnorm:
-            grads, _ = tf.clip_by_global_norm(grads, clipnorm)
-        n = num_replicas()
-        if n > 1:
-            grads = [g / n for g in grads]
-        optimizer.apply(grads, variables)
+
+        def apply():
+            clipped = grads
+            if clipnorm:
+                clipped, _ = tf.clip_by_global_norm(clipped, clipnorm)
+            n = num_replicas()
+            if n > 1:
+                clipped = [g / n for g in clipped]
+            optimizer.apply(clipped, variables)
+
+        if self.loss_scale is None:
+            apply()
+        else:  # float16: skip an update with overflowed gradients, adjust the scale
+            self.loss_scale.apply_if_finite(grads, apply)
+
+    def gradients(self, tape, target, sources):
+        """`tape.gradient(target, sources)`, loss-scaled under float16 mixed precision.
+
+        Every gradient of a strategy's train step goes through here, so that
+        `mixed_float16` scales the backward pass (`DynamicLossScale`); under float32
+        and bfloat16 it is `tape.gradient` itself.
+
+        Args:
+            tape: the `tf.GradientTape` that recorded `target`.
+            target: a scalar loss.
+            sources: a list of variables or tensors.
+
+        Returns:
+            A list of gradients (None where a source does not affect the target).
+        """
+        if self.loss_scale is None:
+            return tape.gradient(target, sources)
+        return self.loss_scale.gradients(tape, target, sources)
 
     def weight_step(self, x, y, temperature=None):
         """One weight update on `(x, y)`; returns `(loss, logits)`."""
         with tf.GradientTape() as tape:
             loss, scaled, logits = self.compute_search_loss(x, y, temperature=temperature)
-        grads = tape.gradient(scaled, self.weight_variables)
+        grads = self.gradients(tape, scaled, self.weight_variables)
         self.apply_gradients(self.optimizer, grads, self.weight_variables, self.grad_clip)
         return loss, logits
 
@@ -387,11 +426,11 @@ class SearchModel(keras.Model):
                 _, arch_scaled, _ = self.compute_search_loss(x_arch, y_arch,
                                                              temperature=temperature)
         if separate:
-            w_grads = tape.gradient(scaled, w_vars)
-            a_grads = tape.gradient(arch_scaled, a_vars)
+            w_grads = self.gradients(tape, scaled, w_vars)
+            a_grads = self.gradients(tape, arch_scaled, a_vars)
             del tape
         else:
-            grads = tape.gradient(scaled, w_vars + a_vars)
+            grads = self.gradients(tape, scaled, w_vars + a_vars)
             w_grads, a_grads = grads[:len(w_vars)], grads[len(w_vars):]
         self.apply_gradients(self.optimizer, w_grads, w_vars, self.grad_clip)
 

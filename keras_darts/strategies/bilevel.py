@@ -163,7 +163,7 @@ class BilevelSearch(SearchModel):
         variables = a_vars + (self.weight_variables if weights else [])
         with tf.GradientTape() as tape:
             loss, scaled, logits = self.compute_search_loss(x, y, temperature=temperature)
-        grads = fill_none_gradients(tape.gradient(scaled, variables), variables)
+        grads = fill_none_gradients(self.gradients(tape, scaled, variables), variables)
         return (loss, logits, grads[:len(a_vars)],
                 grads[len(a_vars):] if weights else None)
 
@@ -180,7 +180,7 @@ class BilevelSearch(SearchModel):
         """Updates the alphas with `dL_val(w, a)/da`; returns the validation loss."""
         with tf.GradientTape() as tape:
             loss, scaled, _ = self.compute_search_loss(x_v, y_v, temperature=temperature)
-        grads = tape.gradient(scaled, self.arch_variables)
+        grads = self.gradients(tape, scaled, self.arch_variables)
         self.apply_gradients(self.arch_optimizer, grads, self.arch_variables)
         return loss
 

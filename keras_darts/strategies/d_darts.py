@@ -250,10 +250,10 @@ class DistributedCellSearch(SearchModel):
         # depends on the alphas alone, the same on every replica.
         replicas = num_replicas()
         targets = alphas + (w_vars if self.level == "single" else [])
-        g_ce = all_reduce_sum(fill_none_gradients(tape.gradient(scaled, targets), targets))
+        g_ce = all_reduce_sum(fill_none_gradients(self.gradients(tape, scaled, targets), targets))
         weight_grads = g_ce[m:]
         g_ce = g_ce[:m]
-        g01 = fill_none_gradients(tape.gradient(l01_sum, alphas), alphas)
+        g01 = fill_none_gradients(self.gradients(tape, l01_sum, alphas), alphas)
         ce = all_reduce_sum([ce / replicas])[0]
         if ablate:
             removed = ops.unstack(all_reduce_sum([ops.stack(removed) / replicas])[0], num=n)
@@ -265,7 +265,7 @@ class DistributedCellSearch(SearchModel):
         grads = [g + self.w01 * g1 for g, g1 in zip(g_ce, g01)]
         if ablate and self.ablation_gradient:
             g_r = all_reduce_sum([g / replicas for g in fill_none_gradients(
-                tape.gradient(removed_sum, alphas), alphas)])
+                self.gradients(tape, removed_sum, alphas), alphas)])
             nonzero = ops.cast(mean != 0.0, "float32")
             safe = ops.where(mean == 0.0, ops.ones_like(mean), mean)
             # dL_AB^i/da_i = (1/m) dMC_i/da_i - MC_i/(n m^2) * d(sum_j MC_j)/da_i, where

@@ -416,7 +416,7 @@ class PathwiseFairSearch(SearchModel):
                 all_logits.append(logits)
             total = ops.sum(ops.stack(losses))
             scaled = total / num_replicas()
-        grads = tape.gradient(scaled, self.weight_variables)
+        grads = self.gradients(tape, scaled, self.weight_variables)
         self.apply_gradients(self.optimizer, grads, self.weight_variables, self.grad_clip)
         num_ops = len(self.primitives)
         for p, choices in enumerate(paths):
