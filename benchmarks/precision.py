@@ -10,7 +10,12 @@ process, and the results are set beside float32's:
   mixing weights: flips on near ties (gaps of a few 1e-3) are rounding deciding a tie,
   flips on wide gaps would be a search that went elsewhere;
 - `max_weight_diff`: the largest difference of a mixing weight from float32's;
-- the search's median step time and its final search loss.
+- the search's first and median step time and its final search loss (as recorded; for
+  speed, `search_step.py --precision` times steps on an otherwise idle machine).
+
+As a yardstick, the summary also sets float32 searches of different seeds beside each other:
+a short search's genotype turns on near ties, and a mixed precision is worth as much as it
+stays closer to float32 than another seed does.
 
 The host's bfloat16 support is recorded (`avx512_bf16`, `amx_bf16` in /proc/cpuinfo): oneDNN
 runs bfloat16 convolutions natively only with them. One JSON line per run is appended to
@@ -104,15 +109,23 @@ def summary(runs):
             continue
         c = compare(r, ref)
         row = table.setdefault(f"{method} {precision}", {
-            "runs": 0, "same_genotype": 0, "edge_agreement": [], "flipped_margins": [],
-            "step_ratio_vs_float32": []})
+            "runs": 0, "same_genotype": 0, "edge_agreement": [], "flipped_margins": []})
         row["runs"] += 1
         row["same_genotype"] += int(c["same_genotype"])
         row["edge_agreement"].append(c["edge_agreement"])
         row["flipped_margins"] += c["flipped_margins"]
-        if r.get("median_step_s") and ref.get("median_step_s"):
-            row["step_ratio_vs_float32"].append(round(r["median_step_s"]
-                                                      / ref["median_step_s"], 3))
+    # The baseline: how far apart float32 searches of two seeds end (a flip rate that mixed
+    # precision's rounding can be set against).
+    f32 = sorted((k, r) for k, r in by_key.items() if k[2] == "float32")
+    for i, ((method, seed, _), r) in enumerate(f32):
+        for (method2, seed2, _), r2 in f32[i + 1:]:
+            if method2 == method:
+                c = compare(r2, r)
+                row = table.setdefault(f"{method} float32 other seed", {
+                    "pairs": 0, "same_genotype": 0, "edge_agreement": []})
+                row["pairs"] += 1
+                row["same_genotype"] += int(c["same_genotype"])
+                row["edge_agreement"].append(c["edge_agreement"])
     return table
 
 

@@ -23,7 +23,8 @@ Steps run with determinism on (`keras_darts.utils.set_determinism`), as a search
 default; `--determinism off` times them as `--no-deterministic` runs them, and `both` times
 each strategy both ways and reports `determinism_cost` (median step with / without).
 `--precision` times the supernet computing in float32 (the default) or a mixed precision
-(`keras_darts.utils.precision`); each result names its precision.
+(`keras_darts.utils.precision`); `--recompute` with the edges' activations recomputed in the
+backward pass; each result names both.
 """
 
 import argparse
@@ -197,7 +198,7 @@ def grappler_split(log):
 
 
 def _child(config_name, strategy, steps, deterministic=True, split=False,
-           precision="float32"):
+           precision="float32", recompute=False):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
@@ -213,10 +214,12 @@ def _child(config_name, strategy, steps, deterministic=True, split=False,
     method, extra = STRATEGIES[strategy]
     if method == "darts-pd":
         model = prune_supernet(create_search_model("darts", seed=0, alpha_init_scale=1.0,
-                                                   precision=precision, **cfg),
+                                                   precision=precision, recompute=recompute,
+                                                   **cfg),
                                k=extra["top_k"])
     else:
-        model = create_search_model(method, seed=0, precision=precision, **cfg, **extra)
+        model = create_search_model(method, seed=0, precision=precision, recompute=recompute,
+                                    **cfg, **extra)
     model.compile(epochs=50, steps_per_epoch=100)
     rng = np.random.default_rng(0)
     shape = (batch,) + tuple(cfg["input_shape"])
@@ -238,7 +241,7 @@ def _child(config_name, strategy, steps, deterministic=True, split=False,
         timing["first_step_s"] = round(split["trace_s"] + timing["first_step_s"], 2)
     return {
         "config": config_name, "strategy": strategy, "deterministic": deterministic,
-        "precision": precision, "batch": batch, **timing, **split,
+        "precision": precision, "recompute": recompute, "batch": batch, **timing, **split,
         "images_per_s": round(batch / timing["median_step_s"], 1), "steps_timed": steps,
         "weights_m": round(sum(int(np.prod(v.shape)) for v in model.weight_variables) / 1e6, 3),
     }
@@ -287,7 +290,8 @@ def _mine(doc, config, precision="float32"):
     mine = {}
     for r in doc["results"]:  # the first result of a strategy counts
         if (r["config"] == config and r.get("implementation") == "keras_darts"
-                and "error" not in r and r.get("precision", "float32") == precision):
+                and "error" not in r and r.get("precision", "float32") == precision
+                and not r.get("recompute")):
             mine.setdefault(r["strategy"], r)
     return mine
 
@@ -399,12 +403,16 @@ def main():
     parser.add_argument("--precision", nargs="+", default=["float32"],
                         choices=("float32", "mixed_bfloat16", "mixed_float16"),
                         help="time the supernet in these precisions (each a case of its own)")
+    parser.add_argument("--recompute", action="store_true",
+                        help="recompute the edges' activations in the backward pass "
+                             "(SearchModel(recompute=True))")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--torch-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps({**_child(args.child[0], args.child[1], args.steps,
-                                   args.child[2] == "on", args.split, args.precision[0]),
+                                   args.child[2] == "on", args.split, args.precision[0],
+                                   args.recompute),
                           "implementation": "keras_darts"}))
         return
     if args.table:
@@ -451,6 +459,8 @@ def main():
             if (r["config"], r["strategy"], r.get("implementation")) == (
                     config, strategy, implementation) and "error" not in r and (
                     r.get("precision", "float32") == (precision or "float32")) and (
+                    implementation == "pytorch" or r.get("recompute", False) == args.recompute
+                    ) and (
                     implementation == "pytorch" or (r.get("deterministic") == deterministic
                                                     and ("trace_s" in r) == args.split)):
                 return r
@@ -459,13 +469,15 @@ def main():
     for config, precision, strategy in [(c, p, s) for c in args.config
                                         for p in args.precision
                                         for s in args.strategies]:
-        steps = ["--steps", str(args.steps), "--precision", precision]
+        steps = ["--steps", str(args.steps), "--precision", precision,
+                 *(["--recompute"] if args.recompute else [])]
         modes = ("on", "off") if args.determinism == "both" else (args.determinism,)
         timed = {}
         for mode in modes:
             timed[mode] = timed_before(config, strategy, "keras_darts", mode == "on", precision)
             if timed[mode] is None:
                 timed[mode] = {"config": config, "strategy": strategy, "precision": precision,
+                               "recompute": args.recompute,
                                **_run_child(["--child", config, strategy, mode, *steps],
                                             args.split)}
                 results.append(timed[mode])
@@ -477,7 +489,8 @@ def main():
             mine["determinism_first_step_cost"] = round(
                 timed["on"]["first_step_s"] / timed["off"]["first_step_s"], 3)
         save()
-        if has_torch and strategy in TORCH_KINDS and precision == "float32":
+        if (has_torch and strategy in TORCH_KINDS and precision == "float32"
+                and not args.recompute):
             ref = timed_before(config, strategy, "pytorch")
             if ref is None:
                 ref = {"config": config, "strategy": strategy,

@@ -139,6 +139,9 @@ class SearchConfig:
         precision: `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"` (one
             device): the supernet computes in that dtype; alphas, BatchNorm
             statistics and losses stay float32 (`keras_darts.utils.precision`).
+        recompute: recompute the supernet edges' activations in the backward
+            pass instead of keeping them (less memory, one more forward pass of
+            the edges; `SearchModel`).
 
     Example:
 
@@ -221,6 +224,7 @@ class SearchConfig:
     steps_per_execution: int = 1
     run_eagerly: bool = False
     precision: str = "float32"
+    recompute: bool = False
 
     @classmethod
     def from_preset(cls, preset, **overrides):
@@ -303,7 +307,8 @@ class SearchConfig:
                       cells_per_stage=self.cells_per_stage, temperature=self.temperature,
                       partial_channels=self.partial_channels,
                       edge_normalization=self.edge_normalization,
-                      grad_clip=self.grad_clip, seed=self.seed, precision=self.precision)
+                      grad_clip=self.grad_clip, seed=self.seed, precision=self.precision,
+                      recompute=self.recompute)
         if self.activation is not None:
             kwargs["activation"] = self.activation
         kwargs.update({name: getattr(self, name) for name in cls.config_fields})

@@ -11,6 +11,7 @@ from keras_darts.utils.config import (
     RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
 )
 from keras_darts.utils.io import read_json
+from keras_darts.utils.precision import check_precision, precision_policy
 from keras_darts.utils.seed import restores_determinism
 
 TRAIN_PRESETS = {
@@ -126,6 +127,11 @@ class TrainConfig:
             run keeps the number decided; one resumed inside its first epoch
             decides from the rest of that epoch and may overrun the budget.
             Not with `distribute="multi-worker"` (workers would decide apart).
+        precision: `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`: the
+            network computes in that dtype with float32 weights, BatchNorm
+            statistics and loss (`keras_darts.utils.precision`); float16 is
+            loss-scaled by Keras (`LossScaleOptimizer`). `model.keras` keeps the
+            precision; exports are float32 (`keras_darts.export`).
 
     Example:
 
@@ -164,6 +170,7 @@ class TrainConfig:
     connect_timeout: float = 300.0
     checkpoint_every: int = None
     budget_seconds: float = None
+    precision: str = "float32"
 
     def __post_init__(self):
         if self.genotype is None and self.network is None:
@@ -188,6 +195,7 @@ class TrainConfig:
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels",
                                    "steps_per_execution", "cells_per_stage"))
         check_run_options(self)
+        check_precision(self.precision)
         check_non_negative(self, ("learning_rate", "min_learning_rate", "weight_decay",
                                   "auxiliary_weight"))
         if not 0 <= self.drop_path < 1:
@@ -379,7 +387,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     data = train_data(config.dataset, config.batch_size, seed=config.seed,
                       augmentation=config.augmentation, cutout=config.cutout,
                       max_train=config.max_train, data_dir=config.data_dir)
-    with strategy.scope():
+    with strategy.scope(), precision_policy(config.precision):
         if genotype is None:
             model = build_reference_network(config.network, data.info.num_classes,
                                             data.info.image_shape)
@@ -406,7 +414,8 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
         else:
             model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"],
                           steps_per_execution=config.steps_per_execution, jit_compile=False)
-        optimizer.build(model.trainable_variables)
+        # (Under mixed_float16, `compile` wrapped the optimizer in a LossScaleOptimizer.)
+        model.optimizer.build(model.trainable_variables)
 
     check_same_run(out_dir, config,
                    ignore=RUN_OPTIONS if budget is None else (*RUN_OPTIONS, "epochs"))

@@ -156,3 +156,36 @@ def test_short_mixed_precision_searches_run_end_to_end(tmp_path, method, order):
         assert result.model.get_config()["precision"] == precision
         with open(tmp_path / precision / "config.json") as f:
             assert f'"precision": "{precision}"' in f.read()
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_training_saves_its_precision_and_exports_float32(tmp_path, precision):
+    from keras_darts.data import load_arrays, normalize
+    from keras_darts.export import export_all
+    from keras_darts.export.verify import TFLiteRunner
+    from keras_darts.networks import inference_model
+    from keras_darts.training import TrainConfig, run_training
+
+    config = TrainConfig.from_preset("small", genotype="DARTS_V2", layers=3, channels=4,
+                                     epochs=1, max_train=128, batch_size=32,
+                                     precision=precision)
+    model, summary = run_training(config, str(tmp_path / "run"), verbose=0)
+    assert np.isfinite(summary["history"]["loss"][-1])
+    low = precision.split("_")[1]
+    assert model.get_layer("logits").compute_dtype == low
+    assert {v.dtype for v in model.weights} == {"float32"}
+    # Keras loss-scales float16 itself; bfloat16 needs no scaling.
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer) == (
+        precision == "mixed_float16")
+    loaded = keras.models.load_model(tmp_path / "run" / "model.keras", compile=False)
+    assert loaded.get_layer("logits").compute_dtype == low
+    (_, _), (xt, _), info = load_arrays("embedded")
+    images = normalize(xt[:64], info).numpy()
+    reports = export_all(model, str(tmp_path / "export"), images, quantizations=(None,))
+    # The artifacts are float32 graphs of the same weights: they agree with a float32
+    # model's outputs, and the low-precision network's predictions are mostly theirs.
+    assert set(reports) == {"savedmodel", "onnx", "tflite_float32"}
+    low_logits = np.asarray(inference_model(model)(images, training=False)).astype("float32")
+    tflite = TFLiteRunner(str(tmp_path / "export" / "model_float32.tflite"))(images)
+    assert np.mean(low_logits.argmax(-1) == np.asarray(tflite).argmax(-1)) >= 0.9
+    assert (tmp_path / "run" / "config.json").read_text().count(f'"{precision}"') == 1

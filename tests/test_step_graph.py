@@ -114,6 +114,20 @@ def test_edges_traced_once_per_signature_compute_what_inline_edges_do(method, kw
     assert moving and all(np.any(v.numpy() != 0) for v in moving)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("method,kwargs", [("darts", {}), ("d-darts", {})])
+def test_recomputed_edges_give_the_same_steps(method, kwargs):
+    # Recomputing every edge's activations in the backward pass (D-DARTS: its removed-cell
+    # passes too) changes what is kept, not what is computed: after 2 steps every alpha,
+    # weight and BatchNorm statistic is as without it, up to float rounding. Statistics
+    # updated twice (forward and recomputation) would have moved twice as far.
+    loss_kept, alphas_kept, state_kept, _, _ = _two_steps(shared=True, method=method, **kwargs)
+    loss, alphas, state, _, model = _two_steps(method=method, recompute=True, **kwargs)
+    assert model.network.shared_calls.recompute and model.get_config()["recompute"]
+    np.testing.assert_allclose(loss, loss_kept, rtol=1e-5)
+    assert_all_close(alphas, alphas_kept, rtol=1e-4, atol=1e-5)
+    assert_all_close(state, state_kept, rtol=1e-4, atol=1e-5)
+
 
 def _dense_bn():
     layer = keras.Sequential([keras.layers.Dense(3), keras.layers.BatchNormalization()])

@@ -37,8 +37,10 @@ def _check_writable(path):
 
 def _deployable(model):
     from keras_darts.networks.builders import inference_model
+    from keras_darts.utils.precision import float32_model
 
-    return inference_model(model)
+    # A mixed-precision network (float32 weights) is exported as its float32 copy.
+    return inference_model(float32_model(model))
 
 
 def _reference(model, images):
@@ -266,7 +268,7 @@ def export_all(model, out_dir, images, representative_images=None, formats=FORMA
     summarising them.
 
     Args:
-        model: a Keras network.
+        model: a Keras network (a mixed-precision one is exported in float32).
         out_dir: output directory.
         images: real, preprocessed images for the parity checks.
         representative_images: calibration images for int8.
@@ -294,6 +296,7 @@ def export_all(model, out_dir, images, representative_images=None, formats=FORMA
         raise ValueError(f"Unknown quantizations {bad_q}. Supported: {list(QUANTIZATIONS)}.")
     os.makedirs(out_dir, exist_ok=True)
     reports = {}
+    model = _deployable(model)  # once for every writer
     if "savedmodel" in formats:
         reports["savedmodel"] = export_savedmodel(
             model, os.path.join(out_dir, f"{name}_savedmodel"), images)

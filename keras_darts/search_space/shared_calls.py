@@ -71,8 +71,11 @@ class SharedCalls:
     (1, 2)
     """
 
-    def __init__(self):
+    def __init__(self, recompute=False):
         self._traced = {}
+        #: recompute each call's internal activations in the backward pass instead of
+        #: keeping them (`tf.recompute_grad`): only a call's inputs and outputs stay.
+        self.recompute = bool(recompute)
 
     def __len__(self):
         """How many signatures have a traced function."""
@@ -102,14 +105,41 @@ class SharedCalls:
                              f"{template.name!r} but not its variables.")
         trainable = [tf.convert_to_tensor(v) for v in layer.trainable_variables]
         state = [tf.convert_to_tensor(v) for v in layer.non_trainable_variables]
-        outputs, values = traced.function(trainable, state, *tensors)
+        if self.recompute:
+            outputs, values = _recomputed(traced.function, trainable, state, tensors)
+        else:
+            outputs, values = traced.function(trainable, state, *tensors)
         variables = layer.non_trainable_variables
         for i, value in zip(traced.updated, values):
             variables[i].assign(value)
         return outputs
 
 
-def share_edge_traces(network, enabled=True):
+def _recomputed(function, trainable, state, tensors):
+    """`function(trainable, state, *tensors)` whose activations are recomputed for gradients.
+
+    The function's inputs are all tensors (the variables enter as values), so
+    `tf.recompute_grad` needs no variables of its own. The assigned values (BatchNorm
+    statistics) are taken from the forward pass; the recomputation's copies of them are
+    discarded, so statistics are updated once.
+    """
+    n_t, n_s = len(trainable), len(state)
+    structure = []
+
+    @tf.recompute_grad
+    def run(*flat):
+        outputs, values = function(list(flat[:n_t]), list(flat[n_t:n_t + n_s]),
+                                   *flat[n_t + n_s:])
+        structure[:] = [outputs, len(values)]
+        return [*tf.nest.flatten(outputs), *values]
+
+    flat = run(*trainable, *state, *tensors)
+    outputs, n_values = structure
+    n_out = len(flat) - n_values
+    return tf.nest.pack_sequence_as(outputs, flat[:n_out]), list(flat[n_out:])
+
+
+def share_edge_traces(network, enabled=True, recompute=False):
     """Gives every edge (`MixedOp`) of `network`'s cells the network's `SharedCalls`, or none.
 
     With it, edges of equal signature (candidate ops, channels, stride, input shape) in
@@ -120,13 +150,20 @@ def share_edge_traces(network, enabled=True):
     Args:
         network: a supernet with a `cells` list, each cell with an `edges` list.
         enabled: share (True) or trace every edge inline (False).
+        recompute: recompute each edge's internal activations in the backward pass
+            (`SharedCalls.recompute`): memory for the edges' inputs and outputs only,
+            at the cost of a second forward pass of every edge. Needs `enabled`.
 
     Returns:
         The network's `SharedCalls`, or None when not enabled.
     """
+    if recompute and not enabled:
+        raise ValueError("recompute needs the edges' shared traces (enabled=True).")
     if enabled and getattr(network, "shared_calls", None) is None:
         network.shared_calls = SharedCalls()
     shared = network.shared_calls if enabled else None
+    if shared is not None:
+        shared.recompute = bool(recompute)
     for cell in network.cells:
         for edge in cell.edges:
             edge.shared_calls = shared

@@ -91,6 +91,11 @@ class SearchModel(keras.Model):
             supernet's layers compute in that dtype with float32 variables;
             alphas, mixing weights, BatchNorm statistics and losses stay float32,
             and float16 gradients are loss-scaled (`keras_darts.utils.precision`).
+        recompute: keep only each supernet edge's input and output for the backward
+            pass and recompute the rest there (`tf.recompute_grad` over the edges'
+            shared traces, `share_edge_traces`): much less memory for one more
+            forward pass of the edges. BatchNorm statistics are updated once. On one
+            device (under a multi-replica strategy the edges are traced inline).
         **kwargs: `keras.Model` arguments (e.g. `name`).
 
     Raises:
@@ -134,7 +139,8 @@ class SearchModel(keras.Model):
                  primitives=None, normal_active=None, reduce_active=None, reductions=None,
                  partial_channels=1, edge_normalization=False, activation="softmax",
                  temperature=1.0, per_cell_alphas=False, alpha_init_scale=1e-3,
-                 alpha_init_value=0.0, grad_clip=5.0, seed=None, precision="float32", **kwargs):
+                 alpha_init_value=0.0, grad_clip=5.0, seed=None, precision="float32",
+                 recompute=False, **kwargs):
         super().__init__(**kwargs)
         input_shape = tuple(int(d) for d in input_shape)
         if len(input_shape) != 3 or min(input_shape) < 1:
@@ -165,8 +171,9 @@ class SearchModel(keras.Model):
             partial_channels=partial_channels, edge_normalization=bool(edge_normalization),
             activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,
             alpha_init_scale=alpha_init_scale, alpha_init_value=alpha_init_value,
-            grad_clip=grad_clip, seed=seed, precision=precision,
+            grad_clip=grad_clip, seed=seed, precision=precision, recompute=bool(recompute),
         )
+        self.recompute = bool(recompute)
         self.grad_clip = grad_clip
         self.precision = precision
         with precision_policy(precision):
@@ -287,7 +294,10 @@ class SearchModel(keras.Model):
             from_logits=True, reduction=None)
         self.optimizer.build(self.weight_variables)
         self.arch_optimizer.build(self.arch_variables)
-        share_edge_traces(self.network, self.shares_edge_traces)
+        # Recomputation runs through the shared traces (an edge as a function of its
+        # variables' values), so it shares them even where a strategy would not.
+        share_edge_traces(self.network, self.shares_edge_traces or self.recompute,
+                          recompute=self.recompute)
 
     # ------------------------------------------------------------------ helpers
     def fit(self, x=None, y=None, *args, steps_per_epoch=None, **kwargs):

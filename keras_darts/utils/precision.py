@@ -132,3 +132,38 @@ class DynamicLossScale:
             return tf.constant(False)
 
         tf.cond(finite, finite_update, skip)
+
+
+def float32_model(model):
+    """A float32 copy of a mixed-precision Keras model, sharing nothing with it.
+
+    Exporters write float32 graphs (TFLite's and ONNX's converters, and the parity checks
+    against them, expect float32 kernels; a TFLite float16 or int8 file is made from the
+    float32 graph by quantization). A network trained under `mixed_bfloat16` or
+    `mixed_float16` keeps float32 weights, so the copy computes with exactly those.
+
+    Args:
+        model: a functional `keras.Model` (for example from `build_network`).
+
+    Returns:
+        `model` itself if it computes in float32, otherwise a float32 clone holding
+        the same weight values.
+
+    Example:
+
+    >>> with precision_policy("mixed_bfloat16"):
+    ...     net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    >>> float32_model(net).layers[-1].compute_dtype
+    'float32'
+    """
+    if model.dtype_policy.compute_dtype == "float32" and all(
+            layer.dtype_policy.compute_dtype == "float32" for layer in model.layers):
+        return model
+
+    def clone(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    with precision_policy("float32"):  # sublayers made in a layer's constructor too
+        copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
