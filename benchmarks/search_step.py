@@ -286,14 +286,32 @@ LABELS = {
 }
 
 
-def _mine(doc, config, precision="float32"):
+def _mine(doc, config, precision="float32", recompute=False):
     mine = {}
     for r in doc["results"]:  # the first result of a strategy counts
         if (r["config"] == config and r.get("implementation") == "keras_darts"
                 and "error" not in r and r.get("precision", "float32") == precision
-                and not r.get("recompute")):
+                and bool(r.get("recompute")) == recompute):
             mine.setdefault(r["strategy"], r)
     return mine
+
+
+def _recompute_table(recomputed, kept, config):
+    """Recomputed activations against kept ones, one row per strategy (Markdown)."""
+    lines = ["| strategy | s/step kept -> recomputed | peak RSS kept -> recomputed | "
+             "first step kept -> recomputed |", "|---|---|---|---|"]
+    for s in [s for s in STRATEGIES if s in recomputed]:
+        r, k = recomputed[s], kept.get(s)
+        if k is None:
+            lines.append(f"| {LABELS.get(s, s)} | {r['median_step_s']:.2f} s | "
+                         f"{r['peak_rss_mb'] / 1024:.1f} GiB | {r['first_step_s']:.0f} s |")
+            continue
+        lines.append(
+            f"| {LABELS.get(s, s)} | {k['median_step_s']:.2f} -> {r['median_step_s']:.2f} s "
+            f"({r['median_step_s'] / k['median_step_s']:.2f}x) | "
+            f"{k['peak_rss_mb'] / 1024:.1f} -> {r['peak_rss_mb'] / 1024:.1f} GiB | "
+            f"{k['first_step_s']:.0f} -> {r['first_step_s']:.0f} s |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_tables(doc, config, before=None):
@@ -302,7 +320,9 @@ def markdown_tables(doc, config, before=None):
     One row per strategy: seconds per step, images per second, peak memory and the first
     step, with the first step of `before` (an earlier JSON) beside it where it has the
     strategy. Where `doc` has `--split` results, a second table splits the first step;
-    where it has mixed-precision results, a third sets them beside float32.
+    where it has mixed-precision results, a third sets them beside float32. A document
+    of `--recompute` results gives one table: each strategy recomputed against its run
+    with kept activations (in `doc`, else in `before`).
 
     Args:
         doc: a JSON document written by this script.
@@ -314,6 +334,9 @@ def markdown_tables(doc, config, before=None):
     """
     rows = _mine(doc, config)
     old = _mine(before, config) if before else {}
+    recomputed = _mine(doc, config, recompute=True)
+    if recomputed:  # kept activations: this document's runs, else the earlier ones
+        return _recompute_table(recomputed, {**old, **rows}, config)
     if not rows:
         return ""
     order = [s for s in STRATEGIES if s in rows]
