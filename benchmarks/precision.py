@@ -10,6 +10,8 @@ process, and the results are set beside float32's:
   mixing weights: flips on near ties (gaps of a few 1e-3) are rounding deciding a tie,
   flips on wide gaps would be a search that went elsewhere;
 - `max_weight_diff`: the largest difference of a mixing weight from float32's;
+- `movement_cosine`: the cosine between the two searches' moves of the mixing weights away
+  from the uniform start (1: the architecture moved the same way);
 - the search's first and median step time and its final search loss (as recorded; for
   speed, `search_step.py --precision` times steps on an otherwise idle machine).
 
@@ -83,10 +85,16 @@ def compare(run, reference):
     """`run`'s agreement with the float32 run `reference` of the same method and seed."""
     import numpy as np
 
-    same, flipped, total, max_diff = 0, [], 0, 0.0
+    same, flipped, total, max_diff, seen = 0, [], 0, 0.0, []
+    moves, moves32 = [], []
     for w, w32 in zip(run["mixing_weights"], reference["mixing_weights"]):
         w, w32 = np.asarray(w), np.asarray(w32)
+        if any(np.array_equal(w32, other) for other in seen):
+            continue  # a cell sharing its kind's alphas: that kind is counted once
+        seen.append(w32)
         max_diff = max(max_diff, float(np.abs(w - w32).max()))
+        moves.append((w - 1.0 / w.shape[-1]).ravel())  # away from the uniform start
+        moves32.append((w32 - 1.0 / w32.shape[-1]).ravel())
         for edge, edge32 in zip(w, w32):
             total += 1
             if np.argmax(edge) == np.argmax(edge32):
@@ -94,9 +102,11 @@ def compare(run, reference):
             else:
                 top = np.sort(edge32)[::-1]
                 flipped.append(round(float(top[0] - top[1]), 6))
+    move, move32 = np.concatenate(moves), np.concatenate(moves32)
+    cosine = float(move @ move32 / (np.linalg.norm(move) * np.linalg.norm(move32) + 1e-12))
     return {"same_genotype": run["genotype"] == reference["genotype"],
             "edge_agreement": round(same / max(total, 1), 4), "flipped_margins": flipped,
-            "max_weight_diff": round(max_diff, 6)}
+            "max_weight_diff": round(max_diff, 6), "movement_cosine": round(cosine, 4)}
 
 
 def summary(runs):
@@ -109,10 +119,13 @@ def summary(runs):
             continue
         c = compare(r, ref)
         row = table.setdefault(f"{method} {precision}", {
-            "runs": 0, "same_genotype": 0, "edge_agreement": [], "flipped_margins": []})
+            "runs": 0, "same_genotype": 0, "edge_agreement": [], "movement_cosine": [],
+            "max_weight_diff": [], "flipped_margins": []})
         row["runs"] += 1
         row["same_genotype"] += int(c["same_genotype"])
         row["edge_agreement"].append(c["edge_agreement"])
+        row["movement_cosine"].append(c["movement_cosine"])
+        row["max_weight_diff"].append(c["max_weight_diff"])
         row["flipped_margins"] += c["flipped_margins"]
     # The baseline: how far apart float32 searches of two seeds end (a flip rate that mixed
     # precision's rounding can be set against).
@@ -122,10 +135,12 @@ def summary(runs):
             if method2 == method:
                 c = compare(r2, r)
                 row = table.setdefault(f"{method} float32 other seed", {
-                    "pairs": 0, "same_genotype": 0, "edge_agreement": []})
+                    "pairs": 0, "same_genotype": 0, "edge_agreement": [],
+                    "movement_cosine": [], "max_weight_diff": []})
                 row["pairs"] += 1
                 row["same_genotype"] += int(c["same_genotype"])
-                row["edge_agreement"].append(c["edge_agreement"])
+                for key in ("edge_agreement", "movement_cosine", "max_weight_diff"):
+                    row[key].append(c[key])
     return table
 
 
