@@ -117,31 +117,27 @@ def summary(runs):
         ref = by_key.get((method, seed, "float32"))
         if precision == "float32" or ref is None:
             continue
-        c = compare(r, ref)
-        row = table.setdefault(f"{method} {precision}", {
-            "runs": 0, "same_genotype": 0, "edge_agreement": [], "movement_cosine": [],
-            "max_weight_diff": [], "flipped_margins": []})
-        row["runs"] += 1
-        row["same_genotype"] += int(c["same_genotype"])
-        row["edge_agreement"].append(c["edge_agreement"])
-        row["movement_cosine"].append(c["movement_cosine"])
-        row["max_weight_diff"].append(c["max_weight_diff"])
-        row["flipped_margins"] += c["flipped_margins"]
+        _add(table, f"{method} {precision}", compare(r, ref))
     # The baseline: how far apart float32 searches of two seeds end (a flip rate that mixed
     # precision's rounding can be set against).
     f32 = sorted((k, r) for k, r in by_key.items() if k[2] == "float32")
     for i, ((method, seed, _), r) in enumerate(f32):
-        for (method2, seed2, _), r2 in f32[i + 1:]:
+        for (method2, _, _), r2 in f32[i + 1:]:
             if method2 == method:
-                c = compare(r2, r)
-                row = table.setdefault(f"{method} float32 other seed", {
-                    "pairs": 0, "same_genotype": 0, "edge_agreement": [],
-                    "movement_cosine": [], "max_weight_diff": []})
-                row["pairs"] += 1
-                row["same_genotype"] += int(c["same_genotype"])
-                for key in ("edge_agreement", "movement_cosine", "max_weight_diff"):
-                    row[key].append(c[key])
+                _add(table, f"{method} float32 other seed", compare(r2, r))
     return table
+
+
+def _add(table, key, comparison):
+    """Adds one `compare` result to the summary row `key`: counts, then lists per figure."""
+    row = table.setdefault(key, {"pairs": 0, "same_genotype": 0, "edge_agreement": [],
+                                 "movement_cosine": [], "max_weight_diff": [],
+                                 "flipped_margins": []})
+    row["pairs"] += 1
+    row["same_genotype"] += int(comparison["same_genotype"])
+    for figure in ("edge_agreement", "movement_cosine", "max_weight_diff"):
+        row[figure].append(comparison[figure])
+    row["flipped_margins"] += comparison["flipped_margins"]
 
 
 def main():

@@ -296,7 +296,7 @@ def _mine(doc, config, precision="float32", recompute=False):
     return mine
 
 
-def _recompute_table(recomputed, kept, config):
+def _recompute_table(recomputed, kept):
     """Recomputed activations against kept ones, one row per strategy (Markdown)."""
     lines = ["| strategy | s/step kept -> recomputed | peak RSS kept -> recomputed | "
              "first step kept -> recomputed |", "|---|---|---|---|"]
@@ -336,7 +336,7 @@ def markdown_tables(doc, config, before=None):
     old = _mine(before, config) if before else {}
     recomputed = _mine(doc, config, recompute=True)
     if recomputed:  # kept activations: this document's runs, else the earlier ones
-        return _recompute_table(recomputed, {**old, **rows}, config)
+        return _recompute_table(recomputed, {**old, **rows})
     if not rows:
         return ""
     order = [s for s in STRATEGIES if s in rows]

@@ -8,7 +8,7 @@ import time
 from keras_darts.utils.config import (
     RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
 )
-from keras_darts.utils.precision import check_precision
+from keras_darts.utils.precision import check_loss_scaling_devices, check_precision
 from keras_darts.utils.seed import restores_determinism
 
 PRESETS = {
@@ -280,10 +280,7 @@ class SearchConfig:
             raise ValueError(f"seed must be a non-negative integer. Received: {self.seed!r}")
         check_run_options(self)
         check_precision(self.precision)
-        if self.precision == "mixed_float16" and self.distribute != "default":
-            raise ValueError("precision='mixed_float16' runs on one device (its loss scaling "
-                             f"is not distributed); with distribute={self.distribute!r} use "
-                             "precision='mixed_bfloat16'.")
+        check_loss_scaling_devices(self.precision, self.distribute != "default")
         if self.activation is not None:
             from keras_darts.architecture.activations import get_activation
 

@@ -3,8 +3,9 @@
 Under a mixed precision the network's layers compute in bfloat16 or float16 and keep their
 variables in float32 (Keras dtype policies `"mixed_bfloat16"`, `"mixed_float16"`). What
 decides the architecture stays in float32: the alphas and their mixing weights (cast to the
-op outputs' dtype only where an edge mixes them), BatchNorm's statistics (Keras keeps them in
-float32 and computes the moments in float32), the logits handed to a loss and every loss.
+op outputs' dtype only where an edge mixes them), BatchNorm's parameters and statistics (our
+`BatchNorm` keeps them float32; its fused kernel computes the moments in float32), the logits
+handed to a loss and every loss.
 float16 has a narrow range, so its gradients are computed from a scaled loss
 (`DynamicLossScale`); bfloat16 has float32's range and needs no scaling.
 """
@@ -27,6 +28,25 @@ def check_precision(precision):
         raise ValueError(f"Unknown precision {precision!r}; choose one of "
                          f"{', '.join(PRECISIONS)}.")
     return precision
+
+
+def check_loss_scaling_devices(precision, distributed):
+    """Raises if float16's loss scaling would run under a multi-device strategy.
+
+    A search model's `DynamicLossScale` is not synchronised across replicas, so
+    `mixed_float16` searches run on one device; bfloat16 needs no scaling.
+
+    Args:
+        precision: one of `PRECISIONS`.
+        distributed: whether the run uses more than one device.
+
+    Raises:
+        ValueError: for `mixed_float16` with `distributed`, naming bfloat16.
+    """
+    if precision == "mixed_float16" and distributed:
+        raise ValueError("precision='mixed_float16' runs on one device (its loss scaling is "
+                         "not distributed); under a tf.distribute strategy use "
+                         "precision='mixed_bfloat16', which needs no loss scaling.")
 
 
 @contextlib.contextmanager
@@ -114,9 +134,7 @@ class DynamicLossScale:
         """
         from keras_darts.utils.distribute import num_replicas
 
-        if num_replicas() > 1:
-            raise ValueError("mixed_float16 runs on one device; under a tf.distribute strategy "
-                             "use mixed_bfloat16 (no loss scaling needed).")
+        check_loss_scaling_devices("mixed_float16", num_replicas() > 1)
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
 
         def finite_update():
@@ -135,7 +153,7 @@ class DynamicLossScale:
 
 
 def float32_model(model):
-    """A float32 copy of a mixed-precision Keras model, sharing nothing with it.
+    """A float32 version of a mixed-precision Keras model: the model, or a float32 copy.
 
     Exporters write float32 graphs (TFLite's and ONNX's converters, and the parity checks
     against them, expect float32 kernels; a TFLite float16 or int8 file is made from the
