@@ -73,6 +73,26 @@ def test_each_cells_gradient_is_that_of_its_own_total_loss(batch, ablation_gradi
     del tape
 
 
+@pytest.mark.parametrize("training", [False, True])
+def test_ablation_passes_share_the_cells_before_the_removed_one(batch, training):
+    """`ablations=True` gives the full pass and each removed-cell pass, as run one by one."""
+    x, _ = batch
+    model = DistributedCellSearch(alpha_init_scale=0.5, **dict(SMALL, layers=4))
+    model.compile()
+    net, w = model.network, model.architecture.mixing_weights()
+    full, *removed = net(x, w, training=training, ablations=True)
+    assert len(removed) == 4
+    # The same values as separate passes (the running statistics they update do not
+    # enter a training-mode pass).
+    np.testing.assert_allclose(_np(full), _np(net(x, w, training=training)), rtol=1e-6)
+    for j, logits in enumerate(removed):
+        np.testing.assert_allclose(_np(logits), _np(net(x, w, training=training, removed=j)),
+                                   rtol=1e-6, atol=1e-6)
+    assert not np.allclose(_np(removed[0]), _np(removed[1]))
+    with pytest.raises(ValueError, match="removed or ablations"):
+        net(x, w, removed=0, ablations=True)
+
+
 def test_a_step_moves_each_cells_alphas_by_its_own_loss_and_optimiser(batch):
     x, y = batch
     model = DistributedCellSearch(alpha_init_scale=0.5, level="single", **SMALL)

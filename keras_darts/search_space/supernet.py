@@ -81,9 +81,15 @@ class DartsSupernet(layers_mod.Layer):
         edge_weights: optional list of one `(num_edges,)` tensor per cell,
             each edge's weight in its node's sum (PC-DARTS's edge
             normalisation).
+        ablations: also compute the logits with each cell removed in turn
+            (D-DARTS's ablation passes). The pass without cell `i` starts from
+            the full pass's inputs of cell `i`: the cells before it are computed
+            once, not once per pass (`n (n - 1) / 2` cell evaluations for the
+            `n` passes instead of `n (n - 1)`), with the same values.
 
     Returns:
-        Logits `(batch, num_classes)`.
+        Logits `(batch, num_classes)`; with `ablations`, a list of the full
+        pass's logits followed by those with cell 0, 1, ... removed.
 
     Raises:
         ValueError: for impossible sizes (no classes, zero nodes, more
@@ -168,7 +174,8 @@ class DartsSupernet(layers_mod.Layer):
     def compute_output_shape(self, input_shape, cell_weights_shape=None):
         return (input_shape[0], self.num_classes)
 
-    def features(self, x, cell_weights, training=None, removed=None, edge_weights=None):
+    def features(self, x, cell_weights, training=None, removed=None, edge_weights=None,
+                 ablations=False):
         """Runs stem and cells; returns the last cell's feature map.
 
         Args:
@@ -177,20 +184,42 @@ class DartsSupernet(layers_mod.Layer):
             training: training mode.
             removed: index of a cell to remove (see `bypass`), or None.
             edge_weights: one edge-weight tensor per cell, or None.
+            ablations: also return the feature maps with each cell removed in turn
+                (see the class's `ablations`).
+
+        Returns:
+            The feature map; with `ablations`, a list: the full pass's, then one per
+            removed cell.
         """
         if len(cell_weights) != self.num_layers:
             raise ValueError(
                 f"Expected mixing weights for {self.num_layers} cells, got {len(cell_weights)}."
             )
+        if ablations and removed is not None:
+            raise ValueError("Pass either removed or ablations=True, not both.")
         s = self.stem_bn(self.stem_conv(x), training=training)
+        inputs = []  # (s0, s1) entering each cell in the full pass
         s0 = s1 = s
-        for i, (cell, weights) in enumerate(zip(self.cells, cell_weights)):
-            if i == removed:
-                s0, s1 = s1, self.bypass(i, s1)
-            else:
-                s0, s1 = s1, cell(s0, s1, weights, training=training,
-                                  edge_weights=None if edge_weights is None else edge_weights[i])
-        return s1
+        for i in range(self.num_layers):
+            inputs.append((s0, s1))
+            s0, s1 = self._next_states(i, s0, s1, cell_weights, training, edge_weights,
+                                       removed)
+        if not ablations:
+            return s1
+        outputs = [s1]
+        for r, (s0, s1) in enumerate(inputs):
+            for i in range(r, self.num_layers):
+                s0, s1 = self._next_states(i, s0, s1, cell_weights, training, edge_weights,
+                                           removed=r)
+            outputs.append(s1)
+        return outputs
+
+    def _next_states(self, i, s0, s1, cell_weights, training, edge_weights, removed):
+        """The two states after cell `i` (bypassed when it is the `removed` one)."""
+        if i == removed:
+            return s1, self.bypass(i, s1)
+        return s1, self.cells[i](s0, s1, cell_weights[i], training=training,
+                                 edge_weights=None if edge_weights is None else edge_weights[i])
 
     def bypass(self, index, s1):
         """What a removed cell outputs (D-DARTS's ablation): its input, passed through.
@@ -216,10 +245,14 @@ class DartsSupernet(layers_mod.Layer):
             y = ops.take(y, [j % c_in for j in range(c_out)], axis=-1)
         return y
 
-    def call(self, x, cell_weights, training=None, removed=None, edge_weights=None):
-        logits = self.classifier(self.global_pool(self.features(x, cell_weights, training,
-                                                                removed, edge_weights)))
-        return ops.cast(logits, "float32")  # losses in float32 under mixed precision
+    def call(self, x, cell_weights, training=None, removed=None, edge_weights=None,
+             ablations=False):
+        features = self.features(x, cell_weights, training, removed, edge_weights, ablations)
+
+        def logits(f):  # losses in float32 under mixed precision
+            return ops.cast(self.classifier(self.global_pool(f)), "float32")
+
+        return [logits(f) for f in features] if ablations else logits(features)
 
     def derive(self, weights, masks):
         """The DARTS `Genotype` of mixing weights `{"normal": ..., "reduce": ...}`."""

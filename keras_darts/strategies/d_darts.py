@@ -85,7 +85,11 @@ class DistributedCellSearch(SearchModel):
     gradient of their own `L_T^i` only, computed exactly for every cell from
     three backward passes (of `L_CE`, of the summed removed-cell losses and of
     the zero-one losses) rather than one per cell; the n removed-cell forward
-    passes and all of this run in one traced step. A removed cell passes its
+    passes and all of this run in one traced step. The pass without cell i
+    starts from the full pass's input of cell i (the cells before it compute the
+    same values in every pass), so the n passes evaluate n (n - 1) / 2 cells,
+    not n (n - 1); BatchNorm statistics are updated by the full pass and, for
+    the cells after the removed one, by each removed pass. A removed cell passes its
     input through (`DartsSupernet.bypass`: subsampled where the cell reduces,
     channels repeated where their count changes; parameter-free).
     `ablation_gradient=False` treats `L_AB` as a constant (as the authors'
@@ -235,20 +239,25 @@ class DistributedCellSearch(SearchModel):
         m = len(alphas)
         w_vars = self.weight_variables
         ablate = self.w_abl > 0
+        replicas = num_replicas()
         with tf.GradientTape(persistent=True) as tape:
             weights = self.architecture.mixing_weights()
-            ce, scaled, logits = self.compute_search_loss(x, y, weights=weights)
+            if ablate:
+                # The full pass and the n removed-cell passes in one call: each removed
+                # pass starts from the full pass's input of its removed cell.
+                logits, *removed = self.run_network(x, weights, True, ablations=True)
+                ce = ops.mean(self.search_loss(y, logits))
+                scaled = ce / replicas
+                removed = [ops.mean(self.search_loss(y, r)) for r in removed]
+                removed_sum = ops.sum(ops.stack(removed))
+            else:
+                ce, scaled, logits = self.compute_search_loss(x, y, weights=weights)
             l01 = [zero_one_loss(w, self.architecture.mask(kind))
                    for w, kind in zip(weights, self.network.cell_types)]
             l01_sum = ops.sum(ops.stack(l01))
-            if ablate:
-                removed = [ops.mean(self.search_loss(
-                    y, self.run_network(x, weights, True, removed=i))) for i in range(n)]
-                removed_sum = ops.sum(ops.stack(removed))
         # Under tf.distribute the losses and gradients below are global (summed or averaged
         # over replicas) before they meet the non-linear ablation terms; the zero-one loss
         # depends on the alphas alone, the same on every replica.
-        replicas = num_replicas()
         targets = alphas + (w_vars if self.level == "single" else [])
         g_ce = all_reduce_sum(fill_none_gradients(self.gradients(tape, scaled, targets), targets))
         weight_grads = g_ce[m:]
