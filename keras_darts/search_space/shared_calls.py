@@ -111,7 +111,8 @@ class SharedCalls:
             outputs, values = traced.function(trainable, state, *tensors)
         variables = layer.non_trainable_variables
         for i, value in zip(traced.updated, values):
-            variables[i].assign(value)
+            # The backing tf.Variable, without the read-back a Keras assignment adds.
+            variables[i].value.assign(value, read_value=False)
         return outputs
 
 
