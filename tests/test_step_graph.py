@@ -185,3 +185,32 @@ def test_shared_calls_refuse_lost_assignments_and_other_variables():
             shared.call(layer, ("sig",), lambda lay, t: lay(t, training=False), x)
             return shared.call(other, ("sig",), lambda lay, t: lay(t), x)
         mismatched(tf.ones((2, 4)))
+
+
+def test_search_steps_are_traced_without_autograph_unless_a_strategy_asks():
+    """Strategies' steps run as written (no AutoGraph conversion); `autograph = True` converts."""
+    from keras_darts.strategies import SingleLevelSearch
+
+    def step(self, data):  # a Python `if` on a tensor: needs AutoGraph in a graph
+        x, y = data
+        loss = keras.ops.mean(self.search_loss(y, self(x, training=True)))
+        if loss > 1e9:
+            loss = loss * 0.0
+        return {"loss": loss}
+
+    plain = type("Plain", (SingleLevelSearch,), {"train_step": step})
+    converted = type("Converted", (SingleLevelSearch,), {"train_step": step, "autograph": True})
+    x = tf.random.stateless_normal((4, 28, 28, 1), seed=(0, 0))
+    y = tf.constant([0, 1, 2, 3])
+    settings = dict(TINY, num_classes=10, input_shape=(28, 28, 1), layers=3, channels=2,
+                    steps=1, multiplier=1, stem_multiplier=1)
+    model = converted(**settings)
+    model.compile()
+    assert np.isfinite(float(tf.function(model.train_step)((x, y))["loss"]))
+    model = plain(**settings)
+    model.compile()
+    with pytest.raises(TypeError, match="bool"):  # tf.errors.OperatorNotAllowedInGraphError
+        tf.function(model.train_step)((x, y))
+    # Built-in strategies' steps are AutoGraph artifacts, so `fit`'s tf.function calls them as is.
+    assert hasattr(SingleLevelSearch.train_step, "autograph_info__")
+    assert not hasattr(converted.train_step, "autograph_info__")

@@ -125,6 +125,20 @@ class SearchModel(keras.Model):
     #: the supernet's edges of one signature are traced once per step graph (`SharedCalls`):
     #: half the tracing time; a strategy whose steps run slower that way says False.
     shares_edge_traces = True
+    #: whether AutoGraph converts the strategy's `train_step` and `test_step` when `fit` and
+    #: `evaluate` trace them. Search steps are plain graph code (control flow on tensors is
+    #: an explicit `tf.cond`), traced as written: 10-20% less tracing. A strategy whose
+    #: steps branch on tensors with Python `if` / `for` says True.
+    autograph = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.autograph:
+            return
+        for name in ("train_step", "test_step"):
+            step = cls.__dict__.get(name)
+            if step is not None:
+                setattr(cls, name, tf.autograph.experimental.do_not_convert(step))
 
     @classmethod
     def check_config(cls, config):
@@ -535,6 +549,7 @@ class SearchModel(keras.Model):
         """
         return []
 
+    @tf.autograph.experimental.do_not_convert  # see `autograph`
     def test_step(self, data):
         x, y = data[0], data[1]
         loss, _, logits = self.compute_search_loss(x, y, training=False,
