@@ -111,7 +111,7 @@ class SharedCalls:
             outputs, values = traced.function(trainable, state, *tensors)
         variables = layer.non_trainable_variables
         for i, value in zip(traced.updated, values):
-            # The backing tf.Variable, without the read-back a Keras assignment adds.
+            # Straight to the backing tf.Variable: less tracing than Keras's assign.
             variables[i].value.assign(value, read_value=False)
         return outputs
 
