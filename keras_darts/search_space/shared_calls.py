@@ -111,8 +111,7 @@ class SharedCalls:
             outputs, values = traced.function(trainable, state, *tensors)
         variables = layer.non_trainable_variables
         for i, value in zip(traced.updated, values):
-            # Straight to the backing tf.Variable: less tracing than Keras's assign.
-            variables[i].value.assign(value, read_value=False)
+            variables[i].assign(value)  # Keras's assign: recorded by an enclosing scope
         return outputs
 
 
