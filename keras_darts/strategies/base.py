@@ -363,8 +363,17 @@ class SearchModel(keras.Model):
             logits = self(x, training=training, temperature=temperature)
         else:
             logits = self.run_network(x, weights, training)
+        return (*self.mean_search_loss(y, logits), logits)
+
+    def mean_search_loss(self, y, logits):
+        """The search loss of `logits`, averaged over the local batch.
+
+        Returns:
+            `(loss, scaled_loss)`: `scaled_loss` is `loss` divided by the number of
+            replicas (differentiate this one).
+        """
         loss = ops.mean(self.search_loss(y, logits))
-        return loss, loss / num_replicas(), logits
+        return loss, loss / num_replicas()
 
     def apply_gradients(self, optimizer, grads, variables, clipnorm=None, reduced=False):
         """Sums gradients over replicas, clips by global norm, applies them.

@@ -239,16 +239,14 @@ class DistributedCellSearch(SearchModel):
         m = len(alphas)
         w_vars = self.weight_variables
         ablate = self.w_abl > 0
-        replicas = num_replicas()
         with tf.GradientTape(persistent=True) as tape:
             weights = self.architecture.mixing_weights()
             if ablate:
                 # The full pass and the n removed-cell passes in one call: each removed
                 # pass starts from the full pass's input of its removed cell.
                 logits, *removed = self.run_network(x, weights, True, ablations=True)
-                ce = ops.mean(self.search_loss(y, logits))
-                scaled = ce / replicas
-                removed = [ops.mean(self.search_loss(y, r)) for r in removed]
+                ce, scaled = self.mean_search_loss(y, logits)
+                removed = [self.mean_search_loss(y, r)[0] for r in removed]
                 removed_sum = ops.sum(ops.stack(removed))
             else:
                 ce, scaled, logits = self.compute_search_loss(x, y, weights=weights)
@@ -258,6 +256,7 @@ class DistributedCellSearch(SearchModel):
         # Under tf.distribute the losses and gradients below are global (summed or averaged
         # over replicas) before they meet the non-linear ablation terms; the zero-one loss
         # depends on the alphas alone, the same on every replica.
+        replicas = num_replicas()
         targets = alphas + (w_vars if self.level == "single" else [])
         g_ce = all_reduce_sum(fill_none_gradients(self.gradients(tape, scaled, targets), targets))
         weight_grads = g_ce[m:]

@@ -412,7 +412,7 @@ class PathwiseFairSearch(SearchModel):
         with tf.GradientTape() as tape:
             for choices in paths:
                 logits = self.network(x, self.cell_choices(choices), training=True)
-                losses.append(ops.mean(self.search_loss(y, logits)))
+                losses.append(self.mean_search_loss(y, logits)[0])
                 all_logits.append(logits)
             total = ops.sum(ops.stack(losses))
             scaled = total / num_replicas()
