@@ -411,6 +411,8 @@ def fit_resumable(model, data, epochs, checkpoint_dir, csv_path, callbacks=(),
     if epoch < end:
         sample = next(iter(stream(epoch, step, epoch + 1)))
         if step:  # compiled metrics are built lazily; build them to restore their running means
+            # Private Keras API: `_symbolic_build` is the only way to build compiled metrics
+            # (their variables) before `fit` runs a step; `Model.build` leaves them unbuilt.
             with model.distribute_strategy.scope():
                 model._symbolic_build(data_batch=sample)
         with keras_multi_worker(model, sample):

@@ -57,7 +57,7 @@ def test_graph_mode_search_moves_alphas_lowers_loss_and_writes_results(shared_se
     ({"steps": 0}, "steps must be a positive integer"),
     ({"layers": 1}, "too few cells"),
     ({"dataset": "cifar11"}, "Unknown dataset"),
-    ({"method": "gdas"}, "Unknown search method"),
+    ({"method": "no-such-method"}, "Unknown search method"),
     ({"order": 3}, "order must be 1 or 2"),
     ({"multiplier": 3}, "multiplier"),
 ])

@@ -8,7 +8,18 @@ with `register_activation`.
 
 from keras import ops
 
-_ACTIVATIONS = {}
+from keras_darts.registry import Registry
+
+
+def _check_activation(name, fn):
+    if not callable(fn):
+        raise ValueError(f"Activation {name!r} must be a function "
+                         f"fn(alpha, temperature, mask). Received: {fn!r}")
+
+
+ACTIVATIONS = Registry("activation", group="keras_darts.activations", check=_check_activation)
+"""Mixing functions by name (`keras_darts.registry.Registry`); third-party ones register
+through the `keras_darts.activations` entry-point group."""
 
 
 def register_activation(name, overwrite=False):
@@ -30,14 +41,7 @@ def register_activation(name, overwrite=False):
     ... def _hardmax(alpha, temperature, mask):
     ...     return keras.ops.one_hot(keras.ops.argmax(alpha, -1), alpha.shape[-1])
     """
-
-    def decorator(fn):
-        if name in _ACTIVATIONS and not overwrite:
-            raise ValueError(f"Activation {name!r} is already registered.")
-        _ACTIVATIONS[name] = fn
-        return fn
-
-    return decorator
+    return ACTIVATIONS.register(name, overwrite=overwrite)
 
 
 def get_activation(name):
@@ -56,23 +60,18 @@ def get_activation(name):
 
     >>> fn = get_activation("softmax")
     """
-    try:
-        return _ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown activation {name!r}. Known activations: {sorted(_ACTIVATIONS)}."
-        ) from None
+    return ACTIVATIONS.get(name)
 
 
 def registered_activations():
-    """Sorted names of the registered activations.
+    """Sorted names of the registered activations (built-in and installed plugins).
 
     Example:
 
     >>> registered_activations()[:2]
     ['sigmoid', 'softmax']
     """
-    return sorted(_ACTIVATIONS)
+    return ACTIVATIONS.names()
 
 
 @register_activation("softmax")

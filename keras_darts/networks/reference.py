@@ -12,9 +12,19 @@ genotype networks and do not apply); new ones are registered by name with
 import keras
 from keras import layers
 
+from keras_darts.registry import Registry
 from keras_darts.search_space.ops import batch_norm
 
-_NETWORKS = {}
+
+def _check_network(name, fn):
+    if not callable(fn):
+        raise ValueError(f"Reference network {name!r} must be a builder "
+                         f"fn(num_classes, input_shape, name). Received: {fn!r}")
+
+
+NETWORKS = Registry("network", group="keras_darts.networks", check=_check_network)
+"""Reference network builders by name (`keras_darts.registry.Registry`); third-party ones
+register through the `keras_darts.networks` entry-point group."""
 
 
 def register_reference_network(name, overwrite=False):
@@ -39,19 +49,12 @@ def register_reference_network(name, overwrite=False):
     ...     x = keras.layers.Flatten()(inputs)
     ...     return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name=name)
     """
-
-    def decorator(fn):
-        if name in _NETWORKS and not overwrite:
-            raise ValueError(f"Reference network {name!r} is already registered.")
-        _NETWORKS[name] = fn
-        return fn
-
-    return decorator
+    return NETWORKS.register(name, overwrite=overwrite)
 
 
 def reference_network_names():
     """The registered reference networks' names, sorted."""
-    return sorted(_NETWORKS)
+    return NETWORKS.names()
 
 
 def check_reference_network(name):
@@ -67,9 +70,7 @@ def check_reference_network(name):
 
     >>> check_reference_network("plain-cnn")
     """
-    if name not in _NETWORKS:
-        raise ValueError(f"Unknown network {name!r}. Known networks: "
-                         f"{reference_network_names()}.")
+    NETWORKS.get(name)
 
 
 def build_reference_network(name, num_classes=10, input_shape=(32, 32, 3)):
@@ -96,7 +97,7 @@ def build_reference_network(name, num_classes=10, input_shape=(32, 32, 3)):
     check_reference_network(name)
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer. Received: {num_classes!r}")
-    return _NETWORKS[name](num_classes, tuple(input_shape), name)
+    return NETWORKS.get(name)(num_classes, tuple(input_shape), name)
 
 
 @register_reference_network("plain-cnn")

@@ -17,6 +17,7 @@ import dataclasses
 import keras
 from keras import layers, ops
 
+from keras_darts.registry import Registry
 from keras_darts.utils.distribute import num_replicas
 
 _PACKAGE = "keras_darts"
@@ -636,7 +637,25 @@ class OpSpec:
     is_identity: bool = False
 
 
-_OPS = {}
+def _op_spec_of(name, obj):
+    """An entry point's object as an `OpSpec`: an `OpSpec`, or a builder with default flags."""
+    if isinstance(obj, OpSpec):
+        return obj if obj.name == name else dataclasses.replace(obj, name=name)
+    if callable(obj):
+        return OpSpec(name, obj)
+    raise ValueError(f"An op must be an OpSpec or a builder(channels, stride, affine). "
+                     f"Received: {obj!r}")
+
+
+def _check_op(name, spec):
+    if not isinstance(spec, OpSpec) or not callable(spec.builder):
+        raise ValueError(f"Op {name!r} must be registered as an OpSpec with a callable builder. "
+                         f"Received: {spec!r}")
+
+
+OPS = Registry("op", group="keras_darts.ops", check=_check_op, adapt=_op_spec_of)
+"""The candidate ops by name (`keras_darts.registry.Registry` of `OpSpec`); third-party ops
+register through the `keras_darts.ops` entry-point group (an `OpSpec` or a builder)."""
 
 
 def register_op(name, *, parameter_free=False, is_zero=False, search_bn=False,
@@ -668,11 +687,8 @@ def register_op(name, *, parameter_free=False, is_zero=False, search_bn=False,
         raise ValueError(f"Op name must be a non-empty string. Received: name={name!r}")
 
     def decorator(builder):
-        if name in _OPS and not overwrite:
-            raise ValueError(
-                f"Op {name!r} is already registered. Pass overwrite=True to replace it."
-            )
-        _OPS[name] = OpSpec(name, builder, parameter_free, is_zero, search_bn, is_identity)
+        OPS.register(name, OpSpec(name, builder, parameter_free, is_zero, search_bn, is_identity),
+                     overwrite=overwrite)
         return builder
 
     return decorator
@@ -695,21 +711,18 @@ def op_spec(name):
     >>> op_spec("sep_conv_3x3").parameter_free
     False
     """
-    try:
-        return _OPS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"Unknown op {name!r}. Known ops: {sorted(_OPS)}.") from None
+    return OPS.get(name)
 
 
 def registered_ops():
-    """Returns the sorted names of all registered ops.
+    """Returns the sorted names of all registered ops (built-in and installed plugins).
 
     Example:
 
     >>> "sep_conv_3x3" in registered_ops()
     True
     """
-    return sorted(_OPS)
+    return OPS.names()
 
 
 def build_op(name, channels, stride=1, affine=True):

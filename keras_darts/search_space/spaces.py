@@ -23,22 +23,91 @@ never built nor computed, and derivation only picks among an edge's ops.
 import dataclasses
 import json
 import os
+import typing
 
+from keras_darts.registry import Registry
 from keras_darts.search_space.cells import num_edges
 from keras_darts.search_space.nb201 import NB201Supernet, nb201_edges
-from keras_darts.search_space.ops import DARTS_PRIMITIVES, NB201_PRIMITIVES, registered_ops
+from keras_darts.search_space.ops import (
+    DARTS_PRIMITIVES, NB201_PRIMITIVES, OPS, registered_ops,
+)
 from keras_darts.search_space.supernet import DartsSupernet
 
-#: name -> (cell family, candidate ops, needs op_subsets)
-_SPACES = {
-    "darts": ("darts", DARTS_PRIMITIVES, False),
-    "darts7": ("darts", tuple(p for p in DARTS_PRIMITIVES if p != "none"), False),
-    "nb201": ("nb201", NB201_PRIMITIVES, False),
-    "s1": ("darts", DARTS_PRIMITIVES, True),
-    "s2": ("darts", ("skip_connect", "sep_conv_3x3"), False),
-    "s3": ("darts", ("none", "skip_connect", "sep_conv_3x3"), False),
-    "s4": ("darts", ("noise", "sep_conv_3x3"), False),
-}
+FAMILIES = ("darts", "nb201")
+"""The cell families a space can have: DARTS cells (two inputs, normal and reduction
+kinds) and NAS-Bench-201 cells (one kind)."""
+
+
+class SpaceDefinition(typing.NamedTuple):
+    """What a search-space name stands for: a cell family and its candidate ops.
+
+    Attributes:
+        family: one of `FAMILIES`.
+        primitives: candidate op names (the alpha columns), registered ops.
+        needs_op_subsets: the space is defined by per-edge op subsets given
+            with it (`s1`).
+    """
+
+    family: str
+    primitives: tuple
+    needs_op_subsets: bool = False
+
+
+def _check_space(name, definition):
+    if not isinstance(definition, SpaceDefinition):
+        raise ValueError(f"Search space {name!r} must be registered as a SpaceDefinition. "
+                         f"Received: {definition!r}")
+    if definition.family not in FAMILIES:
+        raise ValueError(f"Search space {name!r} has an unknown cell family "
+                         f"{definition.family!r}; known: {list(FAMILIES)}.")
+    if not definition.primitives or len(set(definition.primitives)) != len(definition.primitives):
+        raise ValueError(f"Search space {name!r} needs distinct candidate ops. "
+                         f"Received: {definition.primitives!r}")
+
+
+def _space_definition_of(name, obj):
+    return obj if isinstance(obj, SpaceDefinition) else SpaceDefinition(*obj)
+
+
+SPACES = Registry("search space", group="keras_darts.spaces", check=_check_space,
+                  adapt=_space_definition_of)
+"""Search spaces by name (`keras_darts.registry.Registry` of `SpaceDefinition`); third-party
+spaces register through the `keras_darts.spaces` entry-point group."""
+
+
+def register_search_space(name, family, primitives, needs_op_subsets=False, overwrite=False):
+    """Registers a search space: a cell family and its candidate ops, under `name`.
+
+    Args:
+        name: the name `get_search_space` and `--space` take.
+        family: `"darts"` or `"nb201"`.
+        primitives: candidate op names; each must be a registered op when
+            the space is used.
+        needs_op_subsets: the space is only defined with per-edge op subsets.
+        overwrite: allow replacing a space of that name.
+
+    Returns:
+        The `SpaceDefinition`.
+
+    Raises:
+        ValueError: for a taken name, an unknown family, or no or repeated ops.
+
+    Example:
+
+    >>> register_search_space("convs", "darts", ("sep_conv_3x3", "dil_conv_3x3"))
+    SpaceDefinition(family='darts', primitives=('sep_conv_3x3', 'dil_conv_3x3'), needs_op_subsets=False)
+    """
+    return SPACES.register(name, SpaceDefinition(family, tuple(primitives), bool(needs_op_subsets)),
+                           overwrite=overwrite)
+
+
+register_search_space("darts", "darts", DARTS_PRIMITIVES)
+register_search_space("darts7", "darts", tuple(p for p in DARTS_PRIMITIVES if p != "none"))
+register_search_space("nb201", "nb201", NB201_PRIMITIVES)
+register_search_space("s1", "darts", DARTS_PRIMITIVES, needs_op_subsets=True)
+register_search_space("s2", "darts", ("skip_connect", "sep_conv_3x3"))
+register_search_space("s3", "darts", ("none", "skip_connect", "sep_conv_3x3"))
+register_search_space("s4", "darts", ("noise", "sep_conv_3x3"))
 
 
 def search_space_names():
@@ -49,7 +118,7 @@ def search_space_names():
     >>> search_space_names()
     ['darts', 'darts7', 'nb201', 's1', 's2', 's3', 's4']
     """
-    return sorted(_SPACES)
+    return SPACES.names()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,9 +273,11 @@ def get_search_space(name="darts", op_subsets=None):
     >>> get_search_space("nb201").kinds
     ('normal',)
     """
-    if name not in _SPACES:
-        raise ValueError(f"Unknown search space {name!r}. Known: {search_space_names()}.")
-    family, primitives, needs_subsets = _SPACES[name]
+    family, primitives, needs_subsets = SPACES.get(name)
+    unknown = [p for p in primitives if p not in OPS]
+    if unknown:
+        raise ValueError(f"Search space {name!r} names unregistered ops {unknown}. "
+                         f"Known ops: {registered_ops()}.")
     if op_subsets is None:
         if needs_subsets:
             raise ValueError(f"Search space {name!r} needs op_subsets: one list of op names per "

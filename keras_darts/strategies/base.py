@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_darts.architecture.parameters import ArchitectureParameters
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
+from keras_darts.registry import Registry
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.shared_calls import share_edge_traces
 from keras_darts.search_space.spaces import SearchSpace, get_search_space
@@ -613,3 +614,38 @@ class SearchModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _check_strategy(name, cls):
+    if not (isinstance(cls, type) and issubclass(cls, SearchModel)):
+        raise ValueError(f"Search method {name!r}: a strategy must subclass SearchModel. "
+                         f"Received: {cls!r}")
+
+
+STRATEGIES = Registry("search method", group="keras_darts.strategies", check=_check_strategy)
+"""Search strategies by method name (`keras_darts.registry.Registry` of `SearchModel`
+subclasses); third-party strategies register through the `keras_darts.strategies`
+entry-point group, so that `keras-darts search --method theirs` finds them."""
+
+
+def register_strategy(name, overwrite=False):
+    """Registers a `SearchModel` subclass under `name` (a decorator).
+
+    Args:
+        name: the method's name (used by `--method` and `SearchConfig.method`).
+        overwrite: allow replacing a registered strategy.
+
+    Returns:
+        A class decorator.
+
+    Raises:
+        ValueError: if the name is taken (and `overwrite` is False) or the
+            class is not a `SearchModel`.
+
+    Example:
+
+    >>> @register_strategy("my-method")
+    ... class MySearch(SearchModel):
+    ...     def train_step(self, data): ...
+    """
+    return STRATEGIES.register(name, overwrite=overwrite)

@@ -5,11 +5,14 @@ import tensorflow as tf
 from keras import ops
 
 from keras_darts.optimizers import CoupledSGD
-from keras_darts.strategies.base import SearchModel, all_reduce_sum, fill_none_gradients
+from keras_darts.strategies.base import (
+    SearchModel, all_reduce_sum, fill_none_gradients, register_strategy,
+)
 from keras_darts.utils.distribute import num_replicas
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
+@register_strategy("darts")
 class BilevelSearch(SearchModel):
     """Bi-level DARTS: an architecture step on a validation batch, then a weight step.
 

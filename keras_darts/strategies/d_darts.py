@@ -12,7 +12,7 @@ from keras_darts.derivation.fair import (
 from keras_darts.optimizers import EpochCosineDecay
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.strategies.base import (
-    SearchModel, all_reduce_sum, fill_none_gradients,
+    SearchModel, all_reduce_sum, fill_none_gradients, register_strategy,
 )
 from keras_darts.utils.distribute import num_replicas
 
@@ -68,6 +68,7 @@ def ablation_losses(total_loss, removed_losses):
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
+@register_strategy("d-darts")
 class DistributedCellSearch(SearchModel):
     """D-DARTS: a whole network of individually searched cells, each with its own optimiser.
 

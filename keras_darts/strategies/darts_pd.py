@@ -19,7 +19,7 @@ from keras_darts.derivation.nb201 import nb201_genotype
 from keras_darts.search_space.cells import edge_endpoints, genotype_edge_rows
 from keras_darts.search_space.nb201 import nb201_edges
 from keras_darts.search_space.ops import op_spec
-from keras_darts.strategies.base import SearchModel
+from keras_darts.strategies.base import SearchModel, register_strategy
 from keras_darts.utils.distribute import num_replicas
 
 KINDS = ("normal", "reduce")
@@ -151,6 +151,7 @@ def default_kept(primitives, steps, family="darts"):
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
+@register_strategy("darts-pd")
 class PathwiseFairSearch(SearchModel):
     """DARTS-PD stage 2: a pruned supernet trained path-wise with strict fairness.
 

@@ -3,10 +3,12 @@
 import keras
 
 from keras_darts.optimizers import CoupledAdam
+from keras_darts.strategies.base import register_strategy
 from keras_darts.strategies.single_level import SingleLevelSearch
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
+@register_strategy("single-darts")
 class SingleDartsSearch(SingleLevelSearch):
     """Single-DARTS: weights and alphas updated simultaneously from the same batch.
 

@@ -2,10 +2,11 @@
 
 import keras
 
-from keras_darts.strategies.base import SearchModel
+from keras_darts.strategies.base import SearchModel, register_strategy
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
+@register_strategy("single-level")
 class SingleLevelSearch(SearchModel):
     """Single-level optimisation: one loss on one batch updates weights and alphas.
 

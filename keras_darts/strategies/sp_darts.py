@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_darts.strategies.base import register_strategy
 from keras_darts.strategies.bilevel import BilevelSearch
 
 
@@ -149,6 +150,7 @@ class MixingProbabilitySchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
+@register_strategy("sp-darts")
 class SparseMixSearch(BilevelSearch):
     """SP-DARTS: each iteration trains with a sparse or a smooth softmax, by a Bernoulli(p) draw.
 

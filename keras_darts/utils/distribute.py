@@ -171,6 +171,12 @@ def keras_multi_worker(model, sample_batch):
     """
     import tensorflow as tf
 
+    # Private Keras APIs, where Keras 3 has no public route: the strategy a model was created
+    # under is only stored as `_distribute_strategy` (`tf.distribute.get_strategy()` is the
+    # caller's, not the model's); `_symbolic_build` is the one way to build a model's
+    # metrics and optimizer variables from a given batch before `fit` builds them from a
+    # distributed one; and `fit` reads `_distribute_strategy` again, which must be None for it
+    # to take the strategy from the scope instead.
     strategy = getattr(model, "_distribute_strategy", None)
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         yield
