@@ -15,6 +15,7 @@ from keras_darts.networks import build_network
 from keras_darts.search import SearchConfig, run_search
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.strategies import DistributedCellSearch, ablation_losses, zero_one_loss
+from keras_darts.strategies.d_darts import ablation_logits, removed_cell_logits
 
 # 3 cells (normal, reduce, reduce), 1 node each, 2 channels: the smallest D-DARTS supernet.
 SMALL = dict(num_classes=10, input_shape=(28, 28, 1), layers=3, channels=2, steps=1,
@@ -59,7 +60,7 @@ def test_each_cells_gradient_is_that_of_its_own_total_loss(batch, ablation_gradi
         w = model.architecture.mixing_weights()
         ce = keras.ops.mean(model.search_loss(y, model.network(x, w, training=True)))
         removed = [keras.ops.mean(model.search_loss(
-            y, model.network(x, w, training=True, removed=j))) for j in range(n)]
+            y, removed_cell_logits(model.network, x, w, j, training=True))) for j in range(n)]
         l_ab, _ = ablation_losses(ce, removed)
         if not ablation_gradient:
             l_ab = tf.stop_gradient(l_ab)
@@ -75,22 +76,23 @@ def test_each_cells_gradient_is_that_of_its_own_total_loss(batch, ablation_gradi
 
 @pytest.mark.parametrize("training", [False, True])
 def test_ablation_passes_share_the_cells_before_the_removed_one(batch, training):
-    """`ablations=True` gives the full pass and each removed-cell pass, as run one by one."""
+    """`ablation_logits` gives the full pass and each removed-cell pass, as run one by one."""
     x, _ = batch
     model = DistributedCellSearch(alpha_init_scale=0.5, **dict(SMALL, layers=4))
     model.compile()
     net, w = model.network, model.architecture.mixing_weights()
-    full, *removed = net(x, w, training=training, ablations=True)
+    full, *removed = ablation_logits(net, x, w, training=training)
     assert len(removed) == 4
     # The same values as separate passes (the running statistics they update do not
     # enter a training-mode pass).
     np.testing.assert_allclose(_np(full), _np(net(x, w, training=training)), rtol=1e-6)
     for j, logits in enumerate(removed):
-        np.testing.assert_allclose(_np(logits), _np(net(x, w, training=training, removed=j)),
-                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            _np(logits), _np(removed_cell_logits(net, x, w, j, training=training)),
+            rtol=1e-6, atol=1e-6)
     assert not np.allclose(_np(removed[0]), _np(removed[1]))
-    with pytest.raises(ValueError, match="removed or ablations"):
-        net(x, w, removed=0, ablations=True)
+    with pytest.raises(ValueError, match="Expected mixing weights for 4 cells, got 3"):
+        ablation_logits(net, x, w[:3])
 
 
 def test_a_step_moves_each_cells_alphas_by_its_own_loss_and_optimiser(batch):

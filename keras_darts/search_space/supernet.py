@@ -5,7 +5,7 @@ from keras import layers as layers_mod
 from keras import ops
 
 from keras_darts.search_space.cells import SearchCell, num_edges
-from keras_darts.search_space.ops import DARTS_PRIMITIVES, batch_norm, subsample
+from keras_darts.search_space.ops import DARTS_PRIMITIVES, batch_norm
 from keras_darts.search_space.shared_calls import share_edge_traces
 
 
@@ -77,19 +77,12 @@ class DartsSupernet(layers_mod.Layer):
             weight tensor per cell, or one int `(num_edges,)` tensor of op
             indices per cell (a single path: each edge computes one op).
         training: training mode.
-        removed: a cell to bypass (D-DARTS's ablation), or None.
         edge_weights: optional list of one `(num_edges,)` tensor per cell,
             each edge's weight in its node's sum (PC-DARTS's edge
             normalisation).
-        ablations: also compute the logits with each cell removed in turn
-            (D-DARTS's ablation passes). The pass without cell `i` starts from
-            the full pass's inputs of cell `i`: the cells before it are computed
-            once, not once per pass (`n (n - 1) / 2` cell evaluations for the
-            `n` passes instead of `n (n - 1)`), with the same values.
 
     Returns:
-        Logits `(batch, num_classes)`; with `ablations`, a list of the full
-        pass's logits followed by those with cell 0, 1, ... removed.
+        Logits `(batch, num_classes)`.
 
     Raises:
         ValueError: for impossible sizes (no classes, zero nodes, more
@@ -174,85 +167,61 @@ class DartsSupernet(layers_mod.Layer):
     def compute_output_shape(self, input_shape, cell_weights_shape=None):
         return (input_shape[0], self.num_classes)
 
-    def features(self, x, cell_weights, training=None, removed=None, edge_weights=None,
-                 ablations=False):
+    def stem(self, x, training=None):
+        """The stem's output: the first two cells' inputs."""
+        return self.stem_bn(self.stem_conv(x), training=training)
+
+    def cell_step(self, index, s0, s1, cell_weights, training=None, edge_weights=None):
+        """The two states after cell `index`: `(s1, cell(s0, s1))`.
+
+        Args:
+            index: the cell's index.
+            s0, s1: the cell's two inputs (the outputs of the two cells before it).
+            cell_weights: one mixing-weight tensor (or op-index tensor) per cell.
+            training: training mode.
+            edge_weights: one edge-weight tensor per cell, or None.
+
+        Returns:
+            `(s1, output)`: the next cell's inputs.
+        """
+        return s1, self.cells[index](
+            s0, s1, cell_weights[index], training=training,
+            edge_weights=None if edge_weights is None else edge_weights[index])
+
+    def head(self, features):
+        """Logits of the last cell's feature map (float32 under mixed precision)."""
+        return ops.cast(self.classifier(self.global_pool(features)), "float32")
+
+    def check_cell_weights(self, cell_weights):
+        """Raises `ValueError` unless there is one mixing-weight tensor per cell."""
+        if len(cell_weights) != self.num_layers:
+            raise ValueError(
+                f"Expected mixing weights for {self.num_layers} cells, got {len(cell_weights)}."
+            )
+
+    def features(self, x, cell_weights, training=None, edge_weights=None):
         """Runs stem and cells; returns the last cell's feature map.
+
+        A method that runs the cells otherwise (D-DARTS's passes with a cell
+        removed) composes `stem`, `cell_step` and `head` itself.
 
         Args:
             x: images.
             cell_weights: one mixing-weight tensor (or op-index tensor) per cell.
             training: training mode.
-            removed: index of a cell to remove (see `bypass`), or None.
             edge_weights: one edge-weight tensor per cell, or None.
-            ablations: also return the feature maps with each cell removed in turn
-                (see the class's `ablations`).
 
         Returns:
-            The feature map; with `ablations`, a list: the full pass's, then one per
-            removed cell.
+            The feature map.
         """
-        if len(cell_weights) != self.num_layers:
-            raise ValueError(
-                f"Expected mixing weights for {self.num_layers} cells, got {len(cell_weights)}."
-            )
-        if ablations and removed is not None:
-            raise ValueError("Pass either removed or ablations=True, not both.")
-        s = self.stem_bn(self.stem_conv(x), training=training)
-        inputs = []  # (s0, s1) entering each cell in the full pass
-        s0 = s1 = s
+        self.check_cell_weights(cell_weights)
+        s0 = s1 = self.stem(x, training)
         for i in range(self.num_layers):
-            inputs.append((s0, s1))
-            s0, s1 = self._next_states(i, s0, s1, cell_weights, training, edge_weights,
-                                       removed)
-        if not ablations:
-            return s1
-        outputs = [s1]
-        for r, (s0, s1) in enumerate(inputs):
-            for i in range(r, self.num_layers):
-                s0, s1 = self._next_states(i, s0, s1, cell_weights, training, edge_weights,
-                                           removed=r)
-            outputs.append(s1)
-        return outputs
+            s0, s1 = self.cell_step(i, s0, s1, cell_weights, training, edge_weights)
+        return s1
 
-    def _next_states(self, i, s0, s1, cell_weights, training, edge_weights, removed):
-        """The two states after cell `i` (bypassed when it is the `removed` one)."""
-        if i == removed:
-            return s1, self.bypass(i, s1)
-        return s1, self.cells[i](s0, s1, cell_weights[i], training=training,
-                                 edge_weights=None if edge_weights is None else edge_weights[i])
-
-    def bypass(self, index, s1):
-        """What a removed cell outputs (D-DARTS's ablation): its input, passed through.
-
-        The previous cell's output is passed on unchanged where shapes allow; a
-        reduction cell's stride is taken by subsampling (every second row and
-        column), and a change of channel count by repeating the input's
-        channels cyclically (`out[..., j] = in[..., j % C_in]`). Parameter-free,
-        so a removed cell adds nothing untrained.
-
-        Args:
-            index: the removed cell's index.
-            s1: the previous cell's output (the removed cell's second input).
-
-        Returns:
-            A tensor of the cell's output shape.
-        """
-        cell = self.cells[index]
-        y = subsample(s1) if cell.reduction else s1
-        c_in = s1.shape[-1]
-        c_out = cell.multiplier * cell.channels
-        if c_in != c_out:
-            y = ops.take(y, [j % c_in for j in range(c_out)], axis=-1)
-        return y
-
-    def call(self, x, cell_weights, training=None, removed=None, edge_weights=None,
-             ablations=False):
-        features = self.features(x, cell_weights, training, removed, edge_weights, ablations)
-
-        def logits(f):  # losses in float32 under mixed precision
-            return ops.cast(self.classifier(self.global_pool(f)), "float32")
-
-        return [logits(f) for f in features] if ablations else logits(features)
+    def call(self, x, cell_weights, training=None, edge_weights=None):
+        return self.head(self.features(x, cell_weights, training, edge_weights))
 
     def derive(self, weights, masks):
         """The DARTS `Genotype` of mixing weights `{"normal": ..., "reduce": ...}`."""

@@ -257,7 +257,7 @@ class SearchModel(keras.Model):
             x: images.
             weights: one mixing-weight tensor per cell.
             training: training mode.
-            **kwargs: other supernet call arguments (`removed`).
+            **kwargs: other supernet call arguments.
 
         Returns:
             Logits.

@@ -11,6 +11,7 @@ from keras_darts.derivation.fair import (
 )
 from keras_darts.optimizers import EpochCosineDecay
 from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.ops import subsample
 from keras_darts.strategies.base import (
     SearchModel, all_reduce_sum, fill_none_gradients, register_strategy,
 )
@@ -65,6 +66,125 @@ def ablation_losses(total_loss, removed_losses):
     safe = ops.where(mean == 0.0, ops.ones_like(mean), mean)
     l_ab = ops.where(mean == 0.0, ops.zeros_like(mc), (mc - mean) / safe)
     return l_ab, mc
+
+
+def bypass(network, index, s1):
+    """What a removed cell outputs in D-DARTS's ablation: its input, passed through.
+
+    The previous cell's output is passed on unchanged where shapes allow; a
+    reduction cell's stride is taken by subsampling (every second row and
+    column), and a change of channel count by repeating the input's channels
+    cyclically (`out[..., j] = in[..., j % C_in]`). Parameter-free, so a
+    removed cell adds nothing untrained.
+
+    Args:
+        network: a `DartsSupernet`.
+        index: the removed cell's index.
+        s1: the previous cell's output (the removed cell's second input).
+
+    Returns:
+        A tensor of the cell's output shape.
+
+    Example:
+
+    >>> y = bypass(model.network, 2, s1)  # doctest: +SKIP
+    """
+    cell = network.cells[index]
+    y = subsample(s1) if cell.reduction else s1
+    c_in = s1.shape[-1]
+    c_out = cell.multiplier * cell.channels
+    if c_in != c_out:
+        y = ops.take(y, [j % c_in for j in range(c_out)], axis=-1)
+    return y
+
+
+def _as_supernet_call(network, cell_weights, edge_weights):
+    """The weights as the supernet's own call hands them to its cells: in its compute dtype.
+
+    Under mixed precision Keras casts a layer's floating inputs once, when the
+    layer is called; the passes here run the supernet's parts directly, so they
+    cast once too. Every pass then shares one low-precision copy, and the
+    gradients of all passes meet before the cast back, as in a call of the
+    supernet (float32: nothing to cast).
+    """
+    dtype = network.compute_dtype
+
+    def cast(tensors):
+        if tensors is None:
+            return None
+        return [t if t.dtype.is_integer or t.dtype == dtype else ops.cast(t, dtype)
+                for t in tensors]
+
+    return cast(cell_weights), cast(edge_weights)
+
+
+def removed_cell_logits(network, x, cell_weights, removed, training=None, edge_weights=None):
+    """The supernet's logits with cell `removed` bypassed (`bypass`): one ablation pass.
+
+    Args:
+        network: a `DartsSupernet`.
+        x: images.
+        cell_weights: one mixing-weight tensor per cell.
+        removed: the index of the cell to remove.
+        training: training mode.
+        edge_weights: one edge-weight tensor per cell, or None.
+
+    Returns:
+        Logits `(batch, num_classes)`.
+
+    Example:
+
+    >>> logits = removed_cell_logits(model.network, x, weights, 0, training=True)  # doctest: +SKIP
+    """
+    network.check_cell_weights(cell_weights)
+    cell_weights, edge_weights = _as_supernet_call(network, cell_weights, edge_weights)
+    s0 = s1 = network.stem(x, training)
+    for i in range(network.num_layers):
+        if i == removed:
+            s0, s1 = s1, bypass(network, i, s1)
+        else:
+            s0, s1 = network.cell_step(i, s0, s1, cell_weights, training, edge_weights)
+    return network.head(s1)
+
+
+def ablation_logits(network, x, cell_weights, training=None, edge_weights=None):
+    """The full pass's logits and those with each cell removed in turn, sharing prefixes.
+
+    The pass without cell `i` starts from the full pass's inputs of cell `i`:
+    the cells before it are computed once, not once per pass (`n (n - 1) / 2`
+    cell evaluations for the `n` passes instead of `n (n - 1)`), with the
+    values of separate passes (`removed_cell_logits`). BatchNorm running
+    statistics of the cells before a removed cell are updated by the full
+    pass only; they enter no training-mode output.
+
+    Args:
+        network: a `DartsSupernet`.
+        x: images.
+        cell_weights: one mixing-weight tensor per cell.
+        training: training mode.
+        edge_weights: one edge-weight tensor per cell, or None.
+
+    Returns:
+        A list: the full pass's logits, then those with cell 0, 1, ... removed.
+
+    Example:
+
+    >>> full, *removed = ablation_logits(model.network, x, weights, training=True)  # doctest: +SKIP
+    """
+    network.check_cell_weights(cell_weights)
+    cell_weights, edge_weights = _as_supernet_call(network, cell_weights, edge_weights)
+    s0 = s1 = network.stem(x, training)
+    inputs = []  # (s0, s1) entering each cell in the full pass
+    for i in range(network.num_layers):
+        inputs.append((s0, s1))
+        s0, s1 = network.cell_step(i, s0, s1, cell_weights, training, edge_weights)
+    outputs = [s1]
+    for r, (s0, s1) in enumerate(inputs):
+        s0, s1 = s1, bypass(network, r, s1)
+        for i in range(r + 1, network.num_layers):
+            s0, s1 = network.cell_step(i, s0, s1, cell_weights, training, edge_weights)
+        outputs.append(s1)
+    return [network.head(f) for f in outputs]
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
@@ -245,7 +365,8 @@ class DistributedCellSearch(SearchModel):
             if ablate:
                 # The full pass and the n removed-cell passes in one call: each removed
                 # pass starts from the full pass's input of its removed cell.
-                logits, *removed = self.run_network(x, weights, True, ablations=True)
+                logits, *removed = ablation_logits(self.network, x, weights, True,
+                                                   self.architecture.edge_weights())
                 ce, scaled = self.mean_search_loss(y, logits)
                 removed = [self.mean_search_loss(y, r)[0] for r in removed]
                 removed_sum = ops.sum(ops.stack(removed))
