@@ -20,34 +20,76 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _add_config_flags(p, config_cls, skip=()):
-    """One flag per dataclass field (`--learning-rate`, `--no-auxiliary`, ...), default None."""
+    """One flag per dataclass field (`--learning-rate`, `--no-auxiliary`, ...), default None.
+
+    A field's `help` and `choices` metadata (`keras_darts.utils.config.setting`) go to its flag.
+    """
     for field in dataclasses.fields(config_cls):
         if field.name in skip:
             continue
         flag = "--" + field.name.replace("_", "-")
+        text = field.metadata.get("help")
+        if field.metadata.get("choices"):  # checked with the settings, not by argparse
+            text += f": one of {', '.join(map(str, field.metadata['choices']))}"
+        default = f"(default: the preset's, else {field.default!r})"
+        text = f"{text} {default}" if text else default
         if isinstance(field.default, bool):
-            p.add_argument(flag, dest=field.name, default=None,
+            p.add_argument(flag, dest=field.name, default=None, help=text,
                            action=argparse.BooleanOptionalAction)
             continue
         kind = type(field.default) if field.default is not None else field.type
         if kind is object:  # a name or a path on the command line (e.g. the genotype)
             kind = str
         if kind in (int, float, str):
-            p.add_argument(flag, dest=field.name, type=kind, default=None,
-                           help=f"(default: the preset's, else {field.default!r})")
+            p.add_argument(flag, dest=field.name, type=kind, default=None, help=text)
+
+
+def _search_methods(argv):
+    """The method of a `search` command line and the one its runs also take (DARTS-PD's stage-1
+    method), as `[(name, Settings class), ...]`; empty for an unknown method."""
+    from keras_darts.strategies import get_strategy
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--method", default="darts")
+    pre.add_argument("--base-method")
+    pre.add_argument("--preset", default="small")
+    known, _ = pre.parse_known_args(argv)
+    try:
+        own = get_strategy(known.method).Settings
+    except ValueError:
+        return []  # SearchConfig names the unknown method, with the known ones
+    out = [(known.method, own)]
+    values = dict(own.presets.get(known.preset, {}))
+    if known.base_method is not None:
+        values["base_method"] = known.base_method
+    inner = own(**{k: v for k, v in values.items() if k in own.names()}).inner_method()
+    if inner is not None:
+        try:
+            out.append((inner, get_strategy(inner).Settings))
+        except ValueError:
+            pass
+    return out
 
 
 def _overrides(args, exclude):
     return {k: v for k, v in vars(args).items() if k not in exclude and v is not None}
 
 
-def _search_parser(sub):
+def _search_parser(sub, argv):
     from keras_darts.search import PRESETS, SearchConfig
 
+    methods, known = [], ""
+    if argv[:1] == ["search"]:  # the strategies (and TensorFlow) load for a search only
+        from keras_darts.strategies import registered_strategies
+
+        methods = _search_methods(argv)
+        known = f" Methods: {', '.join(registered_strategies())}."
     p = sub.add_parser(
         "search", help="run an architecture search",
         description="Run a differentiable architecture search. A preset sets every "
-                    "hyperparameter; flags override it.",
+                    "hyperparameter; flags override it. Each method has its own settings "
+                    "besides the shared ones: `keras-darts search --method M --help` lists "
+                    f"M's.{known}",
     )
     p.add_argument("--preset", default="small", choices=sorted(PRESETS),
                    help="'paper': DARTS's CIFAR-10 settings; 'small': minutes on 2 CPU cores "
@@ -55,6 +97,9 @@ def _search_parser(sub):
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     _add_config_flags(p, SearchConfig)
+    for i, (name, settings) in enumerate(methods):
+        title = f"settings of {name}" + (" (its stage-1 search)" if i else "")
+        _add_config_flags(p.add_argument_group(title), settings)
     return p
 
 
@@ -398,6 +443,24 @@ def _run_compare(args):
     return 0
 
 
+def _unrecognized(args, extra):
+    """The message for flags no parser took, naming the methods whose settings they are."""
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    if args.command != "search":
+        return message
+    from keras_darts.search import all_method_settings
+
+    owners = all_method_settings()
+    for arg in extra:
+        name = arg.split("=", 1)[0].lstrip("-").replace("-", "_")
+        if arg.startswith("--") and name in owners:
+            method = getattr(args, "method", None) or "darts"
+            return (f"{arg.split('=', 1)[0]} is a setting of {owners[name]}, not of method "
+                    f"{method!r} (keras-darts search --method {method} --help lists its "
+                    "settings)")
+    return message
+
+
 def main(argv=None):
     """Entry point of `keras-darts`.
 
@@ -415,14 +478,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="keras-darts", description="Differentiable architecture search with Keras 3.")
     sub = parser.add_subparsers(dest="command", required=True)
-    _search_parser(sub).set_defaults(func=_run_search)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _search_parser(sub, argv).set_defaults(func=_run_search)
     _train_parser(sub).set_defaults(func=_run_train)
     _export_parser(sub).set_defaults(func=_run_export)
     _profile_parser(sub).set_defaults(func=_run_profile)
     _genotype_parser(sub).set_defaults(func=_run_genotype)
     _baseline_parser(sub).set_defaults(func=_run_baseline)
     _compare_parser(sub).set_defaults(func=_run_compare)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(_unrecognized(args, extra))
     from keras_darts.architecture.genotype import GraphvizNotFoundError
     from keras_darts.data.datasets import DatasetNotAvailableError
     from keras_darts.export.verify import ParityError

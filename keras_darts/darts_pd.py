@@ -14,7 +14,6 @@ darts-pd`) runs for the `darts-pd` method. The run directory holds:
   counters, the Pareto front).
 """
 
-import dataclasses
 import os
 import time
 
@@ -71,7 +70,7 @@ def run_darts_pd(config, out_dir, verbose=1, callbacks=()):
     finished = read_json(summary_path) if os.path.isfile(summary_path) else {}
 
     # Stage 1: a differentiable search, then the top-k ops of each edge of its topology.
-    stage1 = run_search(dataclasses.replace(config, method=config.base_method),
+    stage1 = run_search(config.inner_config(),
                         os.path.join(root_dir, "stage1"), verbose=verbose)
     # The search's own wall time, over all its sessions (`StepTimer.run_wall_s`); the
     # pruning counts to stage 2, whose session time starts here.

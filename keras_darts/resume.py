@@ -287,11 +287,15 @@ def describe_differences(saved, settings, ignore=()):
     >>> describe_differences({"epochs": 1, "seed": 0}, {"epochs": 2, "seed": 0})
     'epochs: 1 -> 2'
     """
+    keys = set(saved)
     if dataclasses.is_dataclass(settings):
         saved = {**config_defaults(settings), **saved}
         settings = settings.to_dict()
+        # A config compares the settings it has: a saved key it lacks is another method's
+        # setting (files from before methods owned their settings held every method's).
+        keys = set()
     current = json.loads(json.dumps(settings))
-    differ = sorted(k for k in set(saved) | set(current)
+    differ = sorted(k for k in keys | set(current)
                     if k not in ignore and saved.get(k) != current.get(k))
     return ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in differ)
 
@@ -304,6 +308,8 @@ def config_defaults(config):
     >>> config_defaults(SearchConfig())["min_node_inputs"]  # doctest: +SKIP
     1
     """
+    if hasattr(config, "defaults"):  # a config whose settings are not all fields (SearchConfig)
+        return json.loads(json.dumps(config.defaults(), default=str))
     out = {}
     for f in dataclasses.fields(config):
         if f.default is not dataclasses.MISSING:

@@ -6,11 +6,13 @@ import os
 import time
 
 from keras_darts.utils.config import (
-    RUN_OPTIONS, check_non_negative, check_positive_ints, check_run_options, config_from_preset,
+    RUN_OPTIONS, MethodSettings, check_non_negative, check_positive_ints, check_run_options,
 )
 from keras_darts.utils.precision import check_loss_scaling_devices, check_precision
 from keras_darts.utils.seed import restores_determinism
 
+# The shared run settings of each preset. A method's own part of a preset is declared with its
+# settings (`MethodSettings.presets`, e.g. DARTS-PD's stage sizes on the CPU presets).
 PRESETS = {
     # The DARTS paper's CIFAR-10 search (Liu et al., 2019; reference implementation).
     "paper": dict(dataset="cifar10", layers=8, channels=16, steps=4, multiplier=4,
@@ -23,12 +25,7 @@ PRESETS = {
                   stem_multiplier=3, batch_size=32, epochs=3, learning_rate=0.05,
                   min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4, grad_clip=5.0,
                   arch_learning_rate=3e-3, train_portion=0.5,
-                  max_train=1280, warmup_epochs=0,
-                  # DARTS-PD's stages 2 and 3 at CPU size; the stand-alone network of the
-                  # cost is the `small` training preset's (6 cells, C=8).
-                  pd_epochs=4, pd_learning_rate=0.025, pd_cutout=0, es_trials=60,
-                  es_population=12, es_tournament=4, es_calibration_batches=4,
-                  eval_layers=6, eval_channels=8),
+                  max_train=1280, warmup_epochs=0),
     # NAS-Bench-201's CIFAR-10 search settings (Dong and Yang, 2020): C=16, N=5 cells per
     # stage, batch 64, 50 epochs, SGD 0.025 -> 0.001 with weight decay 5e-4, alphas Adam 3e-4.
     "nb201": dict(dataset="cifar10", space="nb201", channels=16, cells_per_stage=5,
@@ -42,30 +39,26 @@ PRESETS = {
                         cells_per_stage=1, batch_size=32, epochs=8, learning_rate=0.05,
                         min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4,
                         grad_clip=5.0, arch_learning_rate=3e-3, train_portion=0.5,
-                        max_train=1280, warmup_epochs=0,
-                        # DARTS-PD: stage 1 by Single-DARTS (the paper prunes "with
-                        # differentiable methods"; bi-level DARTS collapses to parameter-free
-                        # ops in this space and its top-2 keep 2-3 of them, measured in
-                        # benchmarks/results/search_quality_nb201_train8_2cpu.json); stages 2
-                        # and 3 at CPU size: 2^6 = 64 paths with top_k=2; the cost network is
-                        # the `nb201-small` training preset's.
-                        base_method="single-darts", pd_epochs=4, pd_learning_rate=0.025, pd_cutout=0, es_trials=60,
-                        es_population=12, es_tournament=4, es_calibration_batches=4,
-                        eval_channels=8),
+                        max_train=1280, warmup_epochs=0),
 }
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(init=False, eq=False, repr=False)
 class SearchConfig:
-    """Every hyperparameter of a search; defaults are the DARTS paper's.
+    """A search's settings: the shared run settings, and the method's own (`settings`).
+
+    The fields below are what every method shares. Each method declares its
+    own settings (`order` for DARTS, `t_sp` for SP-DARTS, ...) in its
+    strategy's `Settings` dataclass (`keras_darts.utils.config.MethodSettings`);
+    they are passed here by name, beside the shared ones, and read back as
+    attributes (`config.order`) or through `config.settings`. DARTS-PD's
+    config also takes the settings of its stage-1 method (`inner_settings`).
+    `keras-darts search --method M --help` lists a method's settings.
 
     Attributes:
         method: a registered strategy (`"darts"`, `"single-level"`,
-            `"single-darts"`, `"sp-darts"`, ...).
-        order: 1 or 2 for bi-level DARTS (and bi-level SP-DARTS).
-        reuse_train_gradient: second order only: the weight step reuses the
-            virtual step's training gradient, 4 passes a step instead of 5
-            (see `BilevelSearch`).
+            `"single-darts"`, `"sp-darts"`, `"d-darts"`, `"darts-pd"`, or a
+            plugin's, see `keras_darts.registry`).
         space: the search space (`"darts"`, `"darts7"`, `"nb201"`, `"s1"` ...
             `"s4"`).
         op_subsets: JSON file of per-edge op subsets (`s1`, or to restrict
@@ -89,37 +82,9 @@ class SearchConfig:
         activation: how alphas become mixing weights (None: the method's
             default, sigmoid for Single-DARTS, softmax otherwise).
         temperature: the activation's temperature.
-        batches: Single-DARTS: `"same"` batch for weights and alphas, or
-            `"different"` batches of the same subset (the ablation).
-        t_sp, t_sm: SP-DARTS's sparse and smooth temperatures (`t_sm=None`:
-            `10 * t_sp`).
-        level: SP-DARTS's and D-DARTS's optimisation, `"bilevel"` or
-            `"single"`.
-        p_low, p_up, p_warmup_epochs: SP-DARTS's schedule of the mixing
-            probability.
-        w01, w_abl, ablation_gradient: D-DARTS's zero-one and ablation loss
-            weights, and whether the ablation loss carries gradient.
-        parser, threshold: D-DARTS's per-cell derivation (`"sparse"`,
-            `"edge"`, `"darts"`) and its sigmoid threshold; `min_node_inputs`
-            1 keeps a node's strongest op when none reaches the threshold
-            (0: the paper's rule, which can empty a cell after a short search).
         partial_channels: PC-DARTS's partial channel connections `K` (1: off),
             for every method.
         edge_normalization: PC-DARTS's edge normalisation, for every method.
-        base_method: DARTS-PD's stage-1 search method.
-        top_k: DARTS-PD's ops kept per edge.
-        pd_epochs, pd_learning_rate, pd_min_learning_rate, pd_cutout:
-            DARTS-PD's stage 2 (path-wise training: SGD with `momentum` and
-            `weight_decay`, cosine schedule, cutout of that side; 0: off).
-        es_oracle: DARTS-PD's stage-3 search: `"evolution"`, `"random"` or
-            `"bayesian"` (keras-tuner's oracles).
-        es_trials, es_population, es_tournament, es_mutation_prob,
-            es_crossover_prob: the evolutionary search.
-        es_calibration_batches: training batches for BN recalibration of a path.
-        es_top: best paths written.
-        es_min_params, es_max_params, es_min_macs, es_max_macs: optional
-            bounds (millions) on the stand-alone network of a path.
-        eval_layers, eval_channels: sizes of that stand-alone network.
         distribute: `"default"` (one device), `"mirrored"` (local GPUs or
             `devices`), `"multi-worker"` (from `TF_CONFIG`) or `"tpu"`;
             `batch_size` is then the global batch.
@@ -142,17 +107,22 @@ class SearchConfig:
         recompute: recompute the supernet edges' activations in the backward
             pass instead of keeping them (less memory, one more forward pass of
             the edges; `SearchModel`).
+        settings: the method's own settings (its strategy's `Settings`).
+        inner_settings: the settings of the method's stage-1 method
+            (DARTS-PD's `base_method`), or None.
+
+    Raises:
+        ValueError: for an unknown method, or a setting that is neither shared
+            nor the method's (naming the methods that have it).
 
     Example:
 
-    >>> cfg = SearchConfig.from_preset("small", order=2, epochs=5)
-    >>> cfg.validate().layers
-    5
+    >>> cfg = SearchConfig.from_preset("small", method="sp-darts", t_sp=2e-3, epochs=5)
+    >>> cfg.validate().t_sp, cfg.settings.p_warmup_epochs
+    (0.002, 1)
     """
 
     method: str = "darts"
-    order: int = 1
-    reuse_train_gradient: bool = False
     space: str = "darts"
     op_subsets: str = None
     dataset: str = "cifar10"
@@ -180,41 +150,8 @@ class SearchConfig:
     warmup_epochs: int = 0
     activation: str = None
     temperature: float = 1.0
-    batches: str = "same"
-    t_sp: float = 1e-3
-    t_sm: float = None
-    level: str = "bilevel"
-    p_low: float = 0.0
-    p_up: float = 1.0
-    p_warmup_epochs: int = 1
-    w01: float = 8.0
-    w_abl: float = 0.5
-    ablation_gradient: bool = True
-    parser: str = "sparse"
-    threshold: float = 0.8
-    min_node_inputs: int = 1
     partial_channels: int = 1
     edge_normalization: bool = False
-    base_method: str = "darts"
-    top_k: int = 2
-    pd_epochs: int = 600
-    pd_learning_rate: float = 0.0025
-    pd_min_learning_rate: float = 0.0
-    pd_cutout: int = 16
-    es_oracle: str = "evolution"
-    es_trials: int = 1000
-    es_population: int = 50
-    es_tournament: int = 10
-    es_mutation_prob: float = 0.1
-    es_crossover_prob: float = 0.5
-    es_calibration_batches: int = 20
-    es_top: int = 5
-    es_min_params: float = None
-    es_max_params: float = None
-    es_min_macs: float = None
-    es_max_macs: float = None
-    eval_layers: int = 20
-    eval_channels: int = 36
     distribute: str = "default"
     devices: str = None
     connect_timeout: float = 300.0
@@ -225,15 +162,86 @@ class SearchConfig:
     run_eagerly: bool = False
     precision: str = "float32"
     recompute: bool = False
+    settings: MethodSettings = None
+    inner_settings: MethodSettings = None
+
+    def __init__(self, method="darts", settings=None, inner_settings=None, **values):
+        object.__setattr__(self, "method", method)
+        for f in _shared_fields():
+            if f.name != "method":
+                object.__setattr__(self, f.name, values.pop(f.name, f.default))
+        given = {}
+        for part in (inner_settings, settings):  # objects or dicts (`dataclasses.replace`)
+            given.update(part.to_dict() if isinstance(part, MethodSettings) else part or {})
+        own, inner = method_settings(method, {**given, **values})
+        object.__setattr__(self, "settings", own)
+        object.__setattr__(self, "inner_settings", inner)
+
+    # Reading and writing a method's setting by name, as a shared one (`config.order`).
+    def __getattr__(self, name):
+        if name in ("settings", "inner_settings") or name.startswith("__"):
+            raise AttributeError(name)
+        for part in (self.settings, self.inner_settings):
+            if part is not None and name in part.names():
+                return getattr(part, name)
+        raise AttributeError(f"SearchConfig of method {self.method!r} has no setting {name!r}.")
+
+    def __setattr__(self, name, value):
+        for part in (self.__dict__.get("settings"), self.__dict__.get("inner_settings")):
+            if part is not None and name in part.names() and name not in self.__dict__:
+                setattr(part, name, value)
+                return
+        object.__setattr__(self, name, value)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.to_dict() == self.to_dict()
+
+    def __repr__(self):
+        return "SearchConfig(" + ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items()) + ")"
 
     @classmethod
     def from_preset(cls, preset, **overrides):
-        """A config from a preset (`"paper"` or `"small"`) with overrides.
+        """A config from a preset (`"paper"`, `"small"`, `"nb201"`, `"nb201-small"`) with overrides.
+
+        The preset gives the shared settings and, for the method (and its
+        stage-1 method), the method's part of that preset
+        (`MethodSettings.presets`); overrides that are None keep the preset's.
 
         Raises:
-            ValueError: for an unknown preset or unknown fields.
+            ValueError: for an unknown preset, method or setting.
         """
-        return config_from_preset(cls, PRESETS, preset, overrides, "search")
+        if preset not in PRESETS:
+            raise ValueError(f"Unknown preset {preset!r}. Known presets: {sorted(PRESETS)}.")
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        values = dict(PRESETS[preset])
+        own_cls = _settings_class(overrides.get("method", "darts"))
+        values.update(own_cls.presets.get(preset, {}))
+        merged = {**values, **overrides}
+        inner = own_cls(**{k: merged[k] for k in own_cls.names() if k in merged}).inner_method()
+        if inner is not None:
+            inner_presets = _settings_class(inner).presets.get(preset, {})
+            values.update({k: v for k, v in inner_presets.items() if k not in values})
+        return cls(**{**values, **overrides})
+
+    @classmethod
+    def from_dict(cls, values):
+        """A config from a saved dict (`config.json`), old files included.
+
+        Files written before methods owned their settings hold every method's
+        settings; those of other methods are dropped.
+
+        Raises:
+            ValueError: for an unknown method or setting.
+        """
+        values = dict(values)
+        method = values.pop("method", "darts")
+        own = _settings_class(method)
+        known = set(own.names())
+        inner = values.get("base_method") if "base_method" in known else None
+        if inner is not None:
+            known |= set(_settings_class(inner).names())
+        others = set(all_method_settings()) - known
+        return cls(method, **{k: v for k, v in values.items() if k not in others})
 
     def validate(self):
         """Checks values that need no model or data; returns self.
@@ -242,15 +250,8 @@ class SearchConfig:
             ValueError: naming the first bad setting.
         """
         from keras_darts.search_space.spaces import get_search_space
-        from keras_darts.strategies import get_strategy
 
-        cls = get_strategy(self.method)
         get_search_space(self.space, self.op_subsets)
-        if self.order not in (1, 2):
-            raise ValueError(f"order must be 1 or 2. Received: order={self.order!r}")
-        if self.reuse_train_gradient and "reuse_train_gradient" not in cls.config_fields:
-            raise ValueError(f"reuse_train_gradient applies to second-order bi-level searches; "
-                             f"method {self.method!r} has none.")
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels", "steps",
                                    "multiplier", "stem_multiplier", "steps_per_execution",
                                    "cells_per_stage", "partial_channels"))
@@ -285,19 +286,18 @@ class SearchConfig:
             from keras_darts.architecture.activations import get_activation
 
             get_activation(self.activation)
-        cls.check_config(self)
+        self.settings.validate(self)
+        if self.inner_settings is not None:
+            self.inner_settings.validate(self)
         return self
 
     def strategy_kwargs(self):
         """The constructor arguments of the method's strategy that this config sets.
 
         Returns:
-            A dict: the shared sizes and space, plus the fields the strategy
-            lists in its `config_fields` (e.g. `order`, `t_sp`).
+            A dict: the shared sizes and space, plus the method's settings that
+            its constructor takes (`MethodSettings.strategy_kwargs`).
         """
-        from keras_darts.strategies import get_strategy
-
-        cls = get_strategy(self.method)
         kwargs = dict(layers=self.layers, channels=self.channels, steps=self.steps,
                       multiplier=self.multiplier, stem_multiplier=self.stem_multiplier,
                       space=self.space, op_subsets=self.op_subsets,
@@ -308,8 +308,21 @@ class SearchConfig:
                       recompute=self.recompute)
         if self.activation is not None:
             kwargs["activation"] = self.activation
-        kwargs.update({name: getattr(self, name) for name in cls.config_fields})
+        kwargs.update(self.settings.strategy_kwargs())
         return kwargs
+
+    def inner_config(self):
+        """The config of the method's stage-1 search (DARTS-PD's `base_method`): the shared
+        settings and the inner method's settings.
+
+        Raises:
+            ValueError: if the method runs no other method.
+        """
+        if self.inner_settings is None:
+            raise ValueError(f"Method {self.method!r} runs no other search method.")
+        shared = {f.name: getattr(self, f.name) for f in _shared_fields()}
+        shared["method"] = self.settings.inner_method()
+        return SearchConfig(**shared, **self.inner_settings.to_dict())
 
     def resolved_arch_weight_decay(self):
         """`arch_weight_decay`, or the method's default when it is None."""
@@ -319,9 +332,83 @@ class SearchConfig:
             return self.arch_weight_decay
         return get_strategy(self.method).default_arch_weight_decay
 
+    def defaults(self):
+        """The defaults of this config's settings, shared and the method's (see `check_same_run`)."""
+        out = {f.name: f.default for f in _shared_fields()}
+        for part in (self.settings, self.inner_settings):
+            if part is not None:
+                out.update(dataclasses.asdict(type(part)()))
+        return out
+
     def to_dict(self):
-        """The config as a JSON-ready dict."""
-        return dataclasses.asdict(self)
+        """The config as a flat JSON-ready dict: the shared settings, then the method's."""
+        out = {f.name: getattr(self, f.name) for f in _shared_fields()}
+        out.update(self.settings.to_dict())
+        if self.inner_settings is not None:
+            out.update(self.inner_settings.to_dict())
+        return out
+
+
+def _shared_fields():
+    """`SearchConfig`'s shared settings (its fields but the method's settings objects)."""
+    return [f for f in dataclasses.fields(SearchConfig)
+            if f.name not in ("settings", "inner_settings")]
+
+
+def _settings_class(method):
+    from keras_darts.strategies import get_strategy
+
+    return get_strategy(method).Settings
+
+
+def all_method_settings():
+    """`{setting name: [methods that have it]}` over the registered methods."""
+    from keras_darts.strategies import STRATEGIES
+
+    out = {}
+    for name, cls in sorted(STRATEGIES.registered().items()):
+        for setting_name in cls.Settings.names():
+            out.setdefault(setting_name, []).append(name)
+    return out
+
+
+def method_settings(method, values):
+    """The method's `Settings` (and its stage-1 method's) from `values` by name.
+
+    Args:
+        method: a registered method.
+        values: `{setting: value}`, every one of them the method's or its
+            stage-1 method's.
+
+    Returns:
+        `(settings, inner_settings)`; `inner_settings` is None for a method
+        that runs no other.
+
+    Raises:
+        ValueError: for an unknown method, or a setting neither has (naming the
+            methods that do have it).
+
+    Example:
+
+    >>> method_settings("darts", {"order": 2})[0].order
+    2
+    """
+    own_cls = _settings_class(method)
+    own = own_cls(**{k: v for k, v in values.items() if k in own_cls.names()})
+    known = set(own_cls.names())
+    inner = None
+    if own.inner_method() is not None:
+        inner_cls = _settings_class(own.inner_method())
+        inner = inner_cls(**{k: v for k, v in values.items() if k in inner_cls.names()})
+        known |= set(inner_cls.names())
+    unknown = sorted(set(values) - known)
+    if unknown:
+        owners = all_method_settings()
+        detail = "; ".join(f"{k}: a setting of {owners[k]}" if k in owners else f"{k}: unknown"
+                           for k in unknown)
+        raise ValueError(f"Unknown search settings {unknown} for method {method!r} ({detail}). "
+                         f"Its own settings: {sorted(known)}.")
+    return own, inner
 
 
 @dataclasses.dataclass
@@ -512,7 +599,8 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
         DiscretizedAccuracy(data.validation),
         AlphaHistory(os.path.join(out_dir, "alpha_history.json"),
                      os.path.join(out_dir, "alpha_history.csv"), os.path.join(out_dir, "logs")),
-        GenotypeCheckpoint(out_dir, metadata={"method": config.method, "order": config.order,
+        GenotypeCheckpoint(out_dir, metadata={"method": config.method,
+                                              **config.settings.to_dict(),
                                               "dataset": config.dataset, "seed": config.seed}),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),
         *callbacks,
@@ -602,4 +690,4 @@ def load_config(path):
     >>> cfg = load_config("runs/demo/search/config.json")  # doctest: +SKIP
     """
     with open(path, encoding="utf-8") as f:
-        return SearchConfig(**json.load(f))
+        return SearchConfig.from_dict(json.load(f))

@@ -70,9 +70,22 @@ def test_every_kind_has_one_registry_with_its_builtins():
 
 
 PLUGIN = '''
-"""An out-of-tree package: a strategy, an op and a search space, found by entry points."""
+"""An out-of-tree package: a strategy with its settings, an op and a search space."""
+import dataclasses
+
 from keras_darts.search_space.ops import ReLUConvBN
 from keras_darts.strategies import SearchModel
+from keras_darts.utils.config import MethodSettings, setting
+
+
+@dataclasses.dataclass
+class WeightsOnlySettings(MethodSettings):
+    weight_steps: int = setting(1, "weight updates per batch")
+
+    def validate(self, config=None):
+        if self.weight_steps < 1:
+            raise ValueError(f"weight_steps must be >= 1. Received: {self.weight_steps}")
+        return self
 
 
 class WeightsOnlySearch(SearchModel):
@@ -80,10 +93,16 @@ class WeightsOnlySearch(SearchModel):
 
     data_mode = "single"
     reports_arch_loss = False
+    Settings = WeightsOnlySettings
+
+    def __init__(self, weight_steps=1, **kwargs):
+        self.weight_steps = WeightsOnlySettings(weight_steps).validate().weight_steps
+        super().__init__(**kwargs)
 
     def train_step(self, data):
         x, y = self.unpack_single(data)
-        loss, logits = self.weight_step(x, y)
+        for _ in range(self.weight_steps):
+            loss, logits = self.weight_step(x, y)
         return self.update_metrics(loss, y, logits)
 
 
@@ -127,11 +146,19 @@ def test_an_out_of_tree_strategy_runs_from_the_cli_by_its_entry_point(installed_
     assert "weights-only" in STRATEGIES.names()  # listed before it is loaded
     assert "kd_test_plugin" not in sys.modules
     assert get_strategy("weights-only").__name__ == "WeightsOnlySearch"
+    with pytest.raises(SystemExit):
+        main(["search", "--method", "weights-only", "--help"])
+    assert "settings of weights-only:\n  --weight-steps" in capsys.readouterr().out
     out = tmp_path / "run"
     assert main(["search", "--method", "weights-only", "--dataset", "digits", *TINY,
                  "--epochs", "1", "--max-train", "64", "--batch-size", "16", "--seed", "3",
-                 "--out", str(out), "--verbose", "0"]) == 0
-    assert json.loads((out / "config.json").read_text())["method"] == "weights-only"
+                 "--weight-steps", "2", "--out", str(out), "--verbose", "0"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["method"] == "weights-only" and config["weight_steps"] == 2
+    assert main(["search", "--method", "weights-only", "--weight-steps", "0",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "weight_steps must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
     assert json.loads((out / "genotype.json").read_text())["method"] == "weights-only"
     # Its own train_step ran: the weights trained, the alphas never moved.
     history = json.loads((out / "alpha_history.json").read_text())["history"]

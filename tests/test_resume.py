@@ -253,7 +253,7 @@ def test_resume_with_other_settings_is_refused(shared_search):
 def test_run_saved_before_a_setting_existed_resumes_under_its_default(tmp_path):
     from keras_darts.resume import STATE_FILE, config_defaults
 
-    cfg = SearchConfig.from_preset("small", method="darts-pd", seed=0)
+    cfg = SearchConfig.from_preset("small", method="d-darts", seed=0)
     saved = cfg.to_dict()
     del saved["min_node_inputs"]  # as an older version wrote config.json
     (tmp_path / "config.json").write_text(json.dumps(saved))

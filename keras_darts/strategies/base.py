@@ -10,6 +10,7 @@ from keras_darts.registry import Registry
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.shared_calls import share_edge_traces
 from keras_darts.search_space.spaces import SearchSpace, get_search_space
+from keras_darts.utils.config import MethodSettings
 from keras_darts.utils.distribute import all_reduce_sum, num_replicas
 from keras_darts.utils.graph_options import quick_graph_optimization
 from keras_darts.utils.precision import DynamicLossScale, check_precision, precision_policy
@@ -116,8 +117,10 @@ class SearchModel(keras.Model):
     data_mode = "bilevel"
     #: whether the strategy has a separate architecture loss to report.
     reports_arch_loss = True
-    #: `SearchConfig` fields passed to the constructor (method-specific settings).
-    config_fields = ()
+    #: the method's own settings (a `MethodSettings` dataclass): `SearchConfig` takes them
+    #: besides the shared run settings, the command line makes a flag of each, and
+    #: `Settings.strategy_kwargs()` are passed to the constructor.
+    Settings = MethodSettings
     #: coupled weight decay of the alphas when the config leaves it unset.
     default_arch_weight_decay = 1e-3
     #: `fit` and `evaluate` optimise their graphs without Grappler's idle passes
@@ -140,14 +143,6 @@ class SearchModel(keras.Model):
             step = cls.__dict__.get(name)
             if step is not None:
                 setattr(cls, name, tf.autograph.experimental.do_not_convert(step))
-
-    @classmethod
-    def check_config(cls, config):
-        """Validates a `SearchConfig`'s method-specific settings (nothing by default).
-
-        Raises:
-            ValueError: naming the bad setting.
-        """
 
     def __init__(self, num_classes, input_shape, layers=8, channels=16, steps=4, multiplier=4,
                  stem_multiplier=3, space="darts", op_subsets=None, cells_per_stage=5,

@@ -1,5 +1,7 @@
 """Bi-level DARTS: first order and second order (unrolled, finite-difference Hessian)."""
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -8,7 +10,34 @@ from keras_darts.optimizers import CoupledSGD
 from keras_darts.strategies.base import (
     SearchModel, all_reduce_sum, fill_none_gradients, register_strategy,
 )
+from keras_darts.utils.config import MethodSettings, setting
 from keras_darts.utils.distribute import num_replicas
+
+
+@dataclasses.dataclass
+class BilevelSettings(MethodSettings):
+    """Bi-level DARTS's own settings (`BilevelSearch`).
+
+    Example:
+
+    >>> BilevelSettings(order=2, reuse_train_gradient=True).validate().order
+    2
+    """
+
+    order: int = setting(1, "1: first-order DARTS; 2: second order (unrolled, finite-"
+                            "difference Hessian-vector product)", choices=(1, 2))
+    reuse_train_gradient: bool = setting(
+        False, "second order only: the weight step reuses the virtual step's training "
+               "gradient (4 passes a step instead of 5)")
+
+    def validate(self, config=None):
+        if self.order not in (1, 2) or isinstance(self.order, bool):
+            raise ValueError(f"order must be 1 or 2. Received: order={self.order!r}")
+        if self.reuse_train_gradient and self.order != 2:
+            raise ValueError(
+                "reuse_train_gradient=True reuses second order's virtual-step gradient; it "
+                f"needs order=2. Received: order={self.order!r}")
+        return self
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
@@ -64,18 +93,12 @@ class BilevelSearch(SearchModel):
     """
 
     data_mode = "bilevel"
-    config_fields = ("order", "reuse_train_gradient")
-
-    @classmethod
-    def check_config(cls, config):
-        check_reuse_train_gradient(config.order, config.reuse_train_gradient)
+    Settings = BilevelSettings
 
     def __init__(self, order=1, fd_scale=0.01, reuse_train_gradient=False, **kwargs):
-        if order not in (1, 2):
-            raise ValueError(f"order must be 1 or 2. Received: order={order!r}")
+        BilevelSettings(order, reuse_train_gradient).validate()
         if not fd_scale > 0:
             raise ValueError(f"fd_scale must be positive. Received: fd_scale={fd_scale!r}")
-        check_reuse_train_gradient(order, reuse_train_gradient)
         self.order = order
         # Second order's passes are non-inlined functions, each traced once already; with
         # shared edges inside them its steps ran ~5% slower (small preset): inline there.
@@ -245,23 +268,3 @@ class BilevelSearch(SearchModel):
         return {**super().get_config(), "order": self.order, "fd_scale": self.fd_scale,
                 "reuse_train_gradient": self.reuse_train_gradient}
 
-
-def check_reuse_train_gradient(order, reuse_train_gradient):
-    """Raises unless `reuse_train_gradient` is off or the order is 2.
-
-    Args:
-        order: the bi-level order.
-        reuse_train_gradient: the option.
-
-    Raises:
-        ValueError: `reuse_train_gradient=True` with first order (which has
-            no virtual step whose gradient could be reused).
-
-    Example:
-
-    >>> check_reuse_train_gradient(2, True)
-    """
-    if reuse_train_gradient and order != 2:
-        raise ValueError(
-            "reuse_train_gradient=True reuses second order's virtual-step gradient; it needs "
-            f"order=2. Received: order={order!r}")

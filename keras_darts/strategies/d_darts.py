@@ -1,5 +1,7 @@
 """D-DARTS: every cell its own architecture and optimiser, the zero-one and ablation losses."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -15,6 +17,7 @@ from keras_darts.search_space.ops import subsample
 from keras_darts.strategies.base import (
     SearchModel, all_reduce_sum, fill_none_gradients, register_strategy,
 )
+from keras_darts.utils.config import MethodSettings, setting
 from keras_darts.utils.distribute import num_replicas
 
 
@@ -187,6 +190,41 @@ def ablation_logits(network, x, cell_weights, training=None, edge_weights=None):
     return [network.head(f) for f in outputs]
 
 
+@dataclasses.dataclass
+class DistributedCellSettings(MethodSettings):
+    """D-DARTS's own settings (`DistributedCellSearch`).
+
+    Example:
+
+    >>> DistributedCellSettings(w_abl=0.0).validate().parser
+    'sparse'
+    """
+
+    level: str = setting("bilevel", "bi-level (alphas on the validation half) or single-level "
+                                    "(both on one batch) updates", choices=("bilevel", "single"))
+    w01: float = setting(8.0, "weight of the zero-one loss")
+    w_abl: float = setting(0.5, "weight of the ablation loss (0: no removed-cell passes)")
+    ablation_gradient: bool = setting(True, "the ablation loss carries gradient (off: a "
+                                            "constant, as in the released code)")
+    parser: str = setting("sparse", "per-cell derivation rule",
+                          choices=("sparse", "edge", "darts"))
+    threshold: float = setting(0.8, "sigmoid threshold of the derivation")
+    min_node_inputs: int = setting(1, "1: a node with no op at the threshold keeps its strongest "
+                                      "op; 0: the paper's rule (may empty a cell)")
+
+    def validate(self, config=None):
+        if self.level not in ("bilevel", "single"):
+            raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={self.level!r}")
+        for name in ("w01", "w_abl"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
+        check_parser(self.parser)
+        check_threshold(self.threshold)
+        check_min_node_inputs(self.min_node_inputs)
+        return self
+
+
 @keras.saving.register_keras_serializable(package="keras_darts")
 @register_strategy("d-darts")
 class DistributedCellSearch(SearchModel):
@@ -252,32 +290,16 @@ class DistributedCellSearch(SearchModel):
     >>> model.genotype().render()  # doctest: +SKIP
     """
 
-    config_fields = ("level", "w01", "w_abl", "ablation_gradient", "parser", "threshold",
-                     "min_node_inputs")
+    Settings = DistributedCellSettings
     # Shared edge traces cut D-DARTS's tracing (43 -> 25 s, small preset) but its steps ran
     # 13% slower and its first graph optimisation 11 s longer: its edges stay inline.
     shares_edge_traces = False
 
-    @classmethod
-    def check_config(cls, config):
-        cls._check(config.level, config.w01, config.w_abl, config.parser, config.threshold,
-                   config.min_node_inputs)
-
-    @staticmethod
-    def _check(level, w01, w_abl, parser, threshold, min_node_inputs=1):
-        if level not in ("bilevel", "single"):
-            raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={level!r}")
-        for name, v in (("w01", w01), ("w_abl", w_abl)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
-        check_parser(parser)
-        check_threshold(threshold)
-        check_min_node_inputs(min_node_inputs)
-
     def __init__(self, level="bilevel", w01=8.0, w_abl=0.5, ablation_gradient=True,
                  parser="sparse", threshold=0.8, min_node_inputs=1, activation="sigmoid",
                  alpha_init_scale=0.0, **kwargs):
-        self._check(level, w01, w_abl, parser, threshold, min_node_inputs)
+        DistributedCellSettings(level, w01, w_abl, ablation_gradient, parser, threshold,
+                                min_node_inputs).validate()
         if kwargs.get("space") == "nb201":
             raise ValueError("D-DARTS searches DARTS-family cells (two inputs, normal and "
                              "reduction kinds); the NAS-Bench-201 space is not supported.")

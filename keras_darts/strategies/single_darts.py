@@ -1,10 +1,33 @@
 """Single-DARTS (Hou et al.): single-level optimisation with a sigmoid architecture activation."""
 
+import dataclasses
+
 import keras
 
 from keras_darts.optimizers import CoupledAdam
 from keras_darts.strategies.base import register_strategy
 from keras_darts.strategies.single_level import SingleLevelSearch
+from keras_darts.utils.config import MethodSettings, setting
+
+
+@dataclasses.dataclass
+class SingleDartsSettings(MethodSettings):
+    """Single-DARTS's own settings (`SingleDartsSearch`).
+
+    Example:
+
+    >>> SingleDartsSettings(batches="different").validate().batches
+    'different'
+    """
+
+    batches: str = setting("same", "'same': weights and alphas step on one batch; 'different': "
+                                   "on two batches of the same subset (the paper's ablation)",
+                           choices=("same", "different"))
+
+    def validate(self, config=None):
+        if self.batches not in ("same", "different"):
+            raise ValueError(f"batches must be 'same' or 'different'. Received: {self.batches!r}")
+        return self
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
@@ -44,20 +67,11 @@ class SingleDartsSearch(SingleLevelSearch):
     >>> model.compile(epochs=10, steps_per_epoch=156)
     """
 
-    config_fields = ("batches",)
+    Settings = SingleDartsSettings
     default_arch_weight_decay = 0.0
 
-    @classmethod
-    def check_config(cls, config):
-        cls._check_batches(config.batches)
-
-    @staticmethod
-    def _check_batches(batches):
-        if batches not in ("same", "different"):
-            raise ValueError(f"batches must be 'same' or 'different'. Received: {batches!r}")
-
     def __init__(self, activation="sigmoid", alpha_init_value=None, batches="same", **kwargs):
-        self._check_batches(batches)
+        SingleDartsSettings(batches).validate()
         if alpha_init_value is None:
             alpha_init_value = "uniform" if activation == "sigmoid" else 0.0
         self.batches = batches

@@ -1,10 +1,13 @@
 """SP-DARTS: batch-mixed sparse training with a sparse and a smooth softmax temperature."""
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
 from keras_darts.strategies.base import register_strategy
-from keras_darts.strategies.bilevel import BilevelSearch
+from keras_darts.strategies.bilevel import BilevelSearch, BilevelSettings
+from keras_darts.utils.config import setting
 
 
 def sparse_draw(probability, seed, step):
@@ -149,6 +152,34 @@ class MixingProbabilitySchedule(keras.callbacks.Callback):
             logs["mix_p"] = float(self.history[-1])
 
 
+@dataclasses.dataclass
+class SparseMixSettings(BilevelSettings):
+    """SP-DARTS's own settings (`SparseMixSearch`), besides bi-level DARTS's.
+
+    Example:
+
+    >>> SparseMixSettings(t_sp=2e-3, level="single").validate().t_sp
+    0.002
+    """
+
+    t_sp: float = setting(1e-3, "the sparse softmax temperature")
+    t_sm: float = setting(None, "the smooth softmax temperature (None: 10 * t_sp)")
+    level: str = setting("bilevel", "bi-level updates (first or second order) or single-level "
+                                    "ones on one batch", choices=("bilevel", "single"))
+    p_low: float = setting(0.0, "the mixing probability's value after its warm-up")
+    p_up: float = setting(1.0, "the mixing probability's value at the last epoch")
+    p_warmup_epochs: int = setting(1, "epochs at mixing probability 0 (smooth temperature only)")
+
+    def validate(self, config=None):
+        super().validate(config)
+        check_temperatures(self.t_sp, self.t_sm)
+        if self.level not in ("bilevel", "single"):
+            raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={self.level!r}")
+        check_mixing_schedule(None if config is None else config.epochs, self.p_low, self.p_up,
+                              self.p_warmup_epochs)
+        return self
+
+
 @keras.saving.register_keras_serializable(package="keras_darts")
 @register_strategy("sp-darts")
 class SparseMixSearch(BilevelSearch):
@@ -199,24 +230,14 @@ class SparseMixSearch(BilevelSearch):
     >>> model.fit(ds, epochs=10, callbacks=model.default_callbacks(10))  # doctest: +SKIP
     """
 
-    config_fields = ("order", "reuse_train_gradient", "t_sp", "t_sm", "level", "p_low", "p_up",
-                     "p_warmup_epochs")
+    Settings = SparseMixSettings
     default_arch_weight_decay = 0.0
-
-    @classmethod
-    def check_config(cls, config):
-        super().check_config(config)
-        check_temperatures(config.t_sp, config.t_sm)
-        if config.level not in ("bilevel", "single"):
-            raise ValueError(f"level must be 'bilevel' or 'single'. Received: {config.level!r}")
-        check_mixing_schedule(config.epochs, config.p_low, config.p_up, config.p_warmup_epochs)
 
     def __init__(self, t_sp=1e-3, t_sm=None, level="bilevel", p_low=0.0, p_up=1.0,
                  p_warmup_epochs=1, mix_seed=None, **kwargs):
+        SparseMixSettings(kwargs.get("order", 1), kwargs.get("reuse_train_gradient", False),
+                          t_sp, t_sm, level, p_low, p_up, p_warmup_epochs).validate()
         t_sp, t_sm = check_temperatures(t_sp, t_sm)
-        if level not in ("bilevel", "single"):
-            raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={level!r}")
-        check_mixing_schedule(None, p_low, p_up, p_warmup_epochs)
         self.t_sp, self.t_sm = float(t_sp), float(t_sm)
         self.level = level
         self.data_mode = level

@@ -1,6 +1,7 @@
 """Shared helpers of the run configurations (`SearchConfig`, `TrainConfig`)."""
 
 import dataclasses
+import typing
 
 
 def config_from_preset(cls, presets, preset, overrides, what):
@@ -95,3 +96,88 @@ def check_run_options(config):
     every = config.checkpoint_every
     if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
         raise ValueError(f"checkpoint_every must be a positive integer or None. Received: {every!r}")
+
+
+def setting(default, help, choices=None):
+    """A method setting: a dataclass field with its help text (its command-line flag's).
+
+    Args:
+        default: the value when neither a preset nor the user sets it.
+        help: one line for `--help`.
+        choices: the allowed values, if they are few (shown in `--help`).
+
+    Returns:
+        A `dataclasses.field`.
+
+    Example:
+
+    >>> @dataclasses.dataclass
+    ... class MySettings(MethodSettings):
+    ...     tau: float = setting(10.0, "initial Gumbel-softmax temperature")
+    """
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclasses.dataclass
+class MethodSettings:
+    """A search method's own settings: the base of each strategy's `Settings` dataclass.
+
+    A strategy declares the settings that only it has (DARTS's `order`,
+    SP-DARTS's `t_sp`, ...) as a dataclass subclass with `setting(...)` fields
+    and checks them in `validate`; `SearchConfig` holds the shared run
+    settings and an instance of the method's `Settings`, and the command line
+    makes one flag per field. Nothing else needs to change to add a setting.
+
+    Attributes:
+        presets: class attribute, `{preset name: {field: value}}`, the
+            method's part of a `SearchConfig` preset (e.g. DARTS-PD's stage
+            sizes on the `small` preset).
+        constructor_fields: class attribute, the fields passed to the
+            strategy's constructor (None: all of them).
+
+    Example:
+
+    >>> @dataclasses.dataclass
+    ... class GumbelSettings(MethodSettings):
+    ...     tau_max: float = setting(10.0, "initial temperature")
+    ...     tau_min: float = setting(0.1, "final temperature")
+    ...
+    ...     def validate(self, config=None):
+    ...         if not 0 < self.tau_min <= self.tau_max:
+    ...             raise ValueError("need 0 < tau_min <= tau_max")
+    ...         return self
+    """
+
+    presets: typing.ClassVar[dict] = {}
+    constructor_fields: typing.ClassVar[tuple] = None
+
+    def validate(self, config=None):
+        """Checks the settings; returns self.
+
+        Args:
+            config: the `SearchConfig` they belong to, for checks against the
+                shared settings (None when a strategy is built directly).
+
+        Raises:
+            ValueError: naming the bad setting.
+        """
+        return self
+
+    @classmethod
+    def names(cls):
+        """The settings' names, in declaration order."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def to_dict(self):
+        """The settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    def strategy_kwargs(self):
+        """The settings the strategy's constructor takes (`constructor_fields`)."""
+        names = self.names() if self.constructor_fields is None else self.constructor_fields
+        return {name: getattr(self, name) for name in names}
+
+    def inner_method(self):
+        """The method whose settings this method's runs also take (DARTS-PD's stage-1
+        `base_method`), or None."""
+        return None
