@@ -47,7 +47,7 @@ def _add_config_flags(p, config_cls, skip=()):
 def _search_methods(argv):
     """The method of a `search` command line and the one its runs also take (DARTS-PD's stage-1
     method), as `[(name, Settings class), ...]`; empty for an unknown method."""
-    from keras_darts.strategies import get_strategy
+    from keras_darts.search import search_method
 
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--method", default="darts")
@@ -55,7 +55,7 @@ def _search_methods(argv):
     pre.add_argument("--preset", default="small")
     known, _ = pre.parse_known_args(argv)
     try:
-        own = get_strategy(known.method).Settings
+        own = search_method(known.method).Settings
     except ValueError:
         return []  # SearchConfig names the unknown method, with the known ones
     out = [(known.method, own)]
@@ -65,7 +65,7 @@ def _search_methods(argv):
     inner = own(**{k: v for k, v in values.items() if k in own.names()}).inner_method()
     if inner is not None:
         try:
-            out.append((inner, get_strategy(inner).Settings))
+            out.append((inner, search_method(inner).Settings))
         except ValueError:
             pass
     return out
@@ -80,10 +80,10 @@ def _search_parser(sub, argv):
 
     methods, known = [], ""
     if argv[:1] == ["search"]:  # the strategies (and TensorFlow) load for a search only
-        from keras_darts.strategies import registered_strategies
+        from keras_darts.search import search_method_names
 
         methods = _search_methods(argv)
-        known = f" Methods: {', '.join(registered_strategies())}."
+        known = f" Methods: {', '.join(search_method_names())}."
     p = sub.add_parser(
         "search", help="run an architecture search",
         description="Run a differentiable architecture search. A preset sets every "

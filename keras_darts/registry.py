@@ -18,9 +18,9 @@ names is registered under the entry point's name, unless importing its module re
 that name already.
 """
 
+import importlib
 import importlib.metadata
-
-ENTRY_POINT_PREFIX = "keras_darts."
+import pkgutil
 
 
 class Registry:
@@ -156,3 +156,21 @@ class Registry:
                 except ValueError as e:
                     raise ValueError(f"{where}: {e}") from None
             return
+
+
+def import_modules(package, path):
+    """Imports every module of a package, so that the entries they define register themselves.
+
+    A package of built-in entries (`keras_darts.strategies`, `keras_darts.pipelines`) calls
+    this from its `__init__`: a new module there is found without a hand-kept import list.
+
+    Args:
+        package: the package's name (`__name__` in its `__init__`).
+        path: its `__path__`.
+
+    Example:
+
+    >>> import_modules(__name__, __path__)  # doctest: +SKIP
+    """
+    for info in pkgutil.iter_modules(path):
+        importlib.import_module(f"{package}.{info.name}")

@@ -355,18 +355,59 @@ def _shared_fields():
             if f.name not in ("settings", "inner_settings")]
 
 
-def _settings_class(method):
-    from keras_darts.strategies import get_strategy
+def search_method(name):
+    """The class of search method `name`: a strategy (`SearchModel` subclass) or a pipeline.
 
-    return get_strategy(method).Settings
+    Args:
+        name: a registered strategy or pipeline (built-in or a plugin's).
+
+    Returns:
+        The `SearchModel` or `Pipeline` subclass.
+
+    Raises:
+        ValueError: for an unknown name, listing every method.
+
+    Example:
+
+    >>> search_method("darts-pd").__name__, search_method("darts").__name__
+    ('DartsPD', 'BilevelSearch')
+    """
+    from keras_darts.pipelines import PIPELINES
+    from keras_darts.strategies import STRATEGIES
+
+    for registry in (STRATEGIES, PIPELINES):
+        if name in registry:
+            return registry.get(name)
+    raise ValueError(f"Unknown search method {name!r}. Known search methods: "
+                     f"{search_method_names()}.")
+
+
+def search_method_names():
+    """Sorted names of every search method: strategies and pipelines (plugins included).
+
+    Example:
+
+    >>> {"darts", "darts-pd"} <= set(search_method_names())
+    True
+    """
+    from keras_darts.pipelines import PIPELINES
+    from keras_darts.strategies import STRATEGIES
+
+    return sorted(set(STRATEGIES.names()) | set(PIPELINES.names()))
+
+
+def _settings_class(method):
+    return search_method(method).Settings
 
 
 def all_method_settings():
     """`{setting name: [methods that have it]}` over the registered methods."""
+    from keras_darts.pipelines import PIPELINES
     from keras_darts.strategies import STRATEGIES
 
     out = {}
-    for name, cls in sorted(STRATEGIES.registered().items()):
+    methods = {**STRATEGIES.registered(), **PIPELINES.registered()}
+    for name, cls in sorted(methods.items()):
         for setting_name in cls.Settings.names():
             out.setdefault(setting_name, []).append(name)
     return out
@@ -565,13 +606,12 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.optimizers import search_optimizers
     from keras_darts.utils import atomic_write_json, set_seed
 
-    from keras_darts.strategies import PathwiseFairSearch, get_strategy
+    from keras_darts.pipelines import Pipeline
 
     config.validate()
-    if issubclass(get_strategy(config.method), PathwiseFairSearch):
-        from keras_darts.darts_pd import run_darts_pd
-
-        return run_darts_pd(config, out_dir, verbose, callbacks)
+    method = search_method(config.method)
+    if issubclass(method, Pipeline):  # a multi-stage method runs its stages
+        return method().run(config, out_dir, verbose, callbacks)
     set_seed(config.seed, config.deterministic)
     strategy = distribution_strategy(config)
     with strategy.scope():

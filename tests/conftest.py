@@ -55,12 +55,15 @@ def shared_search(tmp_path_factory):
     its `reset()` when they are done.
     """
     from keras_darts.search import SearchConfig
+    from keras_darts.strategies import get_strategy
 
     runs = {}
 
     def get(method, order=1):
         if (method, order) not in runs:
-            config = SearchConfig.from_preset("small", method=method, order=order, **SEARCH)
+            own = get_strategy(method).Settings.names()  # `order`: bi-level methods only
+            extra = {"order": order} if "order" in own else {}
+            config = SearchConfig.from_preset("small", method=method, **extra, **SEARCH)
             out = tmp_path_factory.mktemp(f"search-{method}-{order}")
             runs[method, order] = SharedSearch(config, str(out))
         return runs[method, order]

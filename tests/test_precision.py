@@ -139,8 +139,8 @@ def test_mixed_precision_gradients_point_where_float32s_do(digits_batch, method)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method,order", [("darts", 1), ("d-darts", 1)])
-def test_short_mixed_precision_searches_run_end_to_end(tmp_path, method, order):
+@pytest.mark.parametrize("method,settings", [("darts", {"order": 1}), ("d-darts", {})])
+def test_short_mixed_precision_searches_run_end_to_end(tmp_path, method, settings):
     """Each precision searches, checkpoints and derives; the record names the precision.
 
     The genotype of a short search is not float32's in general: the alphas move by ~0.02
@@ -148,7 +148,7 @@ def test_short_mixed_precision_searches_run_end_to_end(tmp_path, method, order):
     (benchmarks/precision.py measures how often genotypes agree, against that baseline).
     """
     for precision in PRECISIONS:
-        config = SearchConfig.from_preset("small", method=method, order=order, **SEARCH,
+        config = SearchConfig.from_preset("small", method=method, **settings, **SEARCH,
                                           precision=precision)
         result = run_search(config, str(tmp_path / precision), verbose=0)
         assert np.isfinite(result.summary["final"]["loss"])

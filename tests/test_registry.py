@@ -14,7 +14,9 @@ import pytest
 from keras_darts.architecture.activations import ACTIVATIONS
 from keras_darts.cli import main
 from keras_darts.networks.reference import NETWORKS
+from keras_darts.pipelines import PIPELINES, Pipeline, get_pipeline
 from keras_darts.registry import Registry
+from keras_darts.search import search_method
 from keras_darts.search_space.ops import OPS, build_op, op_spec
 from keras_darts.search_space.spaces import SPACES, get_search_space, register_search_space
 from keras_darts.strategies import STRATEGIES, create_search_model, get_strategy
@@ -57,7 +59,13 @@ def test_every_kind_has_one_registry_with_its_builtins():
     assert {"darts", "nb201", "s1"} <= set(SPACES.names())
     assert {"plain-cnn", "resnet20"} <= set(NETWORKS.names())
     assert set(STRATEGIES.names()) >= {"darts", "single-level", "single-darts", "sp-darts",
-                                       "d-darts", "darts-pd"}
+                                       "d-darts"}
+    # A multi-stage method is a pipeline of named stages, in a registry of its own.
+    assert "darts-pd" in PIPELINES and "darts-pd" not in STRATEGIES
+    assert get_pipeline("darts-pd").stages == ("search", "prune", "train_paths", "search_paths")
+    assert search_method("darts-pd") is get_pipeline("darts-pd")
+    with pytest.raises(ValueError, match="names stages \\['evolve'\\] it does not define"):
+        PIPELINES.register("half", type("Half", (Pipeline,), {"stages": ("evolve",)}))
     # Strategies register where they are defined, not in a hand-kept list.
     assert get_strategy("sp-darts").__module__ == "keras_darts.strategies.sp_darts"
     with pytest.raises(ValueError, match="a strategy must subclass SearchModel"):
@@ -190,7 +198,7 @@ def test_a_broken_plugin_names_itself_and_spoils_nothing_else(tmp_path, monkeypa
         "[keras_darts.strategies]\nbroken = kd_no_such_module:Search\n"
         "not-a-model = json:dumps\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ValueError, match=r"Could not load search method 'broken' from entry "
+    with pytest.raises(ValueError, match=r"Could not load search strategy 'broken' from entry "
                                          r"point 'broken' \(kd_no_such_module:Search\) of group "
                                          r"'keras_darts.strategies', package 'kd-broken': "
                                          r"ModuleNotFoundError"):

@@ -56,7 +56,7 @@ def test_impossible_configurations_raise(kwargs, match):
 
 
 def test_unknown_method_names_known_ones():
-    with pytest.raises(ValueError, match=r"Unknown search method 'no-such-method'.*darts"):
+    with pytest.raises(ValueError, match=r"Unknown search strategy 'no-such-method'.*darts"):
         create_search_model("no-such-method")
 
 

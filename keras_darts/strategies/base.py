@@ -613,11 +613,12 @@ class SearchModel(keras.Model):
 
 def _check_strategy(name, cls):
     if not (isinstance(cls, type) and issubclass(cls, SearchModel)):
-        raise ValueError(f"Search method {name!r}: a strategy must subclass SearchModel. "
+        raise ValueError(f"Search strategy {name!r}: a strategy must subclass SearchModel. "
                          f"Received: {cls!r}")
 
 
-STRATEGIES = Registry("search method", group="keras_darts.strategies", check=_check_strategy)
+STRATEGIES = Registry("search strategy", group="keras_darts.strategies",
+                      check=_check_strategy)
 """Search strategies by method name (`keras_darts.registry.Registry` of `SearchModel`
 subclasses); third-party strategies register through the `keras_darts.strategies`
 entry-point group, so that `keras-darts search --method theirs` finds them."""

@@ -7,8 +7,6 @@ searches its single-op paths with an evolutionary search (stage 3,
 `keras_darts.path_search`).
 """
 
-import dataclasses
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -21,8 +19,7 @@ from keras_darts.derivation.nb201 import nb201_genotype
 from keras_darts.search_space.cells import edge_endpoints, genotype_edge_rows
 from keras_darts.search_space.nb201 import nb201_edges
 from keras_darts.search_space.ops import op_spec
-from keras_darts.strategies.base import SearchModel, register_strategy
-from keras_darts.utils.config import MethodSettings, setting
+from keras_darts.strategies.base import SearchModel
 from keras_darts.utils.distribute import num_replicas
 
 KINDS = ("normal", "reduce")
@@ -153,113 +150,7 @@ def default_kept(primitives, steps, family="darts"):
     return {kind: [list(e) for e in edges] for kind in KINDS}
 
 
-_CPU_STAGES = dict(pd_epochs=4, pd_learning_rate=0.025, pd_cutout=0, es_trials=60,
-                   es_population=12, es_tournament=4, es_calibration_batches=4)
-
-
-@dataclasses.dataclass
-class DartsPDSettings(MethodSettings):
-    """DARTS-PD's own settings: its stage-1 method, pruning, stage 2 and stage 3 (`run_darts_pd`).
-
-    A DARTS-PD run also takes the settings of its stage-1 method
-    (`inner_method`: `base_method`), e.g. `order` for `darts`.
-
-    Example:
-
-    >>> DartsPDSettings(top_k=3, es_trials=100).validate().es_population
-    50
-    """
-
-    #: Stages 2 and 3 at CPU size on the CPU presets (2^6 = 64 paths with top_k=2 in
-    #: NAS-Bench-201). On `nb201-small` stage 1 is Single-DARTS: the paper prunes "with
-    #: differentiable methods", and bi-level DARTS collapses to parameter-free ops in that
-    #: space, its top-2 keeping 2-3 of them (benchmarks/results/
-    #: search_quality_nb201_train8_2cpu.json). The cost network is the matching training
-    #: preset's (`small`: 6 cells, C=8; `nb201-small`).
-    presets = {"small": dict(_CPU_STAGES, eval_layers=6, eval_channels=8),
-               "nb201-small": dict(_CPU_STAGES, base_method="single-darts", eval_channels=8)}
-    constructor_fields = ()
-
-    base_method: str = setting("darts", "stage 1's differentiable search method")
-    top_k: int = setting(2, "ops kept per edge by the pruning")
-    pd_epochs: int = setting(600, "stage 2: epochs of path-wise training")
-    pd_learning_rate: float = setting(0.0025, "stage 2: initial learning rate (SGD, cosine)")
-    pd_min_learning_rate: float = setting(0.0, "stage 2: final learning rate")
-    pd_cutout: int = setting(16, "stage 2: cutout side in pixels (0: off)")
-    es_oracle: str = setting("evolution", "stage 3: the search over paths",
-                             choices=("evolution", "random", "bayesian"))
-    es_trials: int = setting(1000, "stage 3: paths scored")
-    es_population: int = setting(50, "stage 3: evolution's population")
-    es_tournament: int = setting(10, "stage 3: evolution's tournament size")
-    es_mutation_prob: float = setting(0.1, "stage 3: mutation probability per edge")
-    es_crossover_prob: float = setting(0.5, "stage 3: crossover probability")
-    es_calibration_batches: int = setting(20, "stage 3: training batches for BN recalibration "
-                                              "of a path")
-    es_top: int = setting(5, "stage 3: best paths written")
-    es_min_params: float = setting(None, "stage 3: lower bound (millions) on the parameters of "
-                                         "a path's stand-alone network")
-    es_max_params: float = setting(None, "stage 3: upper bound (millions) on its parameters")
-    es_min_macs: float = setting(None, "stage 3: lower bound (millions) on its multiply-adds")
-    es_max_macs: float = setting(None, "stage 3: upper bound (millions) on its multiply-adds")
-    eval_layers: int = setting(20, "cells of that stand-alone network")
-    eval_channels: int = setting(36, "initial channels of that stand-alone network")
-
-    def inner_method(self):
-        return self.base_method
-
-    def validate(self, config=None):
-        """Validates the three stages' settings before anything runs.
-
-        Raises:
-            ValueError: naming the bad setting (base method, `top_k`, the
-                evolution's sizes and probabilities, an empty bound range ...).
-        """
-        from keras_darts.path_search import Bounds
-        from keras_darts.search_space.spaces import get_search_space
-        from keras_darts.strategies import get_strategy
-        from keras_darts.utils.config import check_non_negative, check_positive_ints
-
-        base = get_strategy(self.base_method)
-        if issubclass(base, PathwiseFairSearch):
-            raise ValueError(f"base_method must be a differentiable search method, not "
-                             f"{self.base_method!r}.")
-        if self.base_method == "d-darts":
-            raise ValueError("base_method 'd-darts' has per-cell alphas; DARTS-PD prunes per "
-                             "cell kind. Use darts, single-level, single-darts or sp-darts.")
-        if not isinstance(self.top_k, int) or isinstance(self.top_k, bool) or self.top_k < 1:
-            raise ValueError(f"top_k must be a positive integer. Received: top_k={self.top_k!r}")
-        if config is not None:
-            space = get_search_space(config.space, config.op_subsets)
-            fewest = min(sum(1 for i in active if not op_spec(space.primitives[i]).is_zero)
-                         for kind in space.kinds
-                         for active in (getattr(space, f"{kind}_active")
-                                        or [range(len(space.primitives))]))
-            if self.top_k > fewest:
-                raise ValueError(f"top_k={self.top_k} is larger than the ops of an edge: search "
-                                 f"space {config.space!r} has edges with only {fewest} "
-                                 "candidate ops besides 'none'.")
-        check_positive_ints(self, ("pd_epochs", "es_trials", "es_population", "es_tournament",
-                                   "es_calibration_batches", "es_top", "eval_layers",
-                                   "eval_channels"))
-        check_non_negative(self, ("pd_learning_rate", "pd_min_learning_rate", "pd_cutout"))
-        if self.pd_min_learning_rate > self.pd_learning_rate:
-            raise ValueError(f"pd_min_learning_rate ({self.pd_min_learning_rate}) exceeds "
-                             f"pd_learning_rate ({self.pd_learning_rate}).")
-        if self.es_oracle not in ("evolution", "random", "bayesian"):
-            raise ValueError(f"es_oracle must be 'evolution', 'random' or 'bayesian'. "
-                             f"Received: {self.es_oracle!r}")
-        if self.es_population < self.es_tournament:
-            raise ValueError(f"es_population ({self.es_population}) is smaller than "
-                             f"es_tournament ({self.es_tournament}).")
-        for name in ("es_mutation_prob", "es_crossover_prob"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1]. Received: {getattr(self, name)!r}")
-        Bounds(self.es_min_params, self.es_max_params, self.es_min_macs, self.es_max_macs)
-        return self
-
-
 @keras.saving.register_keras_serializable(package="keras_darts")
-@register_strategy("darts-pd")
 class PathwiseFairSearch(SearchModel):
     """DARTS-PD stage 2: a pruned supernet trained path-wise with strict fairness.
 
@@ -303,8 +194,6 @@ class PathwiseFairSearch(SearchModel):
 
     data_mode = "split"
     reports_arch_loss = False
-
-    Settings = DartsPDSettings
 
     def __init__(self, kept=None, **kwargs):
         from keras_darts.search_space.spaces import get_search_space
