@@ -55,3 +55,38 @@ def test_only_none_active_gives_zeros_of_output_shape():
 def test_bad_active_lists(active, match):
     with pytest.raises(ValueError, match=match):
         MixedOp(DARTS_PRIMITIVES, channels=4, active=active)
+
+
+@pytest.mark.parametrize("partial_channels", [1, 2])
+def test_a_sampled_path_computes_its_op_and_passes_gradient_to_every_weight(partial_channels):
+    """`(indices, weights)`: each edge's chosen op scaled by its weight, the others as
+    constants; with straight-through one-hot weights the value is the single path's and
+    every weight gets a gradient (GDAS's hard Gumbel-softmax)."""
+    import tensorflow as tf
+
+    from keras_darts.search_space.mixed_op import edge_output
+
+    op = MixedOp(DARTS_PRIMITIVES, channels=4, partial_channels=partial_channels)
+    x = rng.normal(size=(2, 6, 6, 4)).astype("float32")
+    logits = tf.Variable(rng.normal(size=(1, len(DARTS_PRIMITIVES))).astype("float32"))
+    for choice in (0, 4, 6):  # `none` (not computed), a conv, another conv
+        index = tf.constant([choice], tf.int32)
+        with tf.GradientTape() as tape:
+            soft = tf.nn.softmax(logits)
+            hard = tf.one_hot(index, len(DARTS_PRIMITIVES)) - tf.stop_gradient(soft) + soft
+            y = edge_output(op, x, (index, hard), 0, training=False)
+            loss = tf.reduce_sum(y * x[..., :1])
+        single = edge_output(op, x, index, 0, training=False)
+        np.testing.assert_allclose(_np(y), _np(single), atol=1e-6)
+        np.testing.assert_allclose(_np(y), _np(op(x, _np(tf.one_hot(choice, 8)), training=False)),
+                                   atol=1e-6)
+        grad = _np(tape.gradient(loss, logits))
+        assert np.all(grad != 0)
+        if partial_channels > 1:  # the constants enter the op's channels only: checked above
+            continue
+        # d loss / d weight_j: the op's output for the chosen op, sum(dL/dy) for the others.
+        w = _np(soft)[0]
+        g_out = np.broadcast_to(_np(x)[..., :1], y.shape)
+        dw = np.full(len(DARTS_PRIMITIVES), g_out.sum())
+        dw[choice] = float(np.sum(_np(single) * g_out))
+        np.testing.assert_allclose(grad[0], w * (dw - np.dot(w, dw)), rtol=1e-4, atol=1e-5)

@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from keras_darts.search_space.mixed_op import MixedOp
+from keras_darts.search_space.mixed_op import MixedOp, edge_output
 from keras_darts.search_space.ops import FactorizedReduce, ReLUConvBN, halved_shape
 
 
@@ -84,7 +84,8 @@ class SearchCell(layers.Layer):
     with a temperature, sigmoid, per-cell alphas, masks, single paths) is the
     business of the caller, not of the cell. Integer "weights" (one op index
     per edge) select a single path: each edge then computes only its chosen
-    op (`MixedOp.call_choice`). `edge_weights` (PC-DARTS's edge
+    op (`MixedOp.call_choice`); a pair `(indices, weights)` is a sampled path
+    whose op outputs are scaled by their weights (`edge_output`). `edge_weights` (PC-DARTS's edge
     normalisation) scale each edge's output within its node's sum.
 
     An edge whose `active` list is empty is absent: it is neither built nor
@@ -194,17 +195,13 @@ class SearchCell(layers.Layer):
 
     def call(self, s0, s1, weights, training=None, edge_weights=None):
         states = [self.preprocess0(s0, training=training), self.preprocess1(s1, training=training)]
-        single_path = "int" in str(weights.dtype)
         e = 0
         for i in range(self.steps):
             node = None
             for j in range(i + 2):
                 edge = self.edge(e)
                 if edge is not None:
-                    if single_path:
-                        y = edge.call_choice(states[j], weights[e], training=training)
-                    else:
-                        y = edge(states[j], weights[e], training=training)
+                    y = edge_output(edge, states[j], weights, e, training)
                     if edge_weights is not None:
                         y = ops.cast(edge_weights[e], y.dtype) * y
                     node = y if node is None else node + y

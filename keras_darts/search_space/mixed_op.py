@@ -232,17 +232,23 @@ class MixedOp(layers.Layer):
             out = self._zeros(x)
         return self._merge(out, rest)
 
-    def call_choice(self, x, choice, training=None):
+    def call_choice(self, x, choice, training=None, weights=None):
         """Runs the single op `primitives[choice]` (an int scalar tensor); nothing else is computed.
 
         An op the edge does not compute (`none`, or masked) gives zeros. Under a
         multi-replica `tf.distribute` strategy the edge's ops run with one-hot
         weights instead (no control flow around synchronized BatchNorm).
 
+        With `weights` (a sampled path, e.g. GDAS's hard Gumbel-softmax), the
+        output is `weights[choice] * op(x) + sum of the other weights`: with
+        one-hot weights its value is the op's output, and every weight, so
+        every alpha, still gets a gradient (the other ops enter as constants).
+
         Args:
             x: the input.
             choice: an int32 scalar tensor, an index into `primitives`.
             training: training mode.
+            weights: optional `(len(primitives),)` weights of the edge's ops.
 
         Returns:
             The op's output (with the partial-channel bypass, if any).
@@ -251,23 +257,35 @@ class MixedOp(layers.Layer):
             # Synchronized BatchNorm all-reduces its statistics, and a cross-replica
             # reduction may not sit in a `switch_case` branch: compute the edge's ops with
             # one-hot weights instead (same output and gradients, k times the op work).
-            return self.call(x, tf.one_hot(tf.cast(choice, tf.int32), len(self.primitives)),
-                             training=training)
+            one_hot = tf.one_hot(tf.cast(choice, tf.int32), len(self.primitives))
+            if weights is None:
+                return self.call(x, one_hot, training=training)
+            x, rest = self._split(x)
+            return self._merge(self._weigh(self.mix(x, one_hot, training), choice, weights),
+                               rest)
         x, rest = self._split(x)
         computed = self.computed_ops
         if not computed:
-            return self._merge(self._zeros(x), rest)
-        if len(computed) == 1:
+            out = self._zeros(x)
+        elif len(computed) == 1:
             out = self._run(0, x, training)
             out = ops.where(ops.equal(choice, computed[0]), out, ops.zeros_like(out))
-            return self._merge(out, rest)
-        lookup = [len(computed)] * len(self.primitives)
-        for position, i in enumerate(computed):
-            lookup[i] = position
-        branch = tf.gather(tf.constant(lookup, tf.int32), tf.cast(choice, tf.int32))
-        branches = [lambda p=p: self._run(p, x, training) for p in range(len(computed))]
-        out = tf.switch_case(branch, branches, default=lambda: self._zeros(x))
+        else:
+            lookup = [len(computed)] * len(self.primitives)
+            for position, i in enumerate(computed):
+                lookup[i] = position
+            branch = tf.gather(tf.constant(lookup, tf.int32), tf.cast(choice, tf.int32))
+            branches = [lambda p=p: self._run(p, x, training) for p in range(len(computed))]
+            out = tf.switch_case(branch, branches, default=lambda: self._zeros(x))
+        if weights is not None:
+            out = self._weigh(out, choice, weights)
         return self._merge(out, rest)
+
+    def _weigh(self, out, choice, weights):
+        """`weights[choice] * out` plus the other weights (a sampled path's output)."""
+        weights = ops.cast(weights, out.dtype)
+        chosen = tf.gather(weights, tf.cast(choice, tf.int32))
+        return chosen * out + (ops.sum(weights) - chosen)
 
     def get_config(self):
         return {
@@ -280,3 +298,37 @@ class MixedOp(layers.Layer):
             "pool_bn": self.pool_bn,
             "partial_channels": self.partial_channels,
         }
+
+
+def edge_output(edge, x, weights, index, training=None):
+    """Edge `index` of a cell on `x`, under the cell's weights, whichever kind they are.
+
+    A cell's weights are one of:
+
+    * mixing weights `(num_edges, num_ops)` (float): every op, weighted (`MixedOp.call`);
+    * op indices `(num_edges,)` (int): a single path, each edge computing only its op
+      (`MixedOp.call_choice`);
+    * a sampled path `(indices, weights)`: each edge computes only its op, scaled by
+      its weight, the other weights entering as constants (GDAS: hard Gumbel-softmax
+      weights, so that the alphas get gradients).
+
+    Args:
+        edge: the `MixedOp`.
+        x: its input.
+        weights: the cell's weights.
+        index: the edge's row.
+        training: training mode.
+
+    Returns:
+        The edge's output.
+
+    Example:
+
+    >>> y = edge_output(cell.edge(0), s0, (indices, hard_weights), 0, training=True)  # doctest: +SKIP
+    """
+    if isinstance(weights, (tuple, list)):
+        choice, w = weights
+        return edge.call_choice(x, choice[index], training=training, weights=w[index])
+    if "int" in str(weights.dtype):
+        return edge.call_choice(x, weights[index], training=training)
+    return edge(x, weights[index], training=training)

@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from keras_darts.search_space.mixed_op import MixedOp
+from keras_darts.search_space.mixed_op import MixedOp, edge_output
 from keras_darts.search_space.shared_calls import share_edge_traces
 from keras_darts.search_space.ops import NB201_PRIMITIVES, ReLUConvBN, batch_norm
 
@@ -43,9 +43,10 @@ class NB201Cell(layers.Layer):
 
     Call arguments:
         x: the cell input.
-        weights: `(num_edges, len(primitives))` mixing weights, or integer op
+        weights: `(num_edges, len(primitives))` mixing weights, integer op
             indices `(num_edges,)`: a single path, each edge computing only its
-            chosen op (`MixedOp.call_choice`).
+            chosen op (`MixedOp.call_choice`), or a sampled path `(indices,
+            weights)` (`edge_output`).
         training: training mode.
 
     Returns:
@@ -88,15 +89,12 @@ class NB201Cell(layers.Layer):
         return tuple(input_shape)
 
     def call(self, x, weights, training=None):
-        single_path = "int" in str(weights.dtype)
         nodes = [x]
         e = 0
         for i in range(1, self.max_nodes):
             total = None
             for j in range(i):
-                edge = self.edges[e]
-                y = (edge.call_choice(nodes[j], weights[e], training=training) if single_path
-                     else edge(nodes[j], weights[e], training=training))
+                y = edge_output(self.edges[e], nodes[j], weights, e, training)
                 total = y if total is None else total + y
                 e += 1
             nodes.append(total)

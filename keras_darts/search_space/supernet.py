@@ -75,7 +75,9 @@ class DartsSupernet(layers_mod.Layer):
         x: images `(batch, height, width, channels)`.
         cell_weights: a list with one `(num_edges, len(primitives))` mixing
             weight tensor per cell, or one int `(num_edges,)` tensor of op
-            indices per cell (a single path: each edge computes one op).
+            indices per cell (a single path: each edge computes one op), or
+            one sampled path `(indices, weights)` per cell (each edge computes
+            its op, scaled by its weight: `edge_output`).
         training: training mode.
         edge_weights: optional list of one `(num_edges,)` tensor per cell,
             each edge's weight in its node's sum (PC-DARTS's edge
