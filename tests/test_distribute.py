@@ -27,7 +27,8 @@ SECOND_ORDER_ALPHA = 2e-4
 
 def _cases():
     cases = [(m, 1) for m in registered_strategies()]
-    return cases + [("darts", 2)]
+    # DARTS-PD's stage-2 model (the pruned supernet), and second order.
+    return cases + [("darts-pd", 1), ("darts", 2)]
 
 
 def _tf_config(ports, index):

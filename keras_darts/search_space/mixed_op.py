@@ -221,6 +221,10 @@ class MixedOp(layers.Layer):
     def mix(self, x, weights, training=None):
         """The weighted sum of the active ops on `x`, computed inline (what `call` returns)."""
         x, rest = self._split(x)
+        return self._merge(self._weighted_sum(x, weights, training), rest)
+
+    def _weighted_sum(self, x, weights, training):
+        """The weighted sum of the active ops on the ops' part of the channels."""
         # Mixed precision: the float32 mixing weights scale the ops' outputs in their dtype.
         weights = ops.cast(weights, self.compute_dtype)
         weights = ops.unstack(weights, num=len(self.primitives))  # one op, not one slice per op
@@ -230,7 +234,7 @@ class MixedOp(layers.Layer):
             out = y if out is None else out + y
         if out is None:  # only `none` is active
             out = self._zeros(x)
-        return self._merge(out, rest)
+        return out
 
     def call_choice(self, x, choice, training=None, weights=None):
         """Runs the single op `primitives[choice]` (an int scalar tensor); nothing else is computed.
@@ -261,8 +265,8 @@ class MixedOp(layers.Layer):
             if weights is None:
                 return self.call(x, one_hot, training=training)
             x, rest = self._split(x)
-            return self._merge(self._weigh(self.mix(x, one_hot, training), choice, weights),
-                               rest)
+            out = self._weigh(self._weighted_sum(x, one_hot, training), choice, weights)
+            return self._merge(out, rest)
         x, rest = self._split(x)
         computed = self.computed_ops
         if not computed:
