@@ -26,7 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reproducibility import CASES, PD_FILES, SEARCH_FILES, _cli  # noqa: E402
+from reproducibility import CASES, PD_FILES, SEARCH_FILES, _cli, save_results  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -100,11 +100,7 @@ def main(argv=None):
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             results["cases"].append(record)
-            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-            tmp = args.out + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(results, f, indent=1)
-            os.replace(tmp, args.out)
+            save_results(results, args.out)
             print(json.dumps(record), flush=True)
     if args.against:
         with open(args.against) as f:

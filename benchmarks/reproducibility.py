@@ -125,6 +125,15 @@ def run_case(name, seed, args, work):
     return record
 
 
+def save_results(results, out):
+    """Writes `results` to `out` atomically (a run cut off leaves the last whole file)."""
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(results, f, indent=1)
+    os.replace(tmp, out)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=sorted(CASES))
@@ -156,11 +165,7 @@ def main(argv=None):
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             results["cases"].append(record)
-            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-            tmp = args.out + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(results, f, indent=1)
-            os.replace(tmp, args.out)
+            save_results(results, args.out)
             print(json.dumps(record), flush=True)
     bad = [r for r in results["cases"] if r["deterministic"] and not r["reproducible"]]
     return 1 if bad else 0

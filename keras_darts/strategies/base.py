@@ -534,6 +534,11 @@ class SearchModel(keras.Model):
         """The temperature of evaluation (`test_step`); None: the temperature variable."""
         return None
 
+    def eval_weights(self):
+        """The cell weights of evaluation (`test_step`), or None: the alphas' mixing weights
+        (GDAS: its argmax path)."""
+        return None
+
     #: The softmax temperature at which the IES is logged (SP-DARTS: its sparse one).
     ies_temperature = 1.0
 
@@ -558,7 +563,8 @@ class SearchModel(keras.Model):
     def test_step(self, data):
         x, y = data[0], data[1]
         loss, _, logits = self.compute_search_loss(x, y, training=False,
-                                                   temperature=self.eval_temperature())
+                                                   temperature=self.eval_temperature(),
+                                                   weights=self.eval_weights())
         self.loss_tracker.update_state(loss)
         self.accuracy_tracker.update_state(y, logits)
         return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_tracker.result()}

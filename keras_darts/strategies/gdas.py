@@ -198,13 +198,9 @@ class GdasSearch(SearchModel):
         arch_loss = self.when_arch_enabled(arch_update)
         return self.update_metrics(loss, y_t, logits, arch_loss)
 
-    def test_step(self, data):
-        x, y = data[0], data[1]
-        loss, _, logits = self.compute_search_loss(x, y, training=False,
-                                                   weights=self.argmax_path())
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(y, logits)
-        return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_tracker.result()}
+    def eval_weights(self):
+        """Evaluation runs the current argmax path (`argmax_path`)."""
+        return self.argmax_path()
 
     def get_config(self):
         return {**super().get_config(), "tau_max": self.tau_max, "tau_min": self.tau_min}
