@@ -3,8 +3,8 @@
 Each case of `benchmarks/reproducibility.py` (every method, the DARTS and NAS-Bench-201
 spaces) runs once per seed through the CLI in a fresh process, and its record holds the
 derived genotype and a SHA-256 of the files that carry the search's numbers (the alphas
-after every epoch and the per-epoch history; for DARTS-PD also stage 2's history and stage
-3's trials). Run it on the code before a change and on the code after it, then compare with
+after every epoch and the per-epoch history; for DARTS-PD also stage 1's genotype, without
+the metadata beside it, stage 2's history and stage 3's trials). Run it on the code before a change and on the code after it, then compare with
 `--against`: a behaviour-preserving change gives the same genotype and the same hashes for
 every case. One JSON record is written per case as it finishes; finished cases are skipped
 when the script runs again with the same `--out`.
@@ -34,10 +34,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _digest(directory, files):
     h = hashlib.sha256()
     for name in files:
-        if name == "genotype.json":  # holds timestamps-free text, compared on its own
+        if name == "genotype.json":  # the run's result, compared on its own
             continue
         with open(os.path.join(directory, name), "rb") as f:
-            h.update(name.encode() + b"\0" + f.read())
+            data = f.read()
+        if name.endswith("genotype.json"):  # a stage's genotype, without the run's metadata
+            data = json.dumps(json.loads(data)["genotype"], sort_keys=True).encode()
+        h.update(name.encode() + b"\0" + data)
     return h.hexdigest()
 
 
