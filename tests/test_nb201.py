@@ -4,6 +4,7 @@ import pytest
 
 from keras_darts.architecture.genotype import GenotypeError
 from keras_darts.architecture.nb201_genotype import NB201Genotype
+from keras_darts.derivation import derive
 from keras_darts.derivation.nb201 import derive_nb201
 from keras_darts.search_space import ops as O
 from keras_darts.search_space.nb201 import NB201Cell, NB201Supernet, nb201_edges
@@ -49,7 +50,7 @@ def test_supernet_shapes_and_discrete_weights_round_trip():
     assert tuple(net(x, weights, training=True).shape) == (2, 10)
     g = NB201Genotype.from_arch_string(ARCH)
     one_hot = net.discrete_weights(g)
-    assert net.derive(one_hot, {"normal": None}) == g
+    assert derive("nb201", net, one_hot, {"normal": None}) == g
     assert len(nb201_edges()) == net.num_edges == 6 and net.cell_types == ["normal"] * 3
 
 

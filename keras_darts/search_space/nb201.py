@@ -256,12 +256,6 @@ class NB201Supernet(layers.Layer):
         logits = self.classifier(self.global_pool(x))
         return ops.cast(logits, "float32")  # losses in float32 under mixed precision
 
-    def derive(self, weights, masks):
-        """The `NB201Genotype` of mixing weights `{"normal": (6, ops)}`: argmax per edge."""
-        from keras_darts.derivation.nb201 import derive_nb201
-
-        return derive_nb201(weights["normal"], self.primitives, masks["normal"])
-
     def discrete_weights(self, genotype):
         """One-hot mixing weights (per kind) that select `genotype`'s op on every edge."""
         import numpy as np

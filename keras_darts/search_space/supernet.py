@@ -225,13 +225,6 @@ class DartsSupernet(layers_mod.Layer):
     def call(self, x, cell_weights, training=None, edge_weights=None):
         return self.head(self.features(x, cell_weights, training, edge_weights))
 
-    def derive(self, weights, masks):
-        """The DARTS `Genotype` of mixing weights `{"normal": ..., "reduce": ...}`."""
-        from keras_darts.derivation.darts import derive_genotype
-
-        return derive_genotype(weights["normal"], weights["reduce"], self.primitives,
-                               self.steps, self.multiplier, masks["normal"], masks["reduce"])
-
     def discrete_weights(self, genotype):
         """One-hot mixing weights (per kind) that select exactly `genotype`'s edges and ops."""
         import numpy as np

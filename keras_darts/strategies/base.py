@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_darts.architecture.parameters import ArchitectureParameters
+from keras_darts.derivation import derive
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
 from keras_darts.registry import Registry
 from keras_darts.search_space.cells import edge_endpoints
@@ -577,15 +578,17 @@ class SearchModel(keras.Model):
     def genotype(self):
         """The genotype the current alphas derive by the search space's rule.
 
-        The supernet owns its derivation (`DartsSupernet.derive`: the DARTS
-        top-2 rule), so a strategy never needs to know the space. With edge
-        normalisation each edge's weights are scaled by its edge weight first.
+        The rule is the space's cell family's (`keras_darts.derivation.derive`:
+        the DARTS top-2 rule, NAS-Bench-201's argmax per edge), so a strategy
+        never needs to know the space. With edge normalisation each edge's
+        weights are scaled by its edge weight first.
 
         Returns:
             A `Genotype`.
         """
-        masks = {k: self.architecture.mask(k) for k in ("normal", "reduce")}
-        return self.network.derive(self.architecture.derivation_weights(), masks)
+        masks = {k: self.architecture.mask(k) for k in self.space.kinds}
+        return derive(self.space.family, self.network, self.architecture.derivation_weights(),
+                      masks)
 
     def derivation_summary(self):
         """How the method's derivation rule met the final weights, for the run's summary.
