@@ -28,6 +28,23 @@ def arch_active(active, num_ops):
     return [list(a) if len(a) else list(range(num_ops)) for a in active]
 
 
+LEVELS = ("bilevel", "single")
+"""How a strategy with both optimisations updates (SP-DARTS's and D-DARTS's `level`):
+`"bilevel"` (weights on the training half, alphas on the validation half) or `"single"`
+(both from one batch)."""
+
+
+def check_level(level):
+    """Raises `ValueError` unless `level` is one of `LEVELS`.
+
+    Example:
+
+    >>> check_level("single")
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={level!r}")
+
+
 def fill_none_gradients(grads, variables):
     """Replaces None gradients (variables the loss does not reach) by zeros.
 

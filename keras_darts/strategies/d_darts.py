@@ -15,7 +15,7 @@ from keras_darts.optimizers import EpochCosineDecay
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.ops import subsample
 from keras_darts.strategies.base import (
-    SearchModel, all_reduce_sum, fill_none_gradients, register_strategy,
+    LEVELS, SearchModel, all_reduce_sum, check_level, fill_none_gradients, register_strategy,
 )
 from keras_darts.utils.config import MethodSettings, setting
 from keras_darts.utils.distribute import num_replicas
@@ -201,7 +201,7 @@ class DistributedCellSettings(MethodSettings):
     """
 
     level: str = setting("bilevel", "bi-level (alphas on the validation half) or single-level "
-                                    "(both on one batch) updates", choices=("bilevel", "single"))
+                                    "(both on one batch) updates", choices=LEVELS)
     w01: float = setting(8.0, "weight of the zero-one loss")
     w_abl: float = setting(0.5, "weight of the ablation loss (0: no removed-cell passes)")
     ablation_gradient: bool = setting(True, "the ablation loss carries gradient (off: a "
@@ -213,8 +213,7 @@ class DistributedCellSettings(MethodSettings):
                                       "op; 0: the paper's rule (may empty a cell)")
 
     def validate(self, config=None):
-        if self.level not in ("bilevel", "single"):
-            raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={self.level!r}")
+        check_level(self.level)
         for name in ("w01", "w_abl"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:

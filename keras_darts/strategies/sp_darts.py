@@ -5,7 +5,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from keras_darts.strategies.base import register_strategy
+from keras_darts.strategies.base import LEVELS, check_level, register_strategy
 from keras_darts.strategies.bilevel import BilevelSearch, BilevelSettings
 from keras_darts.utils.config import setting
 
@@ -165,7 +165,7 @@ class SparseMixSettings(BilevelSettings):
     t_sp: float = setting(1e-3, "the sparse softmax temperature")
     t_sm: float = setting(None, "the smooth softmax temperature (None: 10 * t_sp)")
     level: str = setting("bilevel", "bi-level updates (first or second order) or single-level "
-                                    "ones on one batch", choices=("bilevel", "single"))
+                                    "ones on one batch", choices=LEVELS)
     p_low: float = setting(0.0, "the mixing probability's value after its warm-up")
     p_up: float = setting(1.0, "the mixing probability's value at the last epoch")
     p_warmup_epochs: int = setting(1, "epochs at mixing probability 0 (smooth temperature only)")
@@ -173,8 +173,7 @@ class SparseMixSettings(BilevelSettings):
     def validate(self, config=None):
         super().validate(config)
         check_temperatures(self.t_sp, self.t_sm)
-        if self.level not in ("bilevel", "single"):
-            raise ValueError(f"level must be 'bilevel' or 'single'. Received: level={self.level!r}")
+        check_level(self.level)
         check_mixing_schedule(None if config is None else config.epochs, self.p_low, self.p_up,
                               self.p_warmup_epochs)
         return self
