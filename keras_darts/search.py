@@ -517,16 +517,21 @@ def build_search_model(config, info):
         The (uncompiled) search model.
 
     Raises:
-        ValueError: for impossible model sizes.
+        ValueError: for impossible model sizes, or a pipeline's method (its
+            stages build their own models).
 
     Example:
 
     >>> model = build_search_model(SearchConfig.from_preset("small"), dataset_info("embedded"))
     """
-    from keras_darts.strategies import get_strategy
+    from keras_darts.pipelines import Pipeline
 
-    return get_strategy(config.method)(num_classes=info.num_classes,
-                                       input_shape=info.image_shape, **config.strategy_kwargs())
+    method = search_method(config.method)
+    if issubclass(method, Pipeline):
+        raise ValueError(f"Method {config.method!r} is a pipeline of stages "
+                         f"({', '.join(method.stages)}); its stages build their own models.")
+    return method(num_classes=info.num_classes, input_shape=info.image_shape,
+                  **config.strategy_kwargs())
 
 
 def config_search_data(config, mode):

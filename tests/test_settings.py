@@ -46,6 +46,13 @@ def test_presets_hold_a_methods_part_and_darts_pd_takes_its_stage1_settings():
     assert SearchConfig.from_preset("paper", method="darts-pd").pd_epochs == 600  # no CPU part
     with pytest.raises(ValueError, match="base_method 'd-darts' has per-cell alphas"):
         SearchConfig(method="darts-pd", base_method="d-darts").validate()
+    with pytest.raises(ValueError, match="base_method must be a differentiable search method"):
+        SearchConfig(method="darts-pd", base_method="darts-pd").validate()
+    from keras_darts.data import dataset_info
+    from keras_darts.search import build_search_model
+
+    with pytest.raises(ValueError, match=r"'darts-pd' is a pipeline of stages \(search, prune"):
+        build_search_model(pd, dataset_info("embedded"))
 
 
 def test_config_files_hold_the_methods_settings_and_old_files_still_load(tmp_path):
