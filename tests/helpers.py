@@ -14,6 +14,8 @@ import keras
 import numpy as np
 import pytest
 
+from keras_darts.strategies import registered_strategies
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # A supernet small enough for 2 CPU cores: 3 cells (reductions at 1 and 2),
@@ -30,10 +32,9 @@ TINY = dict(layers=3, channels=4, steps=2, multiplier=2, stem_multiplier=1)
 SEARCH_SPACE = dict(TINY, space="s3", steps=1, multiplier=1)
 SEARCH = dict(SEARCH_SPACE, dataset="digits", batch_size=16, max_train=128, epochs=3,
               learning_rate=0.1, arch_learning_rate=0.01, checkpoint_every=5)
-# Every strategy with an architecture step (DARTS-PD is a pipeline over these), and second
-# order.
-SEARCH_CASES = [("darts", 1), ("darts", 2), ("single-level", 1), ("single-darts", 1),
-                ("sp-darts", 1), ("d-darts", 1)]
+# Every registered strategy (DARTS-PD is a pipeline over these), and second order: a new
+# strategy module is searched, resumed and checked by the shared tests without being listed.
+SEARCH_CASES = [(m, 1) for m in registered_strategies()] + [("darts", 2)]
 
 
 def same_worker(name):

@@ -20,6 +20,10 @@ def _config(**kw):
     return SearchConfig.from_preset("small", **{**TINY_SEARCH, **kw})
 
 
+#: Strategies whose training loss is that of a path sampled anew at every step.
+SAMPLED_PATH_METHODS = ("gdas",)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method,order", SEARCH_PARAMS)
 def test_graph_mode_search_moves_alphas_lowers_loss_and_writes_results(shared_search, method,
@@ -34,7 +38,10 @@ def test_graph_mode_search_moves_alphas_lowers_loss_and_writes_results(shared_se
     for a0, a1 in zip(initial.arch_variables, result.model.arch_variables):
         assert np.abs(keras.ops.convert_to_numpy(a1) - keras.ops.convert_to_numpy(a0)).max() > 1e-3
     losses = result.history["loss"]
-    assert losses[-1] < losses[0]
+    # A method that trains a different sampled path at every step (GDAS) reports that path's
+    # loss: over 12 steps its epoch means need not fall (test_gdas checks that it learns).
+    if method not in SAMPLED_PATH_METHODS:
+        assert losses[-1] < losses[0]
     g = get_genotype(os.path.join(out, "genotype.json"))
     assert g == result.genotype and g.validate(DARTS_PRIMITIVES) is g
     graphs = ([f"cell_{i}.dot" for i in range(cfg.layers)] if method == "d-darts"
