@@ -47,28 +47,23 @@ def _add_config_flags(p, config_cls, skip=()):
 def _search_methods(argv):
     """The method of a `search` command line and the one its runs also take (DARTS-PD's stage-1
     method), as `[(name, Settings class), ...]`; empty for an unknown method."""
-    from keras_darts.search import search_method
+    from keras_darts.search import SearchConfig, search_method, settings_classes
 
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--method", default="darts")
-    pre.add_argument("--base-method")
+    pre.add_argument("--method", default=SearchConfig.method)
     pre.add_argument("--preset", default="small")
     known, _ = pre.parse_known_args(argv)
     try:
         own = search_method(known.method).Settings
     except ValueError:
         return []  # SearchConfig names the unknown method, with the known ones
-    out = [(known.method, own)]
-    values = dict(own.presets.get(known.preset, {}))
-    if known.base_method is not None:
-        values["base_method"] = known.base_method
-    inner = own(**{k: v for k, v in values.items() if k in own.names()}).inner_method()
-    if inner is not None:
-        try:
-            out.append((inner, search_method(inner).Settings))
-        except ValueError:
-            pass
-    return out
+    _add_config_flags(pre, own)  # the method's own flags may name its stage-1 method
+    given, _ = pre.parse_known_args(argv)
+    values = {k: v for k, v in vars(given).items() if v is not None and k in own.names()}
+    try:
+        return settings_classes(known.method, values, known.preset)
+    except ValueError:  # an unknown stage-1 method: its validation names it
+        return [(known.method, own)]
 
 
 def _overrides(args, exclude):
@@ -448,13 +443,13 @@ def _unrecognized(args, extra):
     message = f"unrecognized arguments: {' '.join(extra)}"
     if args.command != "search":
         return message
-    from keras_darts.search import all_method_settings
+    from keras_darts.search import SearchConfig, all_method_settings
 
     owners = all_method_settings()
     for arg in extra:
         name = arg.split("=", 1)[0].lstrip("-").replace("-", "_")
         if arg.startswith("--") and name in owners:
-            method = getattr(args, "method", None) or "darts"
+            method = getattr(args, "method", None) or SearchConfig.method
             return (f"{arg.split('=', 1)[0]} is a setting of {owners[name]}, not of method "
                     f"{method!r} (keras-darts search --method {method} --help lists its "
                     "settings)")

@@ -177,18 +177,23 @@ class SearchConfig:
         object.__setattr__(self, "settings", own)
         object.__setattr__(self, "inner_settings", inner)
 
+    def _parts(self):
+        """The method's settings and its stage-1 method's (where it has one)."""
+        parts = (self.__dict__.get("settings"), self.__dict__.get("inner_settings"))
+        return [part for part in parts if part is not None]
+
     # Reading and writing a method's setting by name, as a shared one (`config.order`).
     def __getattr__(self, name):
         if name in ("settings", "inner_settings") or name.startswith("__"):
             raise AttributeError(name)
-        for part in (self.settings, self.inner_settings):
-            if part is not None and name in part.names():
+        for part in self._parts():
+            if name in part.names():
                 return getattr(part, name)
         raise AttributeError(f"SearchConfig of method {self.method!r} has no setting {name!r}.")
 
     def __setattr__(self, name, value):
-        for part in (self.__dict__.get("settings"), self.__dict__.get("inner_settings")):
-            if part is not None and name in part.names() and name not in self.__dict__:
+        for part in self._parts():
+            if name in part.names() and name not in self.__dict__:
                 setattr(part, name, value)
                 return
         object.__setattr__(self, name, value)
@@ -214,13 +219,11 @@ class SearchConfig:
             raise ValueError(f"Unknown preset {preset!r}. Known presets: {sorted(PRESETS)}.")
         overrides = {k: v for k, v in overrides.items() if v is not None}
         values = dict(PRESETS[preset])
-        own_cls = _settings_class(overrides.get("method", "darts"))
-        values.update(own_cls.presets.get(preset, {}))
-        merged = {**values, **overrides}
-        inner = own_cls(**{k: merged[k] for k in own_cls.names() if k in merged}).inner_method()
-        if inner is not None:
-            inner_presets = _settings_class(inner).presets.get(preset, {})
-            values.update({k: v for k, v in inner_presets.items() if k not in values})
+        classes = settings_classes(overrides.get("method", cls.method), overrides, preset)
+        for i, (_, settings_cls) in enumerate(classes):
+            part = settings_cls.presets.get(preset, {})
+            # The method's part overrides the shared preset; its stage-1 method's only adds.
+            values.update({k: v for k, v in part.items() if i == 0 or k not in values})
         return cls(**{**values, **overrides})
 
     @classmethod
@@ -234,12 +237,9 @@ class SearchConfig:
             ValueError: for an unknown method or setting.
         """
         values = dict(values)
-        method = values.pop("method", "darts")
-        own = _settings_class(method)
-        known = set(own.names())
-        inner = values.get("base_method") if "base_method" in known else None
-        if inner is not None:
-            known |= set(_settings_class(inner).names())
+        method = values.pop("method", cls.method)
+        known = {name for _, settings_cls in settings_classes(method, values)
+                 for name in settings_cls.names()}
         others = set(all_method_settings()) - known
         return cls(method, **{k: v for k, v in values.items() if k not in others})
 
@@ -286,9 +286,8 @@ class SearchConfig:
             from keras_darts.architecture.activations import get_activation
 
             get_activation(self.activation)
-        self.settings.validate(self)
-        if self.inner_settings is not None:
-            self.inner_settings.validate(self)
+        for part in self._parts():
+            part.validate(self)
         return self
 
     def strategy_kwargs(self):
@@ -335,17 +334,15 @@ class SearchConfig:
     def defaults(self):
         """The defaults of this config's settings, shared and the method's (see `check_same_run`)."""
         out = {f.name: f.default for f in _shared_fields()}
-        for part in (self.settings, self.inner_settings):
-            if part is not None:
-                out.update(dataclasses.asdict(type(part)()))
+        for part in self._parts():
+            out.update(type(part)().to_dict())
         return out
 
     def to_dict(self):
         """The config as a flat JSON-ready dict: the shared settings, then the method's."""
         out = {f.name: getattr(self, f.name) for f in _shared_fields()}
-        out.update(self.settings.to_dict())
-        if self.inner_settings is not None:
-            out.update(self.inner_settings.to_dict())
+        for part in self._parts():
+            out.update(part.to_dict())
         return out
 
 
@@ -396,8 +393,36 @@ def search_method_names():
     return sorted(set(STRATEGIES.names()) | set(PIPELINES.names()))
 
 
-def _settings_class(method):
-    return search_method(method).Settings
+def settings_classes(method, values=None, preset=None):
+    """The settings classes a config of `method` takes: the method's, then its stage-1 method's.
+
+    The stage-1 method (`MethodSettings.inner_method`, DARTS-PD's `base_method`)
+    is the one the method's settings name, given `values` over the method's part
+    of `preset`.
+
+    Args:
+        method: a registered search method.
+        values: `{setting: value}` given (others are ignored here).
+        preset: a preset whose method part applies, or None.
+
+    Returns:
+        `[(method, Settings class)]`, plus `(inner method, its Settings class)`
+        for a method that runs another.
+
+    Raises:
+        ValueError: for an unknown method or stage-1 method.
+
+    Example:
+
+    >>> [name for name, _ in settings_classes("darts-pd", {"base_method": "sp-darts"})]
+    ['darts-pd', 'sp-darts']
+    """
+    own = search_method(method).Settings
+    given = {**own.presets.get(preset, {}), **(values or {})}
+    inner = own(**{k: v for k, v in given.items() if k in own.names()}).inner_method()
+    if inner is None:
+        return [(method, own)]
+    return [(method, own), (inner, search_method(inner).Settings)]
 
 
 def all_method_settings():
@@ -434,14 +459,9 @@ def method_settings(method, values):
     >>> method_settings("darts", {"order": 2})[0].order
     2
     """
-    own_cls = _settings_class(method)
-    own = own_cls(**{k: v for k, v in values.items() if k in own_cls.names()})
-    known = set(own_cls.names())
-    inner = None
-    if own.inner_method() is not None:
-        inner_cls = _settings_class(own.inner_method())
-        inner = inner_cls(**{k: v for k, v in values.items() if k in inner_cls.names()})
-        known |= set(inner_cls.names())
+    parts = [settings_cls(**{k: v for k, v in values.items() if k in settings_cls.names()})
+             for _, settings_cls in settings_classes(method, values)]
+    known = {name for part in parts for name in part.names()}
     unknown = sorted(set(values) - known)
     if unknown:
         owners = all_method_settings()
@@ -449,7 +469,7 @@ def method_settings(method, values):
                            for k in unknown)
         raise ValueError(f"Unknown search settings {unknown} for method {method!r} ({detail}). "
                          f"Its own settings: {sorted(known)}.")
-    return own, inner
+    return parts[0], parts[1] if len(parts) > 1 else None
 
 
 @dataclasses.dataclass
