@@ -257,19 +257,15 @@ class MixedOp(layers.Layer):
         Returns:
             The op's output (with the partial-channel bypass, if any).
         """
+        x, rest = self._split(x)
+        computed = self.computed_ops
         if num_replicas() > 1:
             # Synchronized BatchNorm all-reduces its statistics, and a cross-replica
             # reduction may not sit in a `switch_case` branch: compute the edge's ops with
             # one-hot weights instead (same output and gradients, k times the op work).
             one_hot = tf.one_hot(tf.cast(choice, tf.int32), len(self.primitives))
-            if weights is None:
-                return self.call(x, one_hot, training=training)
-            x, rest = self._split(x)
-            out = self._weigh(self._weighted_sum(x, one_hot, training), choice, weights)
-            return self._merge(out, rest)
-        x, rest = self._split(x)
-        computed = self.computed_ops
-        if not computed:
+            out = self._weighted_sum(x, one_hot, training)
+        elif not computed:
             out = self._zeros(x)
         elif len(computed) == 1:
             out = self._run(0, x, training)

@@ -54,6 +54,12 @@ def gumbel_temperature(epoch, epochs, tau_max, tau_min):
     return float(tau_max - (tau_max - tau_min) * min(epoch, epochs - 1) / (epochs - 1))
 
 
+def masked_alpha(alpha, mask=None):
+    """`alpha` with the ops outside `mask` (a boolean array; None: none) at -1e9: never drawn,
+    never the argmax, and without gradient."""
+    return alpha if mask is None else ops.where(mask, alpha, -1e9)
+
+
 def hard_gumbel_softmax(alpha, tau, seed, mask=None):
     """One op per row drawn from the Gumbel-softmax of `alpha`, with straight-through weights.
 
@@ -73,7 +79,7 @@ def hard_gumbel_softmax(alpha, tau, seed, mask=None):
 
     >>> index, weights = hard_gumbel_softmax(alpha, 1.0, tf.constant([0, 1]))  # doctest: +SKIP
     """
-    logits = ops.log_softmax(alpha if mask is None else ops.where(mask, alpha, -1e9), axis=-1)
+    logits = ops.log_softmax(masked_alpha(alpha, mask), axis=-1)
     u = tf.random.stateless_uniform(ops.shape(alpha), seed=seed, minval=1e-10, maxval=1.0)
     probs = ops.softmax((logits - ops.log(-ops.log(u))) / tau, axis=-1)
     index = ops.cast(ops.argmax(probs, axis=-1), "int32")
@@ -164,20 +170,21 @@ class GdasSearch(SearchModel):
         step = ops.cast(self.optimizer.iterations, "int64")
         paths = {}
         for k, (kind, alpha) in enumerate(sorted(self.architecture.variables_by_kind.items())):
-            mask = self.architecture.mask(kind)
             seed = ops.stack([ops.cast(self.gumbel_seed, "int64"), step * 4 + 2 * draw + k])
-            paths[kind] = hard_gumbel_softmax(alpha, self.tau, seed,
-                                              None if mask.all() else mask)
+            paths[kind] = hard_gumbel_softmax(alpha, self.tau, seed, self._mask(kind))
         return [paths[kind] for kind in self.network.cell_types]
 
     def argmax_path(self):
         """The current most likely op of every edge, per cell (a single path)."""
-        by_kind = {}
-        for kind, alpha in self.architecture.variables_by_kind.items():
-            mask = self.architecture.mask(kind)
-            masked = alpha if mask.all() else ops.where(mask, alpha, -1e9)
-            by_kind[kind] = ops.cast(ops.argmax(masked, axis=-1), "int32")
+        by_kind = {kind: ops.cast(ops.argmax(masked_alpha(alpha, self._mask(kind)), axis=-1),
+                                  "int32")
+                   for kind, alpha in self.architecture.variables_by_kind.items()}
         return [by_kind[kind] for kind in self.network.cell_types]
+
+    def _mask(self, kind):
+        """The op mask of `kind`'s cells, or None when every op is active."""
+        mask = self.architecture.mask(kind)
+        return None if mask.all() else mask
 
     def train_step(self, data):
         x_t, y_t, x_v, y_v = self.unpack_bilevel(data)
