@@ -633,10 +633,10 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
 
     from keras_darts.pipelines import Pipeline
 
-    config.validate()
     method = search_method(config.method)
-    if issubclass(method, Pipeline):  # a multi-stage method runs its stages
+    if issubclass(method, Pipeline):  # a multi-stage method runs its stages (and validates)
         return method().run(config, out_dir, verbose, callbacks)
+    config.validate()
     set_seed(config.seed, config.deterministic)
     strategy = distribution_strategy(config)
     with strategy.scope():
