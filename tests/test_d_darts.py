@@ -275,7 +275,7 @@ def test_network_genotype_json_and_builder_checks(tmp_path):
 def test_too_few_cells_and_other_bad_settings():
     with pytest.raises(ValueError, match="too few cells"):
         DistributedCellSearch(**{**SMALL, "layers": 1})
-    with pytest.raises(ValueError, match="NAS-Bench-201 space is not supported"):
+    with pytest.raises(ValueError, match="search space .nb201. has nb201 cells"):
         DistributedCellSearch(num_classes=10, input_shape=(8, 8, 1), space="nb201")
     with pytest.raises(ValueError, match="w_abl must be >= 0"):
         DistributedCellSearch(w_abl=-1.0, **SMALL)

@@ -4,28 +4,15 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_darts.architecture.parameters import ArchitectureParameters
 from keras_darts.derivation import derive
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
 from keras_darts.registry import Registry
-from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.shared_calls import share_edge_traces
-from keras_darts.search_space.spaces import SearchSpace, get_search_space
+from keras_darts.search_space.spec import SupernetSpec
 from keras_darts.utils.config import MethodSettings
 from keras_darts.utils.distribute import all_reduce_sum, num_replicas
 from keras_darts.utils.graph_options import quick_graph_optimization
-from keras_darts.utils.precision import DynamicLossScale, check_precision, precision_policy
-
-
-def arch_active(active, num_ops):
-    """Per-edge op masks of the alphas: a removed edge (empty list) keeps all columns.
-
-    The alphas of an edge the supernet does not compute never enter a
-    forward pass; leaving their row unmasked keeps the activations finite.
-    """
-    if active is None:
-        return None
-    return [list(a) if len(a) else list(range(num_ops)) for a in active]
+from keras_darts.utils.precision import DynamicLossScale
 
 
 LEVELS = ("bilevel", "single")
@@ -170,29 +157,24 @@ class SearchModel(keras.Model):
                  alpha_init_value=0.0, grad_clip=5.0, seed=None, precision="float32",
                  recompute=False, **kwargs):
         super().__init__(**kwargs)
-        input_shape = tuple(int(d) for d in input_shape)
-        if len(input_shape) != 3 or min(input_shape) < 1:
-            raise ValueError(
-                f"input_shape must be (height, width, channels). Received: input_shape={input_shape}"
-            )
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be positive or None. Received: grad_clip={grad_clip!r}")
-        check_precision(precision)
-        if not isinstance(space, SearchSpace):
-            space = get_search_space(space, op_subsets)
-        if primitives is not None or normal_active is not None or reduce_active is not None:
-            space = SearchSpace(
-                space.name, space.family,
-                tuple(primitives) if primitives is not None else space.primitives,
-                normal_active if normal_active is not None else space.normal_active,
-                reduce_active if reduce_active is not None else space.reduce_active,
-                space.op_subsets)
-        self.space = space
-        self._config = dict(
-            num_classes=num_classes, input_shape=list(input_shape), layers=layers,
+        given = SupernetSpec.create(
+            num_classes, input_shape, space=space, op_subsets=op_subsets, primitives=primitives,
+            normal_active=normal_active, reduce_active=reduce_active, layers=layers,
             channels=channels, steps=steps, multiplier=multiplier,
-            stem_multiplier=stem_multiplier, space=space.name, op_subsets=space.op_subsets,
-            cells_per_stage=cells_per_stage,
+            stem_multiplier=stem_multiplier, cells_per_stage=cells_per_stage,
+            reductions=None if reductions is None else tuple(reductions),
+            partial_channels=partial_channels, edge_normalization=bool(edge_normalization),
+            activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,
+            alpha_init_scale=alpha_init_scale, alpha_init_value=alpha_init_value, seed=seed,
+            precision=precision)
+        # The config holds the arguments as given: `from_config` adapts them again.
+        self._config = dict(
+            num_classes=num_classes, input_shape=list(given.input_shape), layers=layers,
+            channels=channels, steps=steps, multiplier=multiplier,
+            stem_multiplier=stem_multiplier, space=given.space.name,
+            op_subsets=given.space.op_subsets, cells_per_stage=cells_per_stage,
             primitives=None if primitives is None else list(primitives),
             normal_active=normal_active, reduce_active=reduce_active,
             reductions=None if reductions is None else list(reductions),
@@ -201,38 +183,24 @@ class SearchModel(keras.Model):
             alpha_init_scale=alpha_init_scale, alpha_init_value=alpha_init_value,
             grad_clip=grad_clip, seed=seed, precision=precision, recompute=bool(recompute),
         )
+        #: the `SupernetSpec` this model searches over (after `adapt_search_space`).
+        self.supernet_spec = self.adapt_search_space(given)
+        if not isinstance(self.supernet_spec, SupernetSpec):
+            raise TypeError(f"{type(self).__name__}.adapt_search_space must return a "
+                            f"SupernetSpec. Received: {self.supernet_spec!r}")
+        self.space = self.supernet_spec.space
         self.recompute = bool(recompute)
         self.grad_clip = grad_clip
-        self.precision = precision
-        with precision_policy(precision):
-            self.network = space.build_supernet(
-                num_classes, layers=layers, channels=channels, steps=steps,
-                multiplier=multiplier, stem_multiplier=stem_multiplier, reductions=reductions,
-                cells_per_stage=cells_per_stage, partial_channels=partial_channels,
-                name="supernet",
-            )
+        self.precision = self.supernet_spec.precision
+        self.network, self.architecture = self.supernet_spec.build()
         #: float16's dynamic loss scale (None for float32 and bfloat16), made in `build`.
         self.loss_scale = None
-        edge_nodes = None
-        if edge_normalization:
-            if space.family != "darts":
-                raise ValueError("edge_normalization needs a DARTS-family search space; "
-                                 f"{space.name!r} has {space.family} cells.")
-            edge_nodes = [node for node, _ in edge_endpoints(steps)]
-        self.architecture = ArchitectureParameters(
-            self.network.num_edges, space.primitives, self.network.cell_types,
-            activation=activation, temperature=temperature, per_cell=per_cell_alphas,
-            init_scale=alpha_init_scale, init_value=alpha_init_value,
-            normal_active=arch_active(space.normal_active, len(space.primitives)),
-            reduce_active=arch_active(space.reduce_active, len(space.primitives)),
-            seed=seed, kinds=space.kinds, edge_nodes=edge_nodes, name="architecture",
-        )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.arch_loss_tracker = keras.metrics.Mean(name="arch_loss")
         self.entropy_tracker = keras.metrics.Mean(name="alpha_entropy")
         self.arch_optimizer = None
-        self.build((None,) + input_shape)
+        self.build((None,) + self.supernet_spec.input_shape)
 
     # ------------------------------------------------------------------ structure
     def build(self, input_shape):
@@ -244,6 +212,50 @@ class SearchModel(keras.Model):
         if self.precision == "mixed_float16":
             self.loss_scale = DynamicLossScale(self)
         self.built = True
+
+    def adapt_search_space(self, spec):
+        """Adapts the search space this strategy is given, before anything is built.
+
+        Override to change what the method searches over without editing cells
+        or ops: D-DARTS gives every cell its own alphas, DARTS-PD's path-wise
+        training keeps each edge's top-k ops. The constructor's arguments (and
+        so `get_config`) stay as given; `supernet_spec` is the adapted spec.
+
+        Args:
+            spec: the `SupernetSpec` of the constructor's arguments.
+
+        Returns:
+            The `SupernetSpec` to build (by default `spec` unchanged).
+
+        Raises:
+            ValueError: if the strategy cannot search this space.
+
+        Example:
+
+        >>> class NoPooling(BilevelSearch):
+        ...     def adapt_search_space(self, spec):
+        ...         keep = [i for i, op in enumerate(spec.space.primitives) if "pool" not in op]
+        ...         return spec.restrict(normal_active=[keep] * 14, reduce_active=[keep] * 14)
+        """
+        return spec
+
+    @classmethod
+    def from_spec(cls, spec, **kwargs):
+        """Creates the strategy over a `SupernetSpec` (then adapted by `adapt_search_space`).
+
+        Args:
+            spec: a `SupernetSpec` (`SupernetSpec.create(...)`).
+            **kwargs: the strategy's own arguments (`order`, `grad_clip` ...).
+
+        Returns:
+            The search model.
+
+        Example:
+
+        >>> spec = SupernetSpec.create(10, (28, 28, 1), layers=5, channels=8)
+        >>> model = BilevelSearch.from_spec(spec, order=2)
+        """
+        return cls(**spec.arguments(), **kwargs)
 
     @property
     def weight_variables(self):

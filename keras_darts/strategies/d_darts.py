@@ -299,9 +299,6 @@ class DistributedCellSearch(SearchModel):
                  alpha_init_scale=0.0, **kwargs):
         DistributedCellSettings(level, w01, w_abl, ablation_gradient, parser, threshold,
                                 min_node_inputs).validate()
-        if kwargs.get("space") == "nb201":
-            raise ValueError("D-DARTS searches DARTS-family cells (two inputs, normal and "
-                             "reduction kinds); the NAS-Bench-201 space is not supported.")
         kwargs.pop("per_cell_alphas", None)
         self.level = level
         self.data_mode = level
@@ -309,9 +306,20 @@ class DistributedCellSearch(SearchModel):
         self.ablation_gradient = bool(ablation_gradient)
         self.parser, self.threshold = parser, float(threshold)
         self.min_node_inputs = int(min_node_inputs)
-        super().__init__(activation=activation, alpha_init_scale=alpha_init_scale,
-                         per_cell_alphas=True, **kwargs)
+        super().__init__(activation=activation, alpha_init_scale=alpha_init_scale, **kwargs)
         self.cell_optimizers = []
+
+    def adapt_search_space(self, spec):
+        """Every cell owns its alphas (and later its optimizer); DARTS-family cells only.
+
+        Raises:
+            ValueError: for a NAS-Bench-201-family space.
+        """
+        if spec.space.family != "darts":
+            raise ValueError(f"D-DARTS searches DARTS-family cells (two inputs, normal and "
+                             f"reduction kinds); search space {spec.space.name!r} has "
+                             f"{spec.space.family} cells.")
+        return spec.replace(per_cell_alphas=True)
 
     def build(self, input_shape):
         self.mc_tracker = keras.metrics.Mean(name="marginal_contribution")

@@ -196,32 +196,36 @@ class PathwiseFairSearch(SearchModel):
     reports_arch_loss = False
 
     def __init__(self, kept=None, **kwargs):
-        from keras_darts.search_space.spaces import get_search_space
-
-        space = kwargs.get("space", "darts")
-        space = space if not isinstance(space, str) else get_search_space(
-            space, kwargs.get("op_subsets"))
-        primitives = tuple(kwargs.get("primitives") or space.primitives)
-        steps = kwargs.get("steps", 4)
-        if kept is None:
-            kept = default_kept(primitives, steps, space.family)
-        kept = {kind: [list(e) for e in kept[kind]] for kind in kept} if isinstance(
-            kept, dict) else kept
-        self.k = _check_kept(kept, primitives, steps, space.family, space.kinds)
         self.kept = kept
         for kind in KINDS:
             kwargs.pop(f"{kind}_active", None)
-        active = {f"{kind}_active": [sorted(primitives.index(n) for n in e) for e in kept[kind]]
-                  for kind in space.kinds}
-        super().__init__(**active, **kwargs)
-        self._config["kept"] = kept
+        super().__init__(**kwargs)
+        self._config["kept"] = self.kept
         self.arch_updates_enabled.assign(0.0)
         self._rows, self._kept_idx = {}, {}
         for kind in self.kinds:
-            rows = [e for e, names in enumerate(kept[kind]) if names]
+            rows = [e for e, names in enumerate(self.kept[kind]) if names]
             self._rows[kind] = tf.constant(rows, tf.int32)
             self._kept_idx[kind] = tf.constant(
-                [[self.primitives.index(n) for n in kept[kind][e]] for e in rows], tf.int32)
+                [[self.primitives.index(n) for n in self.kept[kind][e]] for e in rows], tf.int32)
+
+    def adapt_search_space(self, spec):
+        """Keeps each edge's `kept` ops (by default the space's top-2 of a fresh model).
+
+        Raises:
+            ValueError: for a malformed `kept` (see the class).
+        """
+        space = spec.space
+        kept = self.kept
+        if kept is None:
+            kept = default_kept(space.primitives, spec.steps, space.family)
+        if isinstance(kept, dict):
+            kept = {kind: [list(e) for e in kept[kind]] for kind in kept}
+        self.k = _check_kept(kept, space.primitives, spec.steps, space.family, space.kinds)
+        self.kept = kept
+        return spec.restrict(**{f"{kind}_active": [sorted(space.primitives.index(n) for n in e)
+                                                   for e in kept[kind]]
+                                for kind in space.kinds})
 
     def build(self, input_shape):
         super().build(input_shape)
