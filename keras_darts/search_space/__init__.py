@@ -1,5 +1,6 @@
 """Search-space layers: ops and their registry, MixedOp, search cells, the supernet, and the
-shared edge traces (`SharedCalls`)."""
+shared edge traces (`SharedCalls`), and `SupernetSpec`, the one factory of a search model's
+supernet and alphas."""
 
 from keras_darts.search_space.cells import SearchCell, edge_endpoints, num_edges
 from keras_darts.search_space.mixed_op import MixedOp
@@ -12,6 +13,7 @@ from keras_darts.search_space.shared_calls import SharedCalls, share_edge_traces
 from keras_darts.search_space.spaces import (
     SearchSpace, get_search_space, load_op_subsets, search_space_names,
 )
+from keras_darts.search_space.spec import SupernetSpec
 from keras_darts.search_space.supernet import DartsSupernet, reduction_indices
 
 __all__ = [
@@ -20,5 +22,5 @@ __all__ = [
     "OpSpec", "Pool", "ReLUConvBN", "SearchCell", "SepConv", "Zero", "build_op", "edge_endpoints",
     "num_edges", "op_spec", "reduction_indices", "register_op", "registered_ops",
     "SearchSpace", "get_search_space", "load_op_subsets", "search_space_names",
-    "SharedCalls", "share_edge_traces",
+    "SharedCalls", "share_edge_traces", "SupernetSpec",
 ]

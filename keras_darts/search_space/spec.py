@@ -16,6 +16,7 @@ the top-k ops of each edge): cells and ops stay as they are.
 import dataclasses
 
 from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.ops import op_spec
 from keras_darts.search_space.spaces import SearchSpace, active_lists, get_search_space
 from keras_darts.utils.precision import check_precision, precision_policy
 
@@ -96,9 +97,9 @@ class SupernetSpec:
             A `SupernetSpec`.
 
         Raises:
-            ValueError: for a malformed input shape, an unknown space or op, a
-                bad op subset, an unknown precision, or edge normalisation
-                outside the DARTS family.
+            ValueError: for a malformed input shape, an unknown space or op
+                (naming it), a bad op subset, an unknown precision, or edge
+                normalisation outside the DARTS family.
         """
         input_shape = tuple(int(d) for d in input_shape)
         if len(input_shape) != 3 or min(input_shape) < 1:
@@ -112,6 +113,8 @@ class SupernetSpec:
 
     def __post_init__(self):
         check_precision(self.precision)
+        for name in self.space.primitives:
+            op_spec(name)  # an unknown op fails here, before anything is built
         if self.edge_normalization and self.space.family != "darts":
             raise ValueError("edge_normalization needs a DARTS-family search space; "
                              f"{self.space.name!r} has {self.space.family} cells.")
