@@ -245,7 +245,8 @@ class SearchModel(keras.Model):
 
         Args:
             spec: a `SupernetSpec` (`SupernetSpec.create(...)`).
-            **kwargs: the strategy's own arguments (`order`, `grad_clip` ...).
+            **kwargs: the strategy's own arguments (`order`, `grad_clip` ...), and
+                constructor arguments that replace the spec's (`seed` ...).
 
         Returns:
             The search model.
@@ -255,7 +256,7 @@ class SearchModel(keras.Model):
         >>> spec = SupernetSpec.create(10, (28, 28, 1), layers=5, channels=8)
         >>> model = BilevelSearch.from_spec(spec, order=2)
         """
-        return cls(**spec.arguments(), **kwargs)
+        return cls(**{**spec.arguments(), **kwargs})
 
     @property
     def weight_variables(self):

@@ -265,7 +265,7 @@ class PathwiseFairSearch(SearchModel):
         Stateless: the draw depends only on the seed and the step, so a
         resumed run draws the same paths.
         """
-        seed = 0 if self._config["seed"] is None else int(self._config["seed"])
+        seed = 0 if self.supernet_spec.seed is None else int(self.supernet_spec.seed)
         out = {}
         for offset, kind in enumerate(self.kinds):
             u = tf.random.stateless_uniform(
@@ -537,12 +537,10 @@ def prune_supernet(model, k=2, inherit_weights=True, **overrides):
     kept = {kind: top_k_ops(weights[kind], net.primitives, net.steps, k,
                             model.architecture.mask(kind), model.space.family)
             for kind in model.space.kinds}
-    config = {key: value for key, value in model._config.items()
-              if key not in ("normal_active", "reduce_active", "edge_normalization")}
-    if model.space.op_subsets is None:
-        config["primitives"] = list(net.primitives)
-    config.update(overrides)
-    pruned = PathwiseFairSearch(kept=kept, **config)
+    # The searched model's space, sizes and alpha form; its edge weights are folded into `kept`.
+    pruned = PathwiseFairSearch.from_spec(
+        model.supernet_spec.replace(edge_normalization=False), kept=kept,
+        grad_clip=model.grad_clip, recompute=model.recompute, **overrides)
     for kind in pruned.kinds:
         pruned.architecture.variables_by_kind[kind].assign(
             model.architecture.variables_by_kind[kind])
