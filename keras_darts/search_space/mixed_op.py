@@ -4,8 +4,9 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from keras_darts.search_space.ops import batch_norm, build_op, op_spec, subsample
-from keras_darts.utils.distribute import num_replicas
+from keras_darts.search_space.ops import (
+    batch_norm, build_op, op_spec, statistics_all_reduced, subsample,
+)
 
 
 def channel_shuffle(x, groups):
@@ -209,7 +210,7 @@ class MixedOp(layers.Layer):
 
     def call(self, x, weights, training=None):
         if (self.shared_calls is not None and training in (None, True, False)
-                and num_replicas() == 1):
+                and not statistics_all_reduced()):
             # Traced once per signature, run with this edge's variables (`SharedCalls`).
             # Under a multi-replica strategy the edges stay inline: their synchronized
             # BatchNorm all-reduces across replicas.
@@ -259,7 +260,7 @@ class MixedOp(layers.Layer):
         """
         x, rest = self._split(x)
         computed = self.computed_ops
-        if num_replicas() > 1:
+        if statistics_all_reduced():
             # Synchronized BatchNorm all-reduces its statistics, and a cross-replica
             # reduction may not sit in a `switch_case` branch: compute the edge's ops with
             # one-hot weights instead (same output and gradients, k times the op work).

@@ -25,6 +25,21 @@ BN_MOMENTUM = 0.9  # PyTorch momentum 0.1
 BN_EPSILON = 1e-5
 
 
+def statistics_all_reduced():
+    """Whether training-mode `BatchNorm` all-reduces its statistics here.
+
+    It does under a multi-replica `tf.distribute` strategy (synchronized
+    BatchNorm: every replica normalises with the global batch's statistics).
+    The one place a search-space layer looks at the distribution: a
+    cross-replica reduction may not sit in a `switch_case` branch or a
+    separately traced function, so `MixedOp` computes its ops inline then.
+
+    Returns:
+        A Python bool.
+    """
+    return num_replicas() > 1
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class BatchNorm(layers.Layer):
     """Batch normalisation on one fused kernel, with PyTorch's semantics.
@@ -92,7 +107,7 @@ class BatchNorm(layers.Layer):
         import tensorflow as tf
 
         scale, offset = self._scale_offset(x.shape[-1])
-        if training and num_replicas() > 1:
+        if training and statistics_all_reduced():
             return self._synchronized(x, scale, offset, tf.distribute.get_replica_context())
         if training:
             y, mean, var = tf.compat.v1.nn.fused_batch_norm(
