@@ -6,7 +6,7 @@ import pytest
 
 from helpers import TINY, to_numpy
 from keras_darts.data import search_data
-from keras_darts.search_space import SupernetSpec, get_search_space
+from keras_darts.search_space import SupernetSpec, get_search_space, num_edges
 from keras_darts.strategies import BilevelSearch, DistributedCellSearch
 
 DIGITS = dict(num_classes=10, input_shape=(8, 8, 1))
@@ -44,7 +44,7 @@ class NoPooling(BilevelSearch):
 
     def adapt_search_space(self, spec):
         keep = [i for i, op in enumerate(spec.space.primitives) if "pool" not in op]
-        edges = 5 if spec.steps == 2 else 14
+        edges = num_edges(spec.steps)
         return spec.restrict(normal_active=[keep] * edges, reduce_active=[keep] * edges)
 
 
