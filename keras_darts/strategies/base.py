@@ -58,6 +58,11 @@ class SearchModel(keras.Model):
     alphas), two optimizers (`optimizer` and `arch_optimizer`), and derives its
     current genotype at any time with `genotype()`.
 
+    The constructor's space and size arguments make a `SupernetSpec`; the
+    strategy may change it in `adapt_search_space` (the adapted spec is
+    `supernet_spec`), and `SupernetSpec.build` makes the supernet and the
+    alphas. `from_spec` creates a strategy over a spec made elsewhere.
+
     Losses are computed per replica as a mean over the local batch divided by
     the number of replicas, so that gradients summed over replicas are the
     global-batch mean; reported metrics are unscaled.
@@ -106,8 +111,10 @@ class SearchModel(keras.Model):
         **kwargs: `keras.Model` arguments (e.g. `name`).
 
     Raises:
-        ValueError: for impossible configurations (see `DartsSupernet` and
-            `ArchitectureParameters`).
+        ValueError: for impossible configurations (see `SupernetSpec.create`,
+            `DartsSupernet` and `ArchitectureParameters`), or a space the
+            strategy cannot search (`adapt_search_space`).
+        TypeError: if `adapt_search_space` returns no `SupernetSpec`.
 
     Example:
 
@@ -169,20 +176,8 @@ class SearchModel(keras.Model):
             activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,
             alpha_init_scale=alpha_init_scale, alpha_init_value=alpha_init_value, seed=seed,
             precision=precision)
-        # The config holds the arguments as given: `from_config` adapts them again.
-        self._config = dict(
-            num_classes=num_classes, input_shape=list(given.input_shape), layers=layers,
-            channels=channels, steps=steps, multiplier=multiplier,
-            stem_multiplier=stem_multiplier, space=given.space.name,
-            op_subsets=given.space.op_subsets, cells_per_stage=cells_per_stage,
-            primitives=None if primitives is None else list(primitives),
-            normal_active=normal_active, reduce_active=reduce_active,
-            reductions=None if reductions is None else list(reductions),
-            partial_channels=partial_channels, edge_normalization=bool(edge_normalization),
-            activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,
-            alpha_init_scale=alpha_init_scale, alpha_init_value=alpha_init_value,
-            grad_clip=grad_clip, seed=seed, precision=precision, recompute=bool(recompute),
-        )
+        # The config holds the spec as given: `from_config` adapts it again.
+        self._config = {**given.arguments(), "grad_clip": grad_clip, "recompute": bool(recompute)}
         #: the `SupernetSpec` this model searches over (after `adapt_search_space`).
         self.supernet_spec = self.adapt_search_space(given)
         if not isinstance(self.supernet_spec, SupernetSpec):
