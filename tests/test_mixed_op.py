@@ -19,7 +19,7 @@ def test_weighted_sum_of_ops_and_none_is_not_computed():
     w = rng.random(len(DARTS_PRIMITIVES)).astype("float32")
     y = _np(op(x, w, training=False))
     expected = np.zeros_like(y)
-    for i, layer, bn in op._computed:
+    for i, layer, bn in op.computed_layers:
         out = layer(x, training=False)
         if bn is not None:
             out = bn(out, training=False)
@@ -36,8 +36,8 @@ def test_masked_ops_are_neither_built_nor_computed_and_match_full_with_zero_weig
     pruned = MixedOp(DARTS_PRIMITIVES, channels=4, active=active)
     pruned(x, w, training=False)
     assert len(pruned.candidate_ops) == 2
-    by_index = {i: (layer, bn) for i, layer, bn in full._computed}
-    for i, layer, _ in pruned._computed:
+    by_index = {i: (layer, bn) for i, layer, bn in full.computed_layers}
+    for i, layer, _ in pruned.computed_layers:
         layer.set_weights(by_index[i][0].get_weights())
     w_masked = np.where(np.isin(np.arange(len(w)), active), w, 0).astype("float32")
     np.testing.assert_allclose(_np(pruned(x, w, training=False)),

@@ -77,7 +77,7 @@ def test_s1_op_subsets_from_json_mask_the_alphas_and_the_derivation(tmp_path):
     assert {op for op, _ in g.reduce} <= {"max_pool_3x3", "sep_conv_5x5"}
     # Masked-out ops are not even built.
     edge = model.network.cells[0].edges[0]
-    assert len(edge._computed) == 2
+    assert len(edge.computed_layers) == 2
 
 
 @pytest.mark.parametrize("space,subsets,match", [

@@ -166,6 +166,11 @@ class MixedOp(layers.Layer):
             self.bypass_pool = layers.MaxPooling2D(2, 2, padding="same", name="bypass_pool")
 
     @property
+    def computed_layers(self):
+        """`(index, op layer, its BatchNorm or None)` of each op this edge computes, in order."""
+        return tuple(self._computed)
+
+    @property
     def computed_ops(self):
         """Indices into `primitives` of the ops this edge computes (no `none`, nothing masked)."""
         return tuple(i for i, _, _ in self._computed)

@@ -491,8 +491,8 @@ def copy_supernet_weights(source, target):
             dst_edge, src_edge = dst_cell.edge(e), src_cell.edge(e)
             if dst_edge is None:
                 continue
-            src_ops = {i: (op, bn) for i, op, bn in src_edge._computed}
-            for i, op, bn in dst_edge._computed:
+            src_ops = {i: (op, bn) for i, op, bn in src_edge.computed_layers}
+            for i, op, bn in dst_edge.computed_layers:
                 src_op, src_bn = src_ops[i]
                 op.set_weights(src_op.get_weights())
                 if bn is not None:
