@@ -210,7 +210,8 @@ class PathwiseFairSearch(SearchModel):
                 [[self.primitives.index(n) for n in self.kept[kind][e]] for e in rows], tf.int32)
 
     def adapt_search_space(self, spec):
-        """Keeps each edge's `kept` ops (by default the space's top-2 of a fresh model).
+        """Builds only each edge's `kept` ops (None: `default_kept`, every non-zero op on the
+        edges from the cell inputs).
 
         Raises:
             ValueError: for a malformed `kept` (see the class).
