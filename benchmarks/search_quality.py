@@ -48,6 +48,7 @@ SPACES = {
         "darts-pd": dict(method="darts-pd"),
         # Ablation: DARTS-PD's stage 1 by bi-level DARTS, which collapses in this space.
         "darts-pd+darts": dict(method="darts-pd", base_method="darts"),
+        "gdas": dict(method="gdas"),
     }),
     "darts": ("small", "small", {
         "darts": dict(method="darts", order=1),
@@ -55,10 +56,11 @@ SPACES = {
         "sp-darts": dict(method="sp-darts", order=1),
         "d-darts": dict(method="d-darts"),
         "darts-pd": dict(method="darts-pd", base_method="darts"),
+        "gdas": dict(method="gdas"),
     }),
 }
 METHODS = ("darts", "single-darts", "sp-darts", "sp-darts-long", "d-darts", "darts-pd",
-           "darts-pd+darts")
+           "darts-pd+darts", "gdas")
 
 
 def _load(path):
