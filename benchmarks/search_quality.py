@@ -49,6 +49,8 @@ SPACES = {
         # Ablation: DARTS-PD's stage 1 by bi-level DARTS, which collapses in this space.
         "darts-pd+darts": dict(method="darts-pd", base_method="darts"),
         "gdas": dict(method="gdas"),
+        # GDAS at the same ~8x budget as sp-darts-long (1250 steps of one sampled path).
+        "gdas-long": dict(method="gdas", epochs=16, max_train=5000),
     }),
     "darts": ("small", "small", {
         "darts": dict(method="darts", order=1),
@@ -60,7 +62,7 @@ SPACES = {
     }),
 }
 METHODS = ("darts", "single-darts", "sp-darts", "sp-darts-long", "d-darts", "darts-pd",
-           "darts-pd+darts", "gdas")
+           "darts-pd+darts", "gdas", "gdas-long")
 
 
 def _load(path):
