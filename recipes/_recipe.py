@@ -20,7 +20,7 @@ def recipe_parser(doc):
 
     Returns:
         An `argparse.ArgumentParser` with `--out`, `--small`, `--epochs`, `--seed`
-        and `--data-dir`.
+        and `--data-dir` (the last three become config overrides: `run_overrides`).
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -30,6 +30,18 @@ def recipe_parser(doc):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir")
     return parser
+
+
+def run_overrides(args):
+    """The `SearchConfig` overrides of the options `recipe_parser` adds (None: the recipe's).
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        `{"epochs": ..., "seed": ..., "data_dir": ...}`.
+    """
+    return dict(epochs=args.epochs, seed=args.seed, data_dir=args.data_dir)
 
 
 def make_config(settings, small=False, small_preset="small", small_extra=None, **overrides):

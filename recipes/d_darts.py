@@ -28,7 +28,7 @@ Usage:
 import os
 import sys
 
-from _recipe import make_config, recipe_parser, run
+from _recipe import make_config, recipe_parser, run, run_overrides
 
 from keras_darts.derivation import deepen
 
@@ -74,9 +74,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     config = config_for(args.small, dataset=args.dataset, parser=args.parser,
                         threshold=args.threshold, min_node_inputs=args.min_node_inputs,
-                        epochs=args.epochs, seed=args.seed,
-                        data_dir=args.data_dir,
-                        ablation_gradient=False if args.no_ablation_gradient else None)
+                        ablation_gradient=False if args.no_ablation_gradient else None,
+                        **run_overrides(args))
     if args.deepen is not None and args.deepen < 3:
         parser.error("--deepen needs at least 3 cells")
     result = run(config, args.out, CITATION)

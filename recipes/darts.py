@@ -21,7 +21,7 @@ Usage:
 
 import sys
 
-from _recipe import make_config, recipe_parser, run
+from _recipe import make_config, recipe_parser, run, run_overrides
 
 CITATION = ("Hanxiao Liu, Karen Simonyan, Yiming Yang. DARTS: Differentiable Architecture "
             "Search. ICLR 2019. arXiv:1806.09055")
@@ -36,9 +36,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     config = make_config(dict(method="darts"), args.small, "small",
                          dict(learning_rate=0.05, arch_learning_rate=3e-3),
-                         order=args.order, epochs=args.epochs, seed=args.seed,
-                         reuse_train_gradient=args.reuse_train_gradient,
-                         data_dir=args.data_dir)
+                         order=args.order, reuse_train_gradient=args.reuse_train_gradient,
+                         **run_overrides(args))
     run(config, args.out, CITATION)
     return 0
 

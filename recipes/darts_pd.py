@@ -34,7 +34,7 @@ Usage:
 
 import sys
 
-from _recipe import make_config, recipe_parser
+from _recipe import make_config, recipe_parser, run_overrides
 
 from keras_darts.search import run_search
 
@@ -88,7 +88,7 @@ def main(argv=None):
     config = config_for(args.small, dataset=args.dataset, top_k=args.k, es_oracle=args.oracle,
                         es_trials=args.trials, pd_epochs=args.pd_epochs,
                         es_max_params=args.max_params, es_min_params=args.min_params,
-                        epochs=args.epochs, seed=args.seed, data_dir=args.data_dir)
+                        **run_overrides(args))
     print(f"{CITATION}\n{config}\n")
     result = run_search(config, args.out)
     summary = result.summary

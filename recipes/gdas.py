@@ -23,7 +23,7 @@ Usage:
 
 import sys
 
-from _recipe import make_config, recipe_parser, run
+from _recipe import make_config, recipe_parser, run, run_overrides
 
 from keras_darts.search import PRESETS
 
@@ -67,8 +67,7 @@ def main(argv=None):
     parser.add_argument("--tau-min", type=float)
     args = parser.parse_args(argv)
     config = config_for(args.space, args.small, dataset=args.dataset, tau_max=args.tau_max,
-                        tau_min=args.tau_min, epochs=args.epochs, seed=args.seed,
-                        data_dir=args.data_dir)
+                        tau_min=args.tau_min, **run_overrides(args))
     run(config, args.out, CITATION)
     return 0
 

@@ -26,7 +26,7 @@ Usage:
 
 import sys
 
-from _recipe import make_config, recipe_parser, run
+from _recipe import make_config, recipe_parser, run, run_overrides
 
 CITATION = ("Pengfei Hou, Ying Jin, Yukang Chen et al. Single-DARTS: Towards Stable "
             "Architecture Search.")
@@ -72,8 +72,7 @@ def main(argv=None):
     parser.add_argument("--batches", choices=("same", "different"))
     args = parser.parse_args(argv)
     config = config_for(args.space, args.small, dataset=args.dataset,
-                        activation=args.activation, batches=args.batches, epochs=args.epochs,
-                        seed=args.seed, data_dir=args.data_dir)
+                        activation=args.activation, batches=args.batches, **run_overrides(args))
     run(config, args.out, CITATION)
     return 0
 

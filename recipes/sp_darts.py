@@ -30,7 +30,7 @@ Usage:
 
 import sys
 
-from _recipe import make_config, recipe_parser, run
+from _recipe import make_config, recipe_parser, run, run_overrides
 
 CITATION = ("Jiuling Zhang. Robustifying DARTS by Eliminating Information Bypass Leakage via "
             "Explicit Sparse Regularization (SP-DARTS).")
@@ -83,8 +83,7 @@ def main(argv=None):
     parser.add_argument("--level", choices=("bilevel", "single"))
     args = parser.parse_args(argv)
     config = config_for(args.space, args.dataset, args.small, op_subsets=args.op_subsets,
-                        t_sp=args.t_sp, level=args.level, epochs=args.epochs, seed=args.seed,
-                        data_dir=args.data_dir)
+                        t_sp=args.t_sp, level=args.level, **run_overrides(args))
     run(config, args.out, CITATION)
     return 0
 
