@@ -82,6 +82,8 @@ class PathEvaluator:
             return network(x, cells(choices), training=False)
 
         self._calibrate, self._predict = calibrate, predict
+        # Private Keras API, where Keras 3 has no public route: `_flatten_layers` is the only
+        # walk over nested sublayers (the supernet's BatchNorms sit in cells and edges).
         self._bns = [layer for layer in network._flatten_layers()
                      if type(layer).__name__ == "BatchNorm"]
         self._traced = False

@@ -39,6 +39,8 @@ class DropPathSchedule(keras.callbacks.Callback):
         from keras_darts.networks.layers import DropPath
 
         rate = self.rate(epoch)
+        # Private Keras API, where Keras 3 has no public route: `_flatten_layers` is the only
+        # walk over nested sublayers (`Model.layers` lists the top level only).
         for layer in self.model._flatten_layers(include_self=False, recursive=True):
             if isinstance(layer, DropPath):
                 layer.rate.assign(rate)
