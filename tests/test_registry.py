@@ -19,7 +19,7 @@ from keras_darts.registry import Registry
 from keras_darts.search import search_method
 from keras_darts.search_space.ops import OPS, build_op, op_spec
 from keras_darts.search_space.spaces import SPACES, get_search_space, register_search_space
-from keras_darts.strategies import STRATEGIES, create_search_model, get_strategy
+from keras_darts.strategies import STRATEGIES, SearchModel, create_search_model, get_strategy
 
 TINY = ["--layers", "3", "--channels", "4", "--steps", "2", "--multiplier", "2",
         "--stem-multiplier", "1"]
@@ -66,6 +66,12 @@ def test_every_kind_has_one_registry_with_its_builtins():
     assert search_method("darts-pd") is get_pipeline("darts-pd")
     with pytest.raises(ValueError, match="names stages \\['evolve'\\] it does not define"):
         PIPELINES.register("half", type("Half", (Pipeline,), {"stages": ("evolve",)}))
+    # A method name is a strategy's or a pipeline's, never both.
+    with pytest.raises(ValueError, match="'darts' is already a search strategy's name"):
+        PIPELINES.register("darts", type("Twice", (Pipeline,), {}))
+    with pytest.raises(ValueError, match="'darts-pd' is already a pipeline's name"):
+        STRATEGIES.register("darts-pd", type("Twice", (SearchModel,), {}))
+    assert search_method("darts").__name__ == "BilevelSearch"
     # Strategies register where they are defined, not in a hand-kept list.
     assert get_strategy("sp-darts").__module__ == "keras_darts.strategies.sp_darts"
     with pytest.raises(ValueError, match="a strategy must subclass SearchModel"):

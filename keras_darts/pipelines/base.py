@@ -76,6 +76,10 @@ class Pipeline:
 def _check_pipeline(name, cls):
     if not (isinstance(cls, type) and issubclass(cls, Pipeline)):
         raise ValueError(f"Pipeline {name!r} must subclass Pipeline. Received: {cls!r}")
+    from keras_darts.strategies.base import STRATEGIES
+
+    if name in STRATEGIES.registered():  # `--method` names a strategy or a pipeline, never both
+        raise ValueError(f"Pipeline {name!r}: {name!r} is already a search strategy's name.")
     missing = [s for s in cls.stages if not callable(getattr(cls, s, None))]
     if missing:
         raise ValueError(f"Pipeline {name!r} names stages {missing} it does not define.")
@@ -98,8 +102,8 @@ def register_pipeline(name, overwrite=False):
         A class decorator.
 
     Raises:
-        ValueError: if the name is taken, the class is not a `Pipeline`, or
-            a stage it names is not one of its methods.
+        ValueError: if the name is taken (by a pipeline or a strategy), the class
+            is not a `Pipeline`, or a stage it names is not one of its methods.
 
     Example:
 

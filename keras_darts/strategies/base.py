@@ -649,6 +649,10 @@ def _check_strategy(name, cls):
     if not (isinstance(cls, type) and issubclass(cls, SearchModel)):
         raise ValueError(f"Search strategy {name!r}: a strategy must subclass SearchModel. "
                          f"Received: {cls!r}")
+    from keras_darts.pipelines.base import PIPELINES  # no cycle: it imports no strategy
+
+    if name in PIPELINES.registered():  # `--method` names a strategy or a pipeline, never both
+        raise ValueError(f"Search strategy {name!r}: {name!r} is already a pipeline's name.")
 
 
 STRATEGIES = Registry("search strategy", group="keras_darts.strategies",
@@ -669,8 +673,8 @@ def register_strategy(name, overwrite=False):
         A class decorator.
 
     Raises:
-        ValueError: if the name is taken (and `overwrite` is False) or the
-            class is not a `SearchModel`.
+        ValueError: if the name is taken (and `overwrite` is False), is a
+            pipeline's name, or the class is not a `SearchModel`.
 
     Example:
 
