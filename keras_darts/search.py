@@ -554,12 +554,13 @@ def build_search_model(config, info):
                   **config.strategy_kwargs())
 
 
-def config_search_data(config, mode):
+def config_search_data(config, mode, cutout=0):
     """The search data of a config, as `run_search` streams it.
 
     Args:
         config: a `SearchConfig`.
         mode: the strategy's `data_mode` (`"bilevel"`, `"single"`, ...).
+        cutout: cutout side in pixels (0: off; DARTS-PD's stage 2 sets `pd_cutout`).
 
     Returns:
         A `SearchData` (its stream is a function of the seed and the position).
@@ -579,7 +580,7 @@ def config_search_data(config, mode):
     return search_data(config.dataset, batch_size=config.batch_size, mode=mode,
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
-                       data_dir=config.data_dir)
+                       data_dir=config.data_dir, cutout=cutout)
 
 
 @restores_determinism

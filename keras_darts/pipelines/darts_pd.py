@@ -205,17 +205,13 @@ class DartsPD(Pipeline):
     def train_paths(self, run):
         """Stage 2: path-wise strictly fair training of the pruned supernet (alphas frozen)."""
         from keras_darts.callbacks import StepTimer
-        from keras_darts.data import search_data
         from keras_darts.optimizers import search_optimizers
         from keras_darts.resume import fit_resumable
+        from keras_darts.search import config_search_data
         from keras_darts.utils import atomic_write_json
 
         config, model = run.config, run.model
-        run.data = data = search_data(
-            config.dataset, batch_size=config.batch_size, mode="split",
-            train_portion=config.train_portion, seed=config.seed,
-            augmentation=config.augmentation, max_train=config.max_train,
-            data_dir=config.data_dir, cutout=config.pd_cutout)
+        run.data = data = config_search_data(config, "split", cutout=config.pd_cutout)
         with run.strategy.scope():
             w_opt, _ = search_optimizers(config.pd_epochs, data.steps_per_epoch,
                                          config.pd_learning_rate, config.pd_min_learning_rate,
