@@ -41,6 +41,16 @@ class DatasetInfo:
         crop_padding: zero padding before the random crop (0: no crop).
         scale: divisor that maps raw pixel values to [0, 1].
         tfds_name: the `tensorflow_datasets` name, if any.
+        variable_size: the images come in varying sizes (photos, ImageNet):
+            training takes a random resized crop to `image_shape`, evaluation
+            resizes the shorter side to `image_shape[0] / 0.875` (256 for 224)
+            and takes the centre crop, as the ImageNet references do.
+            Otherwise every image already has `image_shape`, and training pads
+            by `crop_padding` and crops back (the CIFAR references).
+        color_jitter: brightness, contrast and saturation jitter (factors in
+            `[1 - j, 1 + j]`) and hue jitter `j / 2` of training images with
+            `variable_size` (0.4 for ImageNet, as DARTS trains it); 0: off.
+        eval_split: the tfds split evaluated on (`"validation"` for ImageNet).
 
     Example:
 
@@ -57,7 +67,45 @@ class DatasetInfo:
     crop_padding: int = 4
     scale: float = 255.0
     tfds_name: str = None
+    variable_size: bool = False
+    color_jitter: float = 0.0
+    eval_split: str = "test"
 
+    def resized(self, image_size):
+        """This dataset at another square size (for datasets of varying image sizes).
+
+        Args:
+            image_size: side of the images the network takes, or None (unchanged).
+
+        Returns:
+            A `DatasetInfo`.
+
+        Raises:
+            ValueError: if the images have one fixed size (resizing them would
+                change the dataset, not its preprocessing) or the size is not a
+                positive integer.
+
+        Example:
+
+        >>> dataset_info("imagenet2012").resized(64).image_shape
+        (64, 64, 3)
+        """
+        if image_size is None or (image_size, image_size) == tuple(self.image_shape[:2]):
+            return self
+        if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 8:
+            raise ValueError(f"image_size must be an integer of at least 8. "
+                             f"Received: image_size={image_size!r}")
+        if not self.variable_size:
+            raise ValueError(f"image_size applies to datasets of varying image sizes (image "
+                             f"folders, ImageNet); every image of {self.name!r} is "
+                             f"{self.image_shape[0]}x{self.image_shape[1]}. "
+                             f"Received: image_size={image_size}")
+        return dataclasses.replace(self, image_shape=(image_size, image_size,
+                                                      self.image_shape[2]))
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 _INFO = {
     "fashion_mnist_subset": DatasetInfo("fashion_mnist_subset", (28, 28, 1), 10, (0.2860,),
@@ -73,8 +121,9 @@ _INFO = {
                             (0.2673, 0.2564, 0.2762), True, 4, tfds_name="cifar100"),
     "svhn_cropped": DatasetInfo("svhn_cropped", (32, 32, 3), 10, (0.4377, 0.4438, 0.4728),
                                 (0.1980, 0.2010, 0.1970), False, 4, tfds_name="svhn_cropped"),
-    "imagenet2012": DatasetInfo("imagenet2012", (224, 224, 3), 1000, (0.485, 0.456, 0.406),
-                                (0.229, 0.224, 0.225), True, 0, tfds_name="imagenet2012"),
+    "imagenet2012": DatasetInfo("imagenet2012", (224, 224, 3), 1000, IMAGENET_MEAN, IMAGENET_STD,
+                                True, 0, tfds_name="imagenet2012", variable_size=True,
+                                color_jitter=0.4, eval_split="validation"),
 }
 _ALIASES = {"embedded": "fashion_mnist_subset", "sklearn_digits": "digits"}
 
@@ -250,7 +299,7 @@ def tfds_builder(info, data_dir=None):
         ) from None
     try:
         builder = tfds.builder(info.tfds_name, data_dir=data_dir)
-        prepared = builder.is_prepared()
+        prepared = builder.is_prepared() or _readable(builder)
     except Exception as e:  # noqa: BLE001 - tfds raises many kinds
         prepared, builder = False, None
         reason = f" ({type(e).__name__}: {e})"
@@ -270,13 +319,25 @@ def tfds_builder(info, data_dir=None):
     return builder
 
 
-def _load_tfds_arrays(info, data_dir):
-    builder = tfds_builder(info, data_dir)
-    import tensorflow_datasets as tfds
+def _readable(builder):
+    """Whether a builder that is not prepared still reads (tfds's `testing.mock_data`)."""
+    try:
+        builder.as_dataset(split="train")
+    except Exception:  # noqa: BLE001 - an unprepared builder raises AssertionError, others vary
+        return False
+    return True
 
+
+def _load_tfds_arrays(info, data_dir):
+    from keras_darts.data.sources import TfdsSource
+
+    if info.variable_size:
+        raise ValueError(f"Dataset {info.name!r} has images of varying sizes and does not fit "
+                         "in memory: stream it with keras_darts.data.search_data or train_data.")
+    source = TfdsSource(info, data_dir)
     out = []
-    for split in ("train", "test"):
-        ds = builder.as_dataset(split=split, as_supervised=True)
-        x, y = zip(*tfds.as_numpy(ds))
-        out.append((np.stack(x), np.asarray(y)))
+    for split in ("train", "eval"):
+        decoded = source.stream(split).map(lambda record, y: (source.decode(record), y))
+        x, y = zip(*((a.numpy(), b.numpy()) for a, b in decoded.batch(4096)))
+        out.append((np.concatenate(x), np.concatenate(y)))
     return out

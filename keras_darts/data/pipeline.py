@@ -5,7 +5,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from keras_darts.data.datasets import DatasetInfo, dataset_info, info_from_arrays, load_arrays
+from keras_darts.data.datasets import DatasetInfo, dataset_info, load_arrays  # noqa: F401
+from keras_darts.data.sources import open_source
 
 
 @dataclasses.dataclass
@@ -31,7 +32,8 @@ class SearchData:
         holdout: `"split"` mode only: `(x, y)` batches of the held-out part
             of the training set, normalised and not augmented (DARTS-PD scores
             paths on it); None otherwise.
-        epoch_batches: `epoch -> tf.data.Dataset` of that epoch's batches.
+        epoch_batches: `(epoch, skip=0) -> tf.data.Dataset` of that epoch's
+            batches from batch `skip` on.
 
     Example:
 
@@ -76,10 +78,11 @@ class SearchData:
         if epoch < 0 or not 0 <= step < self.steps_per_epoch:
             raise ValueError(f"No batch {step} of epoch {epoch}: epochs count from 0 and have "
                              f"{self.steps_per_epoch} batches.")
-        ds = tf.data.Dataset.counter(epoch)
+        first = self.epoch_batches(epoch, step)  # skips the examples, reads none of them
+        rest = tf.data.Dataset.counter(epoch + 1)
         if epochs is not None:
-            ds = ds.take(epochs)
-        return prefetched(ds.flat_map(self.epoch_batches).skip(step))
+            rest = rest.take(max(0, epochs - 1))
+        return prefetched(first.concatenate(rest.flat_map(self.epoch_batches)))
 
 
 def prefetched(ds):
@@ -153,81 +156,188 @@ def augment(x, seed, info, cutout=0):
     if info.flip:
         x = tf.image.stateless_random_flip_left_right(x, seed=seeds[1])
     if cutout:
-        cy = tf.random.stateless_uniform((), seeds[2], 0, h, tf.int32)
-        cx = tf.random.stateless_uniform((), seeds[3], 0, w, tf.int32)
-        ys = tf.range(h)[:, None]
-        xs = tf.range(w)[None, :]
-        top, left = cy - cutout // 2, cx - cutout // 2
-        inside = (ys >= top) & (ys < top + cutout) & (xs >= left) & (xs < left + cutout)
-        x = x * tf.cast(~inside, x.dtype)[:, :, None]
+        x = _cutout(x, seeds[2:], cutout)
     return x
 
 
-def _source(source, test, data_dir):
-    """Resolves a source to `(train_ds, test_ds, n_train, info)` of unbatched raw examples."""
-    if isinstance(source, str):
-        (x, y), (xt, yt), info = load_arrays(source, data_dir)
-    elif isinstance(source, tf.data.Dataset):
-        if test is None or not isinstance(test, tf.data.Dataset):
-            raise ValueError("With a tf.data.Dataset source, pass test=<tf.data.Dataset> too.")
-        spec = source.element_spec
-        shape = tuple(spec[0].shape)
-        info = DatasetInfo("dataset", shape, _num_classes(source), (0.0,) * shape[-1],
-                           (1.0,) * shape[-1], False, 0, 1.0)
-        n = int(source.cardinality())
-        if n < 0:
-            n = sum(1 for _ in source)
-        return source, test, n, info
-    else:
-        try:
-            x, y = source
-        except (TypeError, ValueError):
-            raise ValueError(
-                "source must be a dataset name, (x, y) numpy arrays or a tf.data.Dataset. "
-                f"Received: {type(source).__name__}"
-            ) from None
-        info = info_from_arrays(x, y)
-        x = np.asarray(x)
-        x = x[..., None] if x.ndim == 3 else x
-        y = np.asarray(y, np.int64)
-        if test is None:
-            raise ValueError("With numpy arrays, pass test=(x_test, y_test) too.")
-        xt, yt = test
-        xt = np.asarray(xt)
-        xt = xt[..., None] if xt.ndim == 3 else xt
-        yt = np.asarray(yt, np.int64)
-    return (tf.data.Dataset.from_tensor_slices((x, y)), tf.data.Dataset.from_tensor_slices((xt, yt)),
-            len(x), info)
+def _cutout(x, seeds, cutout):
+    """Zeroes a `cutout`-sided square centred at a random pixel (seeds: two `(2,)` seeds)."""
+    h, w = x.shape[0], x.shape[1]
+    cy = tf.random.stateless_uniform((), seeds[0], 0, h, tf.int32)
+    cx = tf.random.stateless_uniform((), seeds[1], 0, w, tf.int32)
+    ys = tf.range(h)[:, None]
+    xs = tf.range(w)[None, :]
+    top, left = cy - cutout // 2, cx - cutout // 2
+    inside = (ys >= top) & (ys < top + cutout) & (xs >= left) & (xs < left + cutout)
+    return x * tf.cast(~inside, x.dtype)[:, :, None]
 
 
-def _num_classes(ds):
-    return int(max(int(y) for _, y in ds.as_numpy_iterator())) + 1
+def random_resized_crop(x, seed, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+    """A random crop of 8% to 100% of the image's area and aspect 3/4 to 4/3, resized; stateless.
 
-
-def _augmented(ds, info, seed, augmentation, cutout, epoch, count):
-    """Normalises and augments one epoch; example `i` of epoch `e` gets the seed `(seed, e*count+i)`."""
-
-    def fn(i, example):
-        x, y = example
-        x = normalize(x, info)
-        if len(x.shape) == 2:
-            x = x[..., None]
-        if augmentation:
-            example_seed = tf.stack([tf.constant(seed, tf.int64), epoch * count + i])
-            x = augment(x, example_seed, info, cutout)
-        return x, y
-
-    return ds.enumerate().map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-
-def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir=None):
-    """Batches of the test split, normalised, not augmented.
+    The training crop of the ImageNet references (Inception's). After ten
+    draws that do not fit, the whole image is taken.
 
     Args:
-        source: a dataset name, `(x, y)` arrays (with `test`), or a tf.data.Dataset.
+        x: one image `(H, W, C)` of any size, float.
+        seed: a `(2,)` int tensor.
+        size: `(height, width)` of the result.
+        scale: range of the crop's share of the image's area.
+        ratio: range of the crop's aspect ratio.
+
+    Returns:
+        A `(height, width, C)` float32 image.
+
+    Example:
+
+    >>> random_resized_crop(tf.zeros((300, 400, 3)), tf.constant([0, 1]), (224, 224)).shape
+    TensorShape([224, 224, 3])
+    """
+    begin, extent, _ = tf.image.stateless_sample_distorted_bounding_box(
+        tf.shape(x), tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed, min_object_covered=0.0,
+        aspect_ratio_range=ratio, area_range=scale, max_attempts=10,
+        use_image_if_no_bounding_boxes=True)
+    crop = tf.slice(x, begin, extent)
+    return tf.image.resize(crop, size, method="bilinear", antialias=False)
+
+
+def center_crop(x, size, crop_fraction=0.875):
+    """Resizes the shorter side to `size / crop_fraction` and takes the centre crop.
+
+    The evaluation transform of the ImageNet references: 256 then 224.
+
+    Args:
+        x: one image `(H, W, C)` of any size, float.
+        size: `(height, width)` of the result.
+        crop_fraction: the crop's share of the resized shorter side.
+
+    Returns:
+        A `(height, width, C)` float32 image.
+
+    Example:
+
+    >>> center_crop(tf.zeros((300, 400, 3)), (224, 224)).shape
+    TensorShape([224, 224, 3])
+    """
+    h, w = size
+    shape = tf.cast(tf.shape(x)[:2], tf.float32)
+    short = tf.round(max(h, w) / crop_fraction)
+    factor = short / tf.reduce_min(shape)
+    new = tf.maximum(tf.cast(tf.round(shape * factor), tf.int32), [h, w])
+    x = tf.image.resize(x, new, method="bilinear", antialias=False)
+    top, left = (new[0] - h) // 2, (new[1] - w) // 2
+    return tf.image.crop_to_bounding_box(x, top, left, h, w)
+
+
+def color_jitter(x, seed, strength):
+    """Random brightness, contrast and saturation (factors in `[1 - s, 1 + s]`), hue `s / 2`; stateless.
+
+    Args:
+        x: one image in [0, 1], `(H, W, C)`; saturation and hue need 3 channels.
+        seed: a `(2,)` int tensor.
+        strength: `s` (0.4 for ImageNet).
+
+    Returns:
+        The image, clipped to [0, 1].
+
+    Example:
+
+    >>> color_jitter(tf.fill((4, 4, 3), 0.5), tf.constant([0, 1]), 0.4).shape
+    TensorShape([4, 4, 3])
+    """
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    x = x * tf.random.stateless_uniform((), seeds[0], 1 - strength, 1 + strength)
+    x = tf.image.stateless_random_contrast(x, 1 - strength, 1 + strength, seeds[1])
+    if x.shape[-1] == 3:
+        x = tf.image.stateless_random_saturation(x, 1 - strength, 1 + strength, seeds[2])
+        x = tf.image.stateless_random_hue(tf.clip_by_value(x, 0, 1), strength / 2, seeds[3])
+    return tf.clip_by_value(x, 0.0, 1.0)
+
+
+def preprocess(image, info, seed=None, cutout=0):
+    """One decoded image made ready for the network: augmented (with a seed) or not.
+
+    Images of one fixed size are normalised, then (with a seed) padded and
+    randomly cropped, flipped and cut out (`augment`). Images of varying
+    sizes (`info.variable_size`) get the ImageNet transform: with a seed a
+    random resized crop, a flip and `info.color_jitter`, else the resize and
+    centre crop; then normalisation and (with a seed) cutout.
+
+    Args:
+        image: raw pixels `(H, W[, C])`.
+        info: the `DatasetInfo`.
+        seed: a `(2,)` int tensor to augment with; None: the evaluation transform.
+        cutout: side of the cutout square (0: off).
+
+    Returns:
+        A float32 image of `info.image_shape`.
+
+    Example:
+
+    >>> preprocess(tf.zeros((300, 200, 3), tf.uint8), dataset_info("imagenet2012")).shape
+    TensorShape([224, 224, 3])
+    """
+    if not info.variable_size:
+        x = normalize(image, info)
+        if len(x.shape) == 2:
+            x = x[..., None]
+        return x if seed is None else augment(x, seed, info, cutout)
+    size = info.image_shape[:2]
+    x = tf.cast(image, tf.float32) / info.scale
+    if seed is None:
+        x = center_crop(x, size)
+    else:
+        seeds = tf.random.experimental.stateless_split(seed, 5)
+        x = random_resized_crop(x, seeds[0], size)
+        if info.flip:
+            x = tf.image.stateless_random_flip_left_right(x, seed=seeds[1])
+        if info.color_jitter:
+            x = color_jitter(x, seeds[2], info.color_jitter)
+    x = (x - tf.constant(info.mean, tf.float32)) / tf.constant(info.std, tf.float32)
+    if seed is not None and cutout:
+        x = _cutout(x, seeds[3:], cutout)
+    return x
+
+
+def _evaluation_batches(source, ds, batch_size):
+    """Decoded, not augmented, batched examples of a split; cached when the data is in memory."""
+    info = source.info
+    ds = ds.map(lambda record, y: (preprocess(source.decode(record), info), y),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size)
+    return prefetched(ds.cache() if source.in_memory else ds)
+
+
+def _split_order(n, seed, max_train):
+    """The seeded order of the training examples (a seeded subset of `max_train` first)."""
+    ds = tf.data.Dataset.range(n)
+    if max_train is not None and max_train < n:
+        ds = ds.shuffle(n, seed=seed + 1, reshuffle_each_iteration=False).take(max_train)
+        n = max_train
+    return ds.shuffle(n, seed=seed, reshuffle_each_iteration=False).batch(n).get_single_element()
+
+
+def _window_shuffled(ds, window, seed):
+    """`ds` shuffled within consecutive windows of `window` examples; window `k` with seed `fold_in(seed, k)`."""
+
+    def permute(k, examples):
+        n = tf.shape(tf.nest.flatten(examples)[0])[0]
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n), tf.random.experimental.stateless_fold_in(seed, k))
+        return tf.nest.map_structure(lambda t: tf.gather(t, order), examples)
+
+    return ds.batch(window).enumerate().map(permute).unbatch()
+
+def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir=None,
+              image_size=None):
+    """Batches of the evaluation split, normalised, not augmented.
+
+    Args:
+        source: a dataset name, a folder, `(x, y)` arrays (with `test`), a
+            tf.data.Dataset or a `Source` (see `search_data`).
         batch_size: batch size.
         test: test data for array / tf.data sources.
         data_dir: tensorflow_datasets directory.
+        image_size: image side for datasets of varying image sizes.
 
     Returns:
         `(dataset, info)`.
@@ -236,14 +346,13 @@ def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir
 
     >>> ds, info = eval_data("digits", batch_size=64)
     """
-    _, test_ds, _, info = _source(source, test, data_dir)
-    ds = test_ds.map(lambda x, y: (normalize(x, info), y)).batch(batch_size)
-    return prefetched(ds), info
+    source = open_source(source, test, data_dir, image_size)
+    return _evaluation_batches(source, source.stream("eval"), batch_size), source.info
 
 
 def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", train_portion=0.5,
                 seed=0, augmentation=True, max_train=None, test=None, data_dir=None,
-                eval_batch_size=256, cutout=0):
+                eval_batch_size=256, cutout=0, image_size=None, shuffle_window=1024):
     """Builds the search dataset: the training set split into weight and architecture halves.
 
     In `"bilevel"` mode the training set (after an optional seeded
@@ -258,10 +367,19 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     ablation). Incomplete batches are dropped so every step
     has the same shape.
 
+    Nothing is loaded whole unless it is in memory already: image folders and
+    tfds datasets (ImageNet included) are streamed from their files and only
+    the images of the next batches are decoded (`keras_darts.data.sources`).
+    Streams (tfds, tf.data) are split into contiguous ranges of their stored
+    order and reshuffled within windows of `shuffle_window` examples; arrays
+    and folders are split and reshuffled whole, as above. Images of varying
+    sizes get the ImageNet transform (`preprocess`).
+
     Args:
-        source: a dataset name (see `dataset_names()`), `(x_train, y_train)`
-            numpy arrays (pass `test` too), or an unbatched tf.data.Dataset of
-            `(image, label)` (pass `test` too).
+        source: a dataset name (see `dataset_names()`), `"tfds:NAME"`, a
+            folder of class folders of images, `(x_train, y_train)` numpy
+            arrays (pass `test` too), an unbatched tf.data.Dataset of
+            `(image, label)` (pass `test` too), or a `Source`.
         batch_size: batch size of each half.
         mode: `"bilevel"`, `"single"`, `"paired"` or `"split"`.
         train_portion: share of the training set used for weights (0.5).
@@ -272,13 +390,17 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         data_dir: tensorflow_datasets directory.
         eval_batch_size: batch size of `validation`.
         cutout: side of the cutout square (0: off; 16 for CIFAR training).
+        image_size: side of the images the network takes, for datasets of
+            varying image sizes (image folders, ImageNet; default 224).
+        shuffle_window: examples per shuffle window of a stream (each holds
+            this many encoded images in memory: ~110 MB for ImageNet at 1024).
 
     Returns:
         A `SearchData`.
 
     Raises:
-        ValueError: for a bad mode, portion or batch size, or too little data
-            for one batch.
+        ValueError: for a bad mode, portion, batch size or window, too little
+            data for one batch, or a bad folder or image (naming it).
         DatasetNotAvailableError: if a named dataset is not on this machine.
 
     Example:
@@ -295,32 +417,44 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
     if not isinstance(cutout, int) or cutout < 0:
         raise ValueError(f"cutout must be a non-negative integer. Received: cutout={cutout!r}")
-    if isinstance(source, str):
-        dataset_info(source)  # unknown names fail before any loading
-    train_ds, test_ds, n, info = _source(source, test, data_dir)
-    if max_train is not None and max_train < n:
-        train_ds = train_ds.shuffle(n, seed=seed + 1, reshuffle_each_iteration=False).take(max_train)
-        n = max_train
-    train_ds = train_ds.cache().shuffle(n, seed=seed, reshuffle_each_iteration=False)
+    if not isinstance(shuffle_window, int) or shuffle_window < 1:
+        raise ValueError(f"shuffle_window must be a positive integer. "
+                         f"Received: shuffle_window={shuffle_window!r}")
+    source = open_source(source, test, data_dir, image_size)
+    info = source.info
+    n = source.size("train")
+    order = _split_order(n, seed, max_train) if source.random_access else None
+    n = min(n, max_train) if max_train is not None else n
 
-    def batches(ds, count, offset):
-        """`epoch -> batches of that epoch`: reshuffled and augmented as a function of (seed, epoch)."""
+    def batches(lo, hi, offset):
+        """`(epoch, skip) -> batches of that epoch from batch `skip` on`, for examples lo..hi
+        of the seeded order (random access) or of the stored order (streams)."""
+        count = hi - lo
         if count < batch_size:
             raise ValueError(
                 f"Only {count} examples for a batch of {batch_size}: lower batch_size or "
                 "raise max_train."
             )
+        part = order[lo:hi] if order is not None else None
 
-        def permute(x, y, epoch):
-            order = tf.random.experimental.stateless_shuffle(
-                tf.range(count), tf.stack([tf.constant(seed + offset, tf.int64), epoch]))
-            return tf.gather(x, order), tf.gather(y, order)
+        def example(i, record, y, epoch):
+            example_seed = tf.stack([tf.constant(seed + 100 + offset, tf.int64), epoch * count + i])
+            return preprocess(source.decode(record), info,
+                              example_seed if augmentation else None, cutout), y
 
-        def epoch_batches(epoch):
-            # A full shuffle whose order is a function of (seed, epoch): tf.data's
-            # shuffle cannot take a per-epoch seed tensor under a global seed.
-            d = ds.batch(count).map(lambda x, y: permute(x, y, epoch)).unbatch()
-            d = _augmented(d, info, seed + 100 + offset, augmentation, cutout, epoch, count)
+        def epoch_batches(epoch, skip=0):
+            epoch = tf.cast(epoch, tf.int64)
+            epoch_seed = tf.stack([tf.constant(seed + offset, tf.int64), epoch])
+            first = skip * batch_size
+            if part is not None:  # a full reshuffle, a function of (seed, epoch)
+                permuted = tf.gather(part, tf.random.experimental.stateless_shuffle(
+                    tf.range(count), epoch_seed))
+                d = source.records("train", permuted[first:])
+            else:  # windows of the stored order reshuffled as a function of (seed, epoch)
+                d = _window_shuffled(source.stream("train", lo, hi), shuffle_window, epoch_seed)
+                d = d.skip(first)
+            d = d.enumerate(first).map(lambda i, ex: example(i, *ex, epoch),
+                                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             return d.batch(batch_size, drop_remainder=True)
 
         return epoch_batches, count // batch_size
@@ -328,38 +462,39 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     holdout = None
     if mode == "bilevel":
         n_w = int(np.floor(train_portion * n))
-        w_batches, steps_w = batches(train_ds.take(n_w), n_w, 2)
-        a_batches, steps_a = batches(train_ds.skip(n_w), n - n_w, 3)
+        w_batches, steps_w = batches(0, n_w, 2)
+        a_batches, steps_a = batches(n_w, n, 3)
         steps = min(steps_w, steps_a)
 
-        def epoch_batches(e):
-            return tf.data.Dataset.zip((w_batches(e), a_batches(e))).take(steps)
+        def epoch_batches(e, skip=0):
+            return tf.data.Dataset.zip((w_batches(e, skip), a_batches(e, skip))).take(steps - skip)
     elif mode == "split":
         n_w = int(np.floor(train_portion * n))
-        epoch_batches, steps = batches(train_ds.take(n_w), n_w, 2)
-        holdout = train_ds.skip(n_w).map(lambda x, y: (normalize(x, info), y))
-        holdout = prefetched(holdout.batch(eval_batch_size).cache())
+        epoch_batches, steps = batches(0, n_w, 2)
+        held = (source.records("train", order[n_w:]) if order is not None
+                else source.stream("train", n_w, n))
+        holdout = _evaluation_batches(source, held, eval_batch_size)
     elif mode == "paired":
-        first, steps = batches(train_ds, n, 2)
-        second, _ = batches(train_ds, n, 3)
+        first, steps = batches(0, n, 2)
+        second, _ = batches(0, n, 3)
 
-        def epoch_batches(e):
-            return tf.data.Dataset.zip((first(e), second(e)))
+        def epoch_batches(e, skip=0):
+            return tf.data.Dataset.zip((first(e, skip), second(e, skip)))
     else:
-        epoch_batches, steps = batches(train_ds, n, 2)
-    val = test_ds.map(lambda x, y: (normalize(x, info), y)).batch(eval_batch_size)
-    return SearchData(None, prefetched(val.cache()), steps, info, mode, holdout,
-                      epoch_batches)
-
+        epoch_batches, steps = batches(0, n, 2)
+    val = _evaluation_batches(source, source.stream("eval"), eval_batch_size)
+    return SearchData(None, val, steps, info, mode, holdout, epoch_batches)
 
 def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentation=True,
-               cutout=0, max_train=None, test=None, data_dir=None, eval_batch_size=256):
+               cutout=0, max_train=None, test=None, data_dir=None, eval_batch_size=256,
+               image_size=None, shuffle_window=1024):
     """`(x, y)` batches of the whole training set for stand-alone training.
 
     The same pipeline as `search_data(mode="single")`, with cutout.
 
     Args:
-        source: a dataset name, `(x, y)` arrays or a tf.data.Dataset (see `search_data`).
+        source: a dataset name, a folder, `(x, y)` arrays, a tf.data.Dataset or
+            a `Source` (see `search_data`).
         batch_size: batch size.
         seed: shuffling and augmentation seed.
         augmentation: random crop and flip.
@@ -368,6 +503,8 @@ def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentatio
         test: test data for array / tf.data sources.
         data_dir: tensorflow_datasets directory.
         eval_batch_size: batch size of the test batches.
+        image_size: image side for datasets of varying image sizes.
+        shuffle_window: examples per shuffle window of a stream.
 
     Returns:
         A `SearchData` with `mode="single"`.
@@ -378,4 +515,5 @@ def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentatio
     """
     return search_data(source, batch_size, "single", seed=seed, augmentation=augmentation,
                        max_train=max_train, test=test, data_dir=data_dir,
-                       eval_batch_size=eval_batch_size, cutout=cutout)
+                       eval_batch_size=eval_batch_size, cutout=cutout, image_size=image_size,
+                       shuffle_window=shuffle_window)
