@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from keras_darts.data.datasets import DatasetInfo, dataset_info, load_arrays  # noqa: F401
+from keras_darts.data.datasets import DatasetInfo
 from keras_darts.data.sources import open_source
 
 
