@@ -520,7 +520,7 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
 
     from keras_darts.architecture.genotype import get_genotype
     from keras_darts.search_space.spaces import get_search_space
-    from keras_darts.data import dataset_info
+    from keras_darts.data.sources import config_source
     from keras_darts.training import check_genotype_settings, run_training
     from keras_darts.utils import atomic_write_json
 
@@ -545,7 +545,7 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
     genotypes = sample_genotypes(space, num_samples, seed, steps, multiplier,
                                  exclude=[searched] if searched is not None else ())
     train_config.validate()
-    dataset_info(train_config.dataset)
+    config_source(train_config)  # an unknown or bad dataset fails before any file
     for g in genotypes[:1] + ([searched] if searched is not None else []):
         check_genotype_settings(g, train_config)
     settings = {"space": space.name, "op_subsets": space.op_subsets, "steps": steps,

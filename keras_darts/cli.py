@@ -185,7 +185,8 @@ def _export_parser(sub):
     p.add_argument("--model", required=True, help="a .keras model file")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--dataset", default="fashion_mnist_subset",
-                   help="data for parity checks and int8 calibration (default: embedded)")
+                   help="data for parity checks and int8 calibration: a dataset name, "
+                        "'tfds:NAME' or an image folder (default: embedded)")
     p.add_argument("--data-dir")
     p.add_argument("--formats", nargs="+", default=list(FORMATS), metavar="FORMAT",
                    help=f"subset of {list(FORMATS)}")
@@ -201,7 +202,8 @@ def _export_parser(sub):
 def _run_export(args):
     import keras
 
-    from keras_darts.data import load_arrays, normalize
+    from keras_darts.data import eval_data
+    from keras_darts.data.sources import open_source
     from keras_darts.export import export_all
 
     quant = {"float32": None, "float16": "float16", "dynamic": "dynamic", "int8": "int8"}
@@ -210,10 +212,14 @@ def _run_export(args):
         raise ValueError(f"Unknown quantizations {bad}. Supported: {list(quant)}.")
     if not os.path.isfile(args.model):
         raise FileNotFoundError(f"No model file {args.model!r}.")
-    (x, _), (xt, _), info = load_arrays(args.dataset, args.data_dir)
     model = keras.models.load_model(args.model)
-    images = normalize(xt[:args.num_images], info).numpy()
-    calib = normalize(x[:args.calibration_images], info).numpy()
+    source = open_source(args.dataset, data_dir=args.data_dir, image_size=model.input_shape[1])
+
+    def first_images(split, count):
+        return next(iter(eval_data(source, batch_size=count, split=split)[0]))[0].numpy()
+
+    images = first_images("eval", args.num_images)
+    calib = first_images("train", args.calibration_images)
     reports = export_all(model, args.out, images, calib, formats=args.formats,
                          quantizations=[quant[q] for q in args.quantizations], opset=args.opset)
     for name, r in reports.items():

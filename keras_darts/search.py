@@ -64,8 +64,13 @@ class SearchConfig:
         op_subsets: JSON file of per-edge op subsets (`s1`, or to restrict
             another space).
         cells_per_stage: NAS-Bench-201 cells per stage.
-        dataset: dataset name (see `keras_darts.data.dataset_names()`).
+        dataset: a dataset name (see `keras_darts.data.dataset_names()`),
+            `"tfds:NAME"` for any prepared tfds dataset, or a folder of class
+            folders of images (`keras_darts.data.ImageFolderSource`); image
+            folders and tfds datasets are streamed, never loaded whole.
         data_dir: tensorflow_datasets directory.
+        image_size: side of the images the supernet takes, for datasets of
+            varying image sizes (folders, ImageNet; None: 224).
         layers, channels, steps, multiplier, stem_multiplier: supernet sizes.
         batch_size: batch size (of each half in bi-level searches).
         epochs: search epochs.
@@ -127,6 +132,7 @@ class SearchConfig:
     op_subsets: str = None
     dataset: str = "cifar10"
     data_dir: str = None
+    image_size: int = None
     cells_per_stage: int = 5
     layers: int = 8
     channels: int = 16
@@ -255,6 +261,8 @@ class SearchConfig:
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels", "steps",
                                    "multiplier", "stem_multiplier", "steps_per_execution",
                                    "cells_per_stage", "partial_channels"))
+        if self.image_size is not None:
+            check_positive_ints(self, ("image_size",))
         if self.channels % self.partial_channels:
             raise ValueError(f"partial_channels={self.partial_channels} must divide "
                              f"channels={self.channels}.")
@@ -554,13 +562,15 @@ def build_search_model(config, info):
                   **config.strategy_kwargs())
 
 
-def config_search_data(config, mode, cutout=0):
+def config_search_data(config, mode, cutout=0, source=None):
     """The search data of a config, as `run_search` streams it.
 
     Args:
         config: a `SearchConfig`.
         mode: the strategy's `data_mode` (`"bilevel"`, `"single"`, ...).
         cutout: cutout side in pixels (0: off; DARTS-PD's stage 2 sets `pd_cutout`).
+        source: the config's dataset opened already (`config_source`); None:
+            open it.
 
     Returns:
         A `SearchData` (its stream is a function of the seed and the position).
@@ -577,10 +587,12 @@ def config_search_data(config, mode, cutout=0):
     """
     from keras_darts.data import search_data
 
-    return search_data(config.dataset, batch_size=config.batch_size, mode=mode,
+    from keras_darts.data.sources import config_source
+
+    return search_data(source or config_source(config), batch_size=config.batch_size, mode=mode,
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
-                       data_dir=config.data_dir, cutout=cutout)
+                       cutout=cutout)
 
 
 @restores_determinism
@@ -628,7 +640,7 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     )
     from keras_darts.resume import check_same_run, fit_resumable
     from keras_darts.utils.distribute import task_dir
-    from keras_darts.data import dataset_info
+    from keras_darts.data.sources import config_source
     from keras_darts.optimizers import search_optimizers
     from keras_darts.utils import atomic_write_json, set_seed
 
@@ -640,9 +652,10 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     config.validate()
     set_seed(config.seed, config.deterministic)
     strategy = distribution_strategy(config)
+    source = config_source(config)  # a bad dataset fails here, before any file is written
     with strategy.scope():
-        model = build_search_model(config, dataset_info(config.dataset))
-    data = config_search_data(config, model.data_mode)
+        model = build_search_model(config, source.info)
+    data = config_search_data(config, model.data_mode, source=source)
     with strategy.scope():  # optimizers belong to the strategy they were created under
         w_opt, a_opt = search_optimizers(
             config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,

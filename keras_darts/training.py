@@ -97,7 +97,10 @@ class TrainConfig:
             `"resnet20"`; `keras_darts.networks.reference`) trained instead of
             a genotype's, with every other setting the same; `layers`,
             `channels`, `cells_per_stage` and `stem` do not apply to it.
-        dataset, data_dir: the data.
+        dataset, data_dir: the data: a dataset name, `"tfds:NAME"` or a folder
+            of class folders of images (see `SearchConfig.dataset`).
+        image_size: side of the images the network takes, for datasets of
+            varying image sizes (folders, ImageNet; None: 224).
         layers, channels, stem: the network (`"cifar"` or `"imagenet"` stem).
         cells_per_stage: cells per stage of a NAS-Bench-201 network.
         epochs, batch_size: schedule length and batch.
@@ -144,6 +147,7 @@ class TrainConfig:
     network: str = None
     dataset: str = "cifar10"
     data_dir: str = None
+    image_size: int = None
     layers: int = 20
     channels: int = 36
     cells_per_stage: int = 5
@@ -194,6 +198,8 @@ class TrainConfig:
         """
         check_positive_ints(self, ("epochs", "batch_size", "layers", "channels",
                                    "steps_per_execution", "cells_per_stage"))
+        if self.image_size is not None:
+            check_positive_ints(self, ("image_size",))
         check_run_options(self)
         check_precision(self.precision)
         check_non_negative(self, ("learning_rate", "min_learning_rate", "weight_decay",
@@ -357,6 +363,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     from keras_darts.architecture.nb201_genotype import NB201Genotype
     from keras_darts.callbacks import DropPathSchedule, StepTimer, TimeBudget
     from keras_darts.data import train_data
+    from keras_darts.data.sources import config_source
     from keras_darts.networks import build_network, build_reference_network, inference_model
     from keras_darts.optimizers import CoupledSGD, EpochCosineDecay
     from keras_darts.profiling import profile
@@ -384,9 +391,9 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                    if has_checkpoint(out_dir) and os.path.exists(config_path) else None)
         if decided is not None:
             config = dataclasses.replace(config, epochs=decided)
-    data = train_data(config.dataset, config.batch_size, seed=config.seed,
+    data = train_data(config_source(config), config.batch_size, seed=config.seed,
                       augmentation=config.augmentation, cutout=config.cutout,
-                      max_train=config.max_train, data_dir=config.data_dir)
+                      max_train=config.max_train)
     with strategy.scope(), precision_policy(config.precision):
         if genotype is None:
             model = build_reference_network(config.network, data.info.num_classes,

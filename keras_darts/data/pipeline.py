@@ -328,8 +328,8 @@ def _window_shuffled(ds, window, seed):
     return ds.batch(window).enumerate().map(permute).unbatch()
 
 def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir=None,
-              image_size=None):
-    """Batches of the evaluation split, normalised, not augmented.
+              image_size=None, split="eval"):
+    """Batches of a split (the evaluation split by default), normalised, not augmented.
 
     Args:
         source: a dataset name, a folder, `(x, y)` arrays (with `test`), a
@@ -338,6 +338,7 @@ def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir
         test: test data for array / tf.data sources.
         data_dir: tensorflow_datasets directory.
         image_size: image side for datasets of varying image sizes.
+        split: `"eval"` or `"train"` (in stored order; e.g. int8 calibration images).
 
     Returns:
         `(dataset, info)`.
@@ -347,7 +348,7 @@ def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir
     >>> ds, info = eval_data("digits", batch_size=64)
     """
     source = open_source(source, test, data_dir, image_size)
-    return _evaluation_batches(source, source.stream("eval"), batch_size), source.info
+    return _evaluation_batches(source, source.stream(split), batch_size), source.info
 
 
 def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", train_portion=0.5,
@@ -436,6 +437,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
                 "raise max_train."
             )
         part = order[lo:hi] if order is not None else None
+        stream = source.stream("train", lo, hi) if order is None else None  # made once, eagerly
 
         def example(i, record, y, epoch):
             example_seed = tf.stack([tf.constant(seed + 100 + offset, tf.int64), epoch * count + i])
@@ -451,7 +453,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
                     tf.range(count), epoch_seed))
                 d = source.records("train", permuted[first:])
             else:  # windows of the stored order reshuffled as a function of (seed, epoch)
-                d = _window_shuffled(source.stream("train", lo, hi), shuffle_window, epoch_seed)
+                d = _window_shuffled(stream, shuffle_window, epoch_seed)
                 d = d.skip(first)
             d = d.enumerate(first).map(lambda i, ex: example(i, *ex, epoch),
                                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -507,6 +507,28 @@ def open_source(dataset, test=None, data_dir=None, image_size=None):
     return source
 
 
+def config_source(config):
+    """Opens a config's dataset (`dataset`, `data_dir`, `image_size`) as a `Source`.
+
+    Args:
+        config: a `SearchConfig` or a `TrainConfig`.
+
+    Returns:
+        A `keras_darts.data.sources.Source`; its `info` is what the network takes.
+
+    Raises:
+        ValueError: for an unknown dataset or a bad folder or image (naming it).
+        DatasetNotAvailableError: if the dataset is not on this machine.
+
+    Example:
+
+    >>> from keras_darts.search import SearchConfig
+    >>> config_source(SearchConfig.from_preset("small")).info.image_shape
+    (28, 28, 1)
+    """
+    return open_source(config.dataset, data_dir=config.data_dir, image_size=config.image_size)
+
+
 def _local_arrays(info):
     """Whether `load_arrays` reads this tfds-named dataset from local files, not tfds."""
     from keras_darts.data.datasets import _fashion_mnist_files
@@ -515,4 +537,4 @@ def _local_arrays(info):
 
 
 __all__ = ["ArraySource", "DatasetNotAvailableError", "DatasetSource", "ImageFolderSource",
-           "Source", "TfdsSource", "check_image_file", "open_source"]
+           "Source", "TfdsSource", "check_image_file", "config_source", "open_source"]
