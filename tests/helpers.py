@@ -5,10 +5,14 @@ training state of a model (to compare bit for bit and to reset shared models), c
 `helpers`.
 """
 
+import glob
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -178,3 +182,38 @@ def run_cli(*args, timeout=900):
                          env=child_env(), cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
+
+
+def kill_when(proc, state_path, global_step, timeout=600):
+    """SIGKILLs `proc` as soon as its checkpoint reaches `global_step`; returns that state."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "the run ended before the test could kill it"
+        try:
+            with open(state_path) as f:
+                state = json.load(f)
+        except (OSError, ValueError):
+            state = None
+        if state and state["global_step"] >= global_step:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+            return state
+        time.sleep(0.02)
+    proc.kill()
+    raise AssertionError(f"no checkpoint of step {global_step} within {timeout} s")
+
+
+def killed_and_restarted(args, out_dir, global_step):
+    """Runs `keras-darts ARGS`, SIGKILLs it at checkpoint `global_step`, runs it again to the end.
+
+    Returns:
+        The checkpoint state (`state.json`) the run was killed at.
+    """
+    cmd = cli(*args)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=child_env(), cwd=ROOT)
+    state = kill_when(proc, os.path.join(out_dir, "checkpoints", "state.json"), global_step)
+    assert proc.returncode == -signal.SIGKILL
+    run_cli(*args)  # the same command again
+    assert not glob.glob(os.path.join(out_dir, "checkpoints", ".tmp-*"))
+    return state

@@ -2,13 +2,9 @@
 command ends exactly as the uninterrupted run; checkpoints are atomic; bad resumes are named."""
 
 import dataclasses
-import glob
 import json
 import os
 import shutil
-import signal
-import subprocess
-import time
 
 import keras
 import numpy as np
@@ -16,7 +12,7 @@ import pytest
 
 import keras_darts.networks  # noqa: F401  (registers the layers load_model needs)
 from helpers import (
-    CLI_SEARCH, ROOT, SEARCH, SEARCH_PARAMS, child_env, cli, max_diff, run_cli, same_worker,
+    CLI_SEARCH, SEARCH, SEARCH_PARAMS, killed_and_restarted, max_diff, run_cli, same_worker,
     search_group, snapshot, state_variables,
 )
 from keras_darts.callbacks import AlphaHistory, ArchitectureWarmup, GenotypeCheckpoint
@@ -177,42 +173,12 @@ def test_interrupted_darts_pd_resumes_to_the_same_paths(tmp_path, darts_pd_run):
     assert resumed.summary["timings_s"]["stage1_s"] == stage1["wall_s"] > 0
 
 
-def _kill_when(proc, state_path, global_step, timeout=600):
-    """SIGKILLs `proc` as soon as its checkpoint reaches `global_step`; returns that state."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert proc.poll() is None, "the run ended before the test could kill it"
-        try:
-            with open(state_path) as f:
-                state = json.load(f)
-        except (OSError, ValueError):
-            state = None
-        if state and state["global_step"] >= global_step:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=60)
-            return state
-        time.sleep(0.02)
-    proc.kill()
-    raise AssertionError(f"no checkpoint of step {global_step} within {timeout} s")
-
-
-def _killed_and_restarted(args, out_dir, global_step):
-    cmd = cli(*args)
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=child_env(), cwd=ROOT)
-    state = _kill_when(proc, os.path.join(out_dir, "checkpoints", "state.json"), global_step)
-    assert proc.returncode == -signal.SIGKILL
-    run_cli(*args)  # the same command again
-    assert not glob.glob(os.path.join(out_dir, "checkpoints", ".tmp-*"))
-    return state
-
-
 @pytest.mark.slow
 @same_worker("cli-search")
 def test_search_killed_mid_epoch_ends_with_the_uninterrupted_genotype(tmp_path, cli_search):
     whole, _ = cli_search
     cut = tmp_path / "cut"
-    state = _killed_and_restarted(["search", *CLI_SEARCH, "--out", str(cut)], str(cut), 5)
+    state = killed_and_restarted(["search", *CLI_SEARCH, "--out", str(cut)], str(cut), 5)
     assert 0 < state["step"] or state["epoch"] == 1  # 4 steps per epoch: killed in epoch 1
     for name in ("genotype.json", "genotype_history.json", "alpha_history.json",
                  "history.csv"):
@@ -229,7 +195,7 @@ def test_training_killed_mid_epoch_ends_with_the_uninterrupted_weights(tmp_path)
             "--cutout", "8", "--drop-path", "0.1", "--auxiliary"]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     run_cli(*args, "--out", str(whole))
-    state = _killed_and_restarted([*args, "--out", str(cut)], str(cut), 20)
+    state = killed_and_restarted([*args, "--out", str(cut)], str(cut), 20)
     assert state["step"] > 0 or state["epoch"] > 1  # 16 steps per epoch: in epoch 1 or 2
     assert (cut / "history.csv").read_text() == (whole / "history.csv").read_text()
     a = keras.models.load_model(str(whole / "model.keras"), compile=False)

@@ -92,9 +92,7 @@ class DatasetInfo:
         """
         if image_size is None or (image_size, image_size) == tuple(self.image_shape[:2]):
             return self
-        if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 8:
-            raise ValueError(f"image_size must be an integer of at least 8. "
-                             f"Received: image_size={image_size!r}")
+        check_image_size(image_size)
         if not self.variable_size:
             raise ValueError(f"image_size applies to datasets of varying image sizes (image "
                              f"folders, ImageNet); every image of {self.name!r} is "
@@ -102,6 +100,19 @@ class DatasetInfo:
                              f"Received: image_size={image_size}")
         return dataclasses.replace(self, image_shape=(image_size, image_size,
                                                       self.image_shape[2]))
+
+
+def check_image_size(image_size):
+    """Raises `ValueError` unless `image_size` is an integer of at least 8 (or None).
+
+    Example:
+
+    >>> check_image_size(224)
+    """
+    if image_size is not None and (not isinstance(image_size, int) or isinstance(image_size, bool)
+                                   or image_size < 8):
+        raise ValueError(f"image_size must be an integer of at least 8. "
+                         f"Received: image_size={image_size!r}")
 
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -24,8 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_darts.data.datasets import (
-    IMAGENET_MEAN, IMAGENET_STD, DatasetInfo, DatasetNotAvailableError, dataset_info,
-    info_from_arrays, load_arrays, tfds_builder,
+    IMAGENET_MEAN, IMAGENET_STD, DatasetInfo, DatasetNotAvailableError, check_image_size,
+    dataset_info, dataset_names, info_from_arrays, load_arrays, tfds_builder,
 )
 
 SPLITS = ("train", "eval")
@@ -218,9 +218,7 @@ class ImageFolderSource(Source):
     def __init__(self, directory, image_size=224, channels=3, eval_every=10, verify=None):
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3. Received: channels={channels!r}")
-        if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 8:
-            raise ValueError(f"image_size must be an integer of at least 8. "
-                             f"Received: image_size={image_size!r}")
+        check_image_size(image_size)
         if not isinstance(eval_every, int) or eval_every < 2:
             raise ValueError(f"eval_every must be an integer of at least 2. "
                              f"Received: eval_every={eval_every!r}")
@@ -247,14 +245,16 @@ class ImageFolderSource(Source):
                 held[np.flatnonzero(labels == c)[eval_every - 1::eval_every]] = True
             train, evaluation = (paths[~held], labels[~held]), (paths[held], labels[held])
         self._files = dict(zip(SPLITS, (train, evaluation)))
-        for split in SPLITS:
-            if not len(self._files[split][0]):
-                raise ValueError(f"Dataset folder {directory} has no images for its {split} split.")
         total = len(train[0]) + len(evaluation[0])
         if verify or (verify is None and total <= VERIFY_LIMIT):
             for split in SPLITS:
                 for path in self._files[split][0]:
                     check_image_file(path)
+        for split in SPLITS:
+            if not len(self._files[split][0]):
+                raise ValueError(f"Dataset folder {directory} has no images for its {split} "
+                                 f"split: every {eval_every}th image of a class is held out for "
+                                 "evaluation; add images, lower eval_every or add a val/ folder.")
         self._paths = {s: tf.constant(self._files[s][0]) for s in SPLITS}
         self._labels = {s: tf.constant(self._files[s][1]) for s in SPLITS}
         mean, std = (IMAGENET_MEAN, IMAGENET_STD) if channels == 3 else ((0.5,), (0.25,))
@@ -479,6 +479,9 @@ def open_source(dataset, test=None, data_dir=None, image_size=None):
     >>> open_source("photos/", image_size=64).info.image_shape  # doctest: +SKIP
     (64, 64, 3)
     """
+    check_image_size(image_size)  # a bad size fails before any data is opened
+    if image_size is not None and isinstance(dataset, str) and dataset in dataset_names():
+        dataset_info(dataset).resized(image_size)
     if isinstance(dataset, Source):
         source = dataset
     elif isinstance(dataset, tf.data.Dataset):

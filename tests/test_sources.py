@@ -1,0 +1,290 @@
+"""Streaming sources on real files: a generated folder of JPEG and PNG photos of varied sizes,
+and tfds's `testing.mock_data` for ImageNet and CIFAR-10 (the tfds path, offline). Searches and
+stand-alone training stream from them, resume mid-epoch, and bad data is named with exit 2."""
+
+import json
+import os
+import resource
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from helpers import child_env, killed_and_restarted, run_cli
+from keras_darts.cli import main
+from keras_darts.data import DatasetNotAvailableError, load_arrays, search_data
+from keras_darts.data.datasets import dataset_info
+from keras_darts.data.pipeline import center_crop, eval_data, preprocess, random_resized_crop
+from keras_darts.data.sources import ImageFolderSource, check_image_file, open_source
+
+CLASSES = ("boot", "coat", "shirt")
+PER_CLASS = 30
+
+
+def write_photos(root, per_class=PER_CLASS, seed=0):
+    """Class folders of real Fashion-MNIST images, resized to 16-48 px, as RGB JPEG and PNG
+    files; one grayscale JPEG and one RGBA PNG among them (converted when read)."""
+    (x, y), _, _ = load_arrays("embedded")
+    rng = np.random.default_rng(seed)
+    for label, name in zip((9, 4, 6), CLASSES):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        for k, i in enumerate(np.flatnonzero(y == label)[:per_class]):
+            h, w = (int(v) for v in rng.integers(16, 49, 2))
+            gray = tf.image.resize(x[i], (h, w)).numpy().astype(np.uint8)
+            rgb = np.concatenate([gray, gray // 2, 255 - gray], -1)
+            if k == 1:
+                data = tf.io.encode_jpeg(gray)
+            elif k == 2:
+                data = tf.io.encode_png(np.concatenate([rgb, np.full_like(gray, 255)], -1))
+            elif k % 3:
+                data = tf.io.encode_jpeg(rgb)
+            else:
+                data = tf.io.encode_png(rgb)
+            ext = "png" if k == 2 or (k % 3 == 0 and k != 1) else "jpg"
+            with open(os.path.join(root, name, f"{k:03d}.{ext}"), "wb") as f:
+                f.write(data.numpy())
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    return write_photos(tmp_path_factory.mktemp("photos"))
+
+
+def test_folder_source_classes_sizes_and_evaluation_split(photos, tmp_path):
+    source = ImageFolderSource(photos, image_size=24)
+    assert source.classes == list(CLASSES) and source.info.num_classes == 3
+    assert source.info.image_shape == (24, 24, 3) and source.info.variable_size
+    assert (source.size("train"), source.size("eval")) == (81, 9)  # every 10th image per class
+    x, y = next(iter(eval_data(source, batch_size=9)[0]))
+    assert x.shape == (9, 24, 24, 3) and sorted(y.numpy()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    # ImageNet's layout: train/ and val/ folders of the same classes.
+    for name in CLASSES[:2]:
+        files = sorted(os.listdir(os.path.join(photos, name)))
+        for split, chosen in (("train", files[:4]), ("val", files[4:6])):
+            os.makedirs(tmp_path / split / name)
+            for f in chosen:
+                os.link(os.path.join(photos, name, f), tmp_path / split / name / f)
+    layout = ImageFolderSource(str(tmp_path), image_size=16)
+    assert (layout.size("train"), layout.size("eval"), layout.classes) == (8, 4, list(CLASSES[:2]))
+
+
+def _first_pixels(batch):
+    return np.concatenate([t.numpy().ravel()[:64] for t in tf.nest.flatten(batch)
+                           if t.dtype == tf.float32])
+
+
+def test_folder_stream_is_seeded_disjoint_and_resumes_at_any_batch(photos):
+    data = search_data(photos, batch_size=8, seed=1, image_size=24, augmentation=False)
+    steps = data.steps_per_epoch
+    assert steps == 40 // 8 and data.info.num_classes == 3
+    (xw, yw), (xa, ya) = next(iter(data.train))
+    assert xw.shape == (8, 24, 24, 3) and xa.shape == (8, 24, 24, 3) and yw.dtype == tf.int64
+    halves = [set(), set()]
+    for (a, _), (b, _) in data.train.take(steps):
+        halves[0].update(map(bytes, a.numpy()))
+        halves[1].update(map(bytes, b.numpy()))
+    assert len(halves[0]) == len(halves[1]) == 40 and not halves[0] & halves[1]
+    # Augmented: the stream is a function of the seed and the position.
+    aug = search_data(photos, batch_size=8, seed=1, image_size=24)
+    whole = [_first_pixels(b) for b in aug.train.take(2 * steps + 1)]
+    resumed = [_first_pixels(b) for b in aug.train_from(1, 3).take(steps - 2)]  # into epoch 2
+    for k, batch in enumerate(resumed):
+        np.testing.assert_array_equal(batch, whole[steps + 3 + k])
+    again = search_data(photos, batch_size=8, seed=1, image_size=24)
+    other = search_data(photos, batch_size=8, seed=2, image_size=24)
+    np.testing.assert_array_equal(_first_pixels(next(iter(again.train))), whole[0])
+    assert not np.array_equal(_first_pixels(next(iter(other.train))), whole[0])
+    assert not np.array_equal(whole[0], _first_pixels(next(iter(data.train))))
+
+
+def test_imagenet_transforms():
+    image = tf.cast(tf.reshape(tf.range(60 * 90 * 3) % 251, (60, 90, 3)), tf.float32)
+    # Evaluation: shorter side to 16 / 0.875 = 18 (18 x 27), then the centre 16 x 16.
+    crop = center_crop(image, (16, 16)).numpy()
+    resized = tf.image.resize(image, (18, 27)).numpy()
+    np.testing.assert_allclose(crop, resized[1:17, 5:21], atol=1e-4)
+    seeds = [tf.constant([0, s], tf.int64) for s in range(8)]
+    crops = [random_resized_crop(image, s, (16, 16)).numpy() for s in seeds]
+    assert all(c.shape == (16, 16, 3) for c in crops)
+    assert len({c.tobytes() for c in crops}) == 8  # different crops
+    np.testing.assert_array_equal(crops[3], random_resized_crop(image, seeds[3], (16, 16)))
+    info = dataset_info("imagenet2012").resized(32)
+    photo = tf.cast(image, tf.uint8)
+    augmented = preprocess(photo, info, seeds[0], cutout=8)
+    assert augmented.shape == (32, 32, 3) and augmented.dtype == tf.float32
+    assert float(tf.reduce_max(tf.abs(augmented))) < 3  # normalised with ImageNet's statistics
+    assert preprocess(photo, info).shape == (32, 32, 3)
+
+
+def test_tfds_mock_imagenet_and_cifar10_stream():
+    with tfds.testing.mock_data(num_examples=48):
+        data = search_data("imagenet2012", batch_size=8, seed=0, image_size=32, shuffle_window=16)
+        assert data.info.num_classes == 1000 and data.steps_per_epoch == 3
+        (x, y), _ = next(iter(data.train))
+        assert x.shape == (8, 32, 32, 3) and y.dtype == tf.int64
+        whole = [_first_pixels(b) for b in data.train.take(2 * 3)]
+        resumed = [_first_pixels(b) for b in data.train_from(1, 1).take(2)]
+        np.testing.assert_array_equal(resumed, whole[4:6])
+        assert not np.array_equal(whole[0], whole[3])  # reshuffled each epoch
+        xv, _ = next(iter(data.validation))
+        assert xv.shape == (48, 32, 32, 3)  # ImageNet's 'validation' split
+        cifar = search_data("cifar10", batch_size=8, mode="single", seed=0)
+        assert cifar.info.image_shape == (32, 32, 3) and cifar.steps_per_epoch == 6
+        assert next(iter(cifar.train))[0].shape == (8, 32, 32, 3)
+        any_name = open_source("tfds:cifar10")
+        assert any_name.info.num_classes == 10 and not any_name.random_access
+
+
+def _rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20
+
+
+def test_memory_stays_flat_while_streaming_many_more_images_than_a_batch():
+    # 2 epochs of 1200 ImageNet images at 128 px: 1.2 GB of float images pass through; a
+    # pipeline that kept them (or materialised the dataset) would grow by far more than 150 MB.
+    with tfds.testing.mock_data(num_examples=1200):
+        data = search_data("imagenet2012", batch_size=40, mode="single", seed=0,
+                           image_size=128, shuffle_window=256)
+        stream = iter(data.train_from(0, 0, epochs=2))
+        for _ in range(5):
+            next(stream)
+        start = _rss_mb()
+        count = 5 + sum(1 for _ in stream)
+    assert count == 2 * 30
+    assert _rss_mb() - start < 150
+
+
+@pytest.mark.parametrize("case,match", [
+    ("empty", "has no class folders"),
+    ("no_images", "Class folder .*empty_class has no images"),
+    ("not_an_image", r"Corrupt image .*bad\.jpg: not a JPEG"),
+    ("truncated", r"Corrupt image .*bad\.jpg: the JPEG data is truncated"),
+    ("empty_file", r"Corrupt image .*bad\.png: an empty file"),
+    ("missing", "does not exist"),
+])
+def test_bad_folders_are_named_with_exit_2_and_nothing_written(photos, tmp_path, capsys, case,
+                                                               match):
+    root = tmp_path / "data"
+    if case != "missing":
+        os.makedirs(root)
+    if case in ("no_images", "not_an_image", "truncated", "empty_file"):
+        os.makedirs(root / "good")
+        for f in sorted(os.listdir(os.path.join(photos, "boot")))[:12]:
+            os.link(os.path.join(photos, "boot", f), root / "good" / f)
+        os.makedirs(root / ("empty_class" if case == "no_images" else "bad"))
+    with open(os.path.join(photos, "coat", "004.jpg"), "rb") as f:
+        jpeg = f.read()
+    if case == "not_an_image":
+        (root / "bad" / "bad.jpg").write_bytes(b"GIF? no: plain text\n" * 10)
+    elif case == "truncated":
+        (root / "bad" / "bad.jpg").write_bytes(jpeg[:len(jpeg) // 2])
+    elif case == "empty_file":
+        (root / "bad" / "bad.png").write_bytes(b"")
+    with pytest.raises(ValueError, match=match):
+        open_source(str(root))
+    out = tmp_path / "run"
+    code = main(["search", "--preset", "small", "--dataset", str(root), "--image-size", "16",
+                 "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not out.exists()
+    assert len(err) == 1 and "search: error:" in err[0] and str(root) in err[0], err
+
+
+def test_unchecked_bad_file_is_named_when_read(photos, tmp_path):
+    root = tmp_path / "data"
+    os.makedirs(root / "a")
+    os.makedirs(root / "b")
+    for name, folder in (("boot", "a"), ("coat", "b")):
+        for f in sorted(os.listdir(os.path.join(photos, name)))[:3]:
+            os.link(os.path.join(photos, name, f), root / folder / f)
+    (root / "b" / "x.jpg").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="x.jpg"):
+        check_image_file(str(root / "b" / "x.jpg"))
+    source = ImageFolderSource(str(root), image_size=16, eval_every=2, verify=False)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Not a JPEG.*b/x\.jpg"):
+        for _ in eval_data(source, batch_size=2)[0]:
+            pass
+
+
+def test_missing_tfds_dataset_is_named_with_exit_2(tmp_path, capsys):
+    with pytest.raises(DatasetNotAvailableError, match="'imagenet2012' is not prepared"):
+        open_source("imagenet2012", data_dir=str(tmp_path))
+    out = tmp_path / "run"
+    code = main(["train", "--preset", "imagenet", "--data-dir", str(tmp_path), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not out.exists() and len(err) == 1 and "imagenet2012" in err[0]
+
+
+def test_image_size_is_refused_for_fixed_size_images():
+    with pytest.raises(ValueError, match="image_size applies to datasets of varying image sizes"):
+        open_source("digits", image_size=32)
+    with pytest.raises(ValueError, match="image_size must be an integer of at least 8"):
+        open_source("imagenet2012", image_size=4)
+
+
+# Command lines at test size: a tiny supernet, and a stand-alone ImageNet-preset network.
+TINY_SEARCH = ["--space", "s3", "--layers", "3", "--channels", "4", "--steps", "1",
+               "--multiplier", "1", "--stem-multiplier", "1", "--batch-size", "8",
+               "--epochs", "1", "--image-size", "16", "--verbose", "0"]
+TINY_TRAIN = ["--preset", "imagenet", "--genotype", "DARTS_V2", "--layers", "2", "--channels",
+              "4", "--batch-size", "8", "--epochs", "2", "--image-size", "64", "--verbose", "0"]
+
+MOCKED_CLI = """
+import sys
+import tensorflow_datasets as tfds
+from keras_darts.cli import main
+with tfds.testing.mock_data(num_examples=int(sys.argv[1])):
+    sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _mocked_cli(num_examples, *args):
+    """`keras-darts ARGS` in a child process under tfds's mock data (all splits `num_examples`)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", MOCKED_CLI, str(num_examples), *args],
+                         capture_output=True, text=True, timeout=900, env=child_env())
+    assert out.returncode == 0, out.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_cli_search_streams_a_folder_under_the_default_and_the_mirrored_strategy(photos,
+                                                                                 tmp_path):
+    genotypes = {}
+    for name, extra in (("default", []),
+                        ("mirrored", ["--distribute", "mirrored", "--devices", "/cpu:0,/cpu:1"])):
+        out = tmp_path / name
+        run_cli("search", "--preset", "small", "--dataset", photos, *TINY_SEARCH, *extra,
+                "--out", str(out))
+        with open(out / "summary.json") as f:
+            summary = json.load(f)
+        genotypes[name] = summary["genotype"]
+        with open(out / "config.json") as f:
+            assert json.load(f)["dataset"] == photos
+    assert all(genotypes.values())
+
+
+@pytest.mark.slow
+def test_imagenet_training_streams_mock_imagenet_and_a_folder_and_resumes_mid_epoch(photos,
+                                                                                  tmp_path):
+    _mocked_cli(64, "train", *TINY_TRAIN, "--out", str(tmp_path / "mock"))
+    _mocked_cli(64, "search", "--preset", "small", "--dataset", "imagenet2012", *TINY_SEARCH,
+                "--distribute", "mirrored", "--devices", "/cpu:0,/cpu:1",
+                "--out", str(tmp_path / "mock-search"))
+    for name in ("mock", "mock-search"):
+        assert (tmp_path / name / "summary.json").exists()
+    args = ["train", *TINY_TRAIN, "--dataset", photos, "--checkpoint-every", "3", "--seed", "1"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    run_cli(*args, "--out", str(whole))
+    state = killed_and_restarted([*args, "--out", str(cut)], str(cut), 13)
+    assert state["step"] > 0  # 10 steps per epoch: killed inside the second
+    assert (cut / "history.csv").read_text() == (whole / "history.csv").read_text()
+    import keras
+
+    a = keras.models.load_model(str(whole / "model.keras"), compile=False)
+    b = keras.models.load_model(str(cut / "model.keras"), compile=False)
+    assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
