@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import tensorflow as tf
 
 from helpers import CLI_SEARCH, ROOT, child_env, cli, free_ports, same_worker
 from keras_darts.search import SearchConfig, run_search
@@ -73,6 +74,14 @@ def test_distribute_options_are_validated(tmp_path, monkeypatch):
         get_distribution_strategy("gpus")
     with pytest.raises(ValueError, match="distribute must be one of"):
         SearchConfig.from_preset("small", distribute="cluster").validate()
+    # This process's runtime has started, so it cannot make the logical CPU devices a fresh
+    # `keras-darts --distribute mirrored --devices /cpu:0,/cpu:1` makes (before, every replica
+    # went to the one CPU device and the first cross-replica reduction waited forever).
+    tf.config.list_logical_devices("CPU")  # starts the runtime if no test has yet
+    with pytest.raises(ValueError, match=r"devices name /cpu:7, but TensorFlow started with"):
+        get_distribution_strategy("mirrored", ["/cpu:0", "/cpu:7"])
+    with pytest.raises(ValueError, match="Malformed device '/cpu:x'"):
+        get_distribution_strategy("mirrored", ["/cpu:x"])
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match="needs the TF_CONFIG environment variable"):
         get_distribution_strategy("multi-worker")

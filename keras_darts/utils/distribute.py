@@ -253,6 +253,41 @@ def task_dir(out_dir, strategy):
     return os.path.join(out_dir, "workers", f"{resolver.task_type}-{resolver.task_id}")
 
 
+def _make_cpu_devices(devices):
+    """Splits the CPU into as many logical devices as `devices` names (`/cpu:0,/cpu:1`).
+
+    Without them MirroredStrategy puts every replica on the one CPU device and
+    its first cross-replica reduction waits forever. Logical devices can only
+    be made before TensorFlow starts its runtime; after that, too few of them
+    is an error instead of a hang.
+    """
+    import tensorflow as tf
+
+    indices = []
+    for d in devices:
+        kind, _, index = d.lower().rpartition(":")
+        if kind.endswith("cpu"):
+            if not index.isdigit():
+                raise ValueError(f"Malformed device {d!r}: expected /cpu:N or /gpu:N.")
+            indices.append(int(index))
+    if not indices:
+        return
+    need = max(indices) + 1
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is None or len(current) < need:
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration()] * need)
+        except RuntimeError:  # the runtime has started: its devices are fixed
+            pass
+    have = len(tf.config.list_logical_devices("CPU"))
+    if have < need:
+        raise ValueError(f"devices name /cpu:{need - 1}, but TensorFlow started with {have} CPU "
+                         f"device(s); logical CPU devices must be made before TensorFlow runs "
+                         f"anything (a fresh process does so from --devices).")
+
+
 def get_distribution_strategy(name="default", devices=None, connect_timeout=300.0):
     """Returns the `tf.distribute` strategy a search or a training runs under.
 
@@ -296,6 +331,8 @@ def get_distribution_strategy(name="default", devices=None, connect_timeout=300.
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
+        if devices:
+            _make_cpu_devices(devices)
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi-worker":
         if "TF_CONFIG" not in os.environ:
