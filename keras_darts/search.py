@@ -562,7 +562,7 @@ def build_search_model(config, info):
                   **config.strategy_kwargs())
 
 
-def config_search_data(config, mode, cutout=0, source=None):
+def config_search_data(config, mode, cutout=0, source=None, replicas=1):
     """The search data of a config, as `run_search` streams it.
 
     Args:
@@ -571,6 +571,7 @@ def config_search_data(config, mode, cutout=0, source=None):
         cutout: cutout side in pixels (0: off; DARTS-PD's stage 2 sets `pd_cutout`).
         source: the config's dataset opened already (`config_source`); None:
             open it.
+        replicas: the replicas of the run's strategy (`search_data`).
 
     Returns:
         A `SearchData` (its stream is a function of the seed and the position).
@@ -592,7 +593,7 @@ def config_search_data(config, mode, cutout=0, source=None):
     return search_data(source or config_source(config), batch_size=config.batch_size, mode=mode,
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
-                       cutout=cutout)
+                       cutout=cutout, replicas=replicas)
 
 
 @restores_determinism
@@ -655,7 +656,8 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     source = config_source(config)  # a bad dataset fails here, before any file is written
     with strategy.scope():
         model = build_search_model(config, source.info)
-    data = config_search_data(config, model.data_mode, source=source)
+    data = config_search_data(config, model.data_mode, source=source,
+                              replicas=strategy.num_replicas_in_sync)
     with strategy.scope():  # optimizers belong to the strategy they were created under
         w_opt, a_opt = search_optimizers(
             config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,

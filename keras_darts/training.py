@@ -393,7 +393,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
             config = dataclasses.replace(config, epochs=decided)
     data = train_data(config_source(config), config.batch_size, seed=config.seed,
                       augmentation=config.augmentation, cutout=config.cutout,
-                      max_train=config.max_train)
+                      max_train=config.max_train, replicas=strategy.num_replicas_in_sync)
     with strategy.scope(), precision_policy(config.precision):
         if genotype is None:
             model = build_reference_network(config.network, data.info.num_classes,

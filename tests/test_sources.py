@@ -99,6 +99,18 @@ def test_folder_stream_is_seeded_disjoint_and_resumes_at_any_batch(photos):
     assert not np.array_equal(whole[0], _first_pixels(next(iter(data.train))))
 
 
+def test_evaluation_batches_divide_evenly_over_replicas(photos):
+    # Keras reduces the first evaluation batch across replicas to build its metrics; a 9-image
+    # split in one batch (5 + 4 images) failed there under MirroredStrategy.
+    data = search_data(photos, batch_size=8, image_size=16, mode="split", eval_batch_size=4,
+                       replicas=2)
+    assert [int(y.shape[0]) for _, y in data.validation] == [4, 4]  # 9 images: the last is cut
+    assert int(data.validation.cardinality()) == 2
+    assert [int(y.shape[0]) for _, y in data.holdout] == [4] * 10  # 41 held-out images
+    whole = search_data(photos, batch_size=8, image_size=16, mode="split", eval_batch_size=4)
+    assert [int(y.shape[0]) for _, y in whole.validation] == [4, 4, 1]
+
+
 def test_imagenet_transforms():
     image = tf.cast(tf.reshape(tf.range(60 * 90 * 3) % 251, (60, 90, 3)), tf.float32)
     # Evaluation: shorter side to 16 / 0.875 = 18 (18 x 27), then the centre 16 x 16.

@@ -299,11 +299,25 @@ def preprocess(image, info, seed=None, cutout=0):
     return x
 
 
-def _evaluation_batches(source, ds, batch_size):
-    """Decoded, not augmented, batched examples of a split; cached when the data is in memory."""
+def _evaluation_batches(source, ds, count, batch_size, replicas=1):
+    """Decoded, not augmented, batched examples of a split (`count` of them); cached in memory
+    when the data is in memory.
+
+    With `replicas > 1` every batch is cut to a multiple of `replicas`: Keras
+    (3.15) reduces the first evaluation batch across replicas to build its
+    metrics, which fails when the replicas' shares differ in size, as those of
+    an odd split smaller than one batch do. At most `replicas - 1` images of
+    the last batch are left out.
+    """
     info = source.info
     ds = ds.map(lambda record, y: (preprocess(source.decode(record), info), y),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size)
+    if replicas > 1:
+        def even(x, y):
+            k = tf.shape(y)[0] // replicas * replicas
+            return x[:k], y[:k]
+
+        ds = ds.map(even).take(count // batch_size + (count % batch_size >= replicas))
     return prefetched(ds.cache() if source.in_memory else ds)
 
 
@@ -348,12 +362,13 @@ def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir
     >>> ds, info = eval_data("digits", batch_size=64)
     """
     source = open_source(source, test, data_dir, image_size)
-    return _evaluation_batches(source, source.stream(split), batch_size), source.info
+    return (_evaluation_batches(source, source.stream(split), source.size(split), batch_size),
+            source.info)
 
 
 def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", train_portion=0.5,
                 seed=0, augmentation=True, max_train=None, test=None, data_dir=None,
-                eval_batch_size=256, cutout=0, image_size=None, shuffle_window=1024):
+                eval_batch_size=256, cutout=0, image_size=None, shuffle_window=1024, replicas=1):
     """Builds the search dataset: the training set split into weight and architecture halves.
 
     In `"bilevel"` mode the training set (after an optional seeded
@@ -395,6 +410,8 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
             varying image sizes (image folders, ImageNet; default 224).
         shuffle_window: examples per shuffle window of a stream (each holds
             this many encoded images in memory: ~110 MB for ImageNet at 1024).
+        replicas: the replicas the data is shared by (`tf.distribute`):
+            evaluation batches are cut to a multiple of it.
 
     Returns:
         A `SearchData`.
@@ -475,7 +492,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         epoch_batches, steps = batches(0, n_w, 2)
         held = (source.records("train", order[n_w:]) if order is not None
                 else source.stream("train", n_w, n))
-        holdout = _evaluation_batches(source, held, eval_batch_size)
+        holdout = _evaluation_batches(source, held, n - n_w, eval_batch_size, replicas)
     elif mode == "paired":
         first, steps = batches(0, n, 2)
         second, _ = batches(0, n, 3)
@@ -484,12 +501,13 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
             return tf.data.Dataset.zip((first(e, skip), second(e, skip)))
     else:
         epoch_batches, steps = batches(0, n, 2)
-    val = _evaluation_batches(source, source.stream("eval"), eval_batch_size)
+    val = _evaluation_batches(source, source.stream("eval"), source.size("eval"),
+                              eval_batch_size, replicas)
     return SearchData(None, val, steps, info, mode, holdout, epoch_batches)
 
 def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentation=True,
                cutout=0, max_train=None, test=None, data_dir=None, eval_batch_size=256,
-               image_size=None, shuffle_window=1024):
+               image_size=None, shuffle_window=1024, replicas=1):
     """`(x, y)` batches of the whole training set for stand-alone training.
 
     The same pipeline as `search_data(mode="single")`, with cutout.
@@ -507,6 +525,7 @@ def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentatio
         eval_batch_size: batch size of the test batches.
         image_size: image side for datasets of varying image sizes.
         shuffle_window: examples per shuffle window of a stream.
+        replicas: the replicas the data is shared by (see `search_data`).
 
     Returns:
         A `SearchData` with `mode="single"`.
@@ -518,4 +537,4 @@ def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentatio
     return search_data(source, batch_size, "single", seed=seed, augmentation=augmentation,
                        max_train=max_train, test=test, data_dir=data_dir,
                        eval_batch_size=eval_batch_size, cutout=cutout, image_size=image_size,
-                       shuffle_window=shuffle_window)
+                       shuffle_window=shuffle_window, replicas=replicas)
