@@ -6,11 +6,13 @@ import json
 import os
 import resource
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+import keras_darts.networks  # noqa: F401  (registers the layers load_model needs)
 from helpers import child_env, killed_and_restarted, run_cli
 from keras_darts.cli import main
 from keras_darts.data import DatasetNotAvailableError, load_arrays, search_data
@@ -295,8 +297,6 @@ def test_imagenet_training_streams_mock_imagenet_and_a_folder_and_resumes_mid_ep
     state = killed_and_restarted([*args, "--out", str(cut)], str(cut), 13)
     assert state["step"] > 0  # 10 steps per epoch: killed inside the second
     assert (cut / "history.csv").read_text() == (whole / "history.csv").read_text()
-    import keras
-
     a = keras.models.load_model(str(whole / "model.keras"), compile=False)
     b = keras.models.load_model(str(cut / "model.keras"), compile=False)
     assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))

@@ -1,13 +1,20 @@
-"""Data: the embedded dataset, digits, tfds names, user arrays; search splits and augmentation."""
+"""Data: named datasets, image folders, tfds streams, user arrays; search splits and augmentation."""
 
 from keras_darts.data.datasets import (
     DEFAULT_DATASET, DatasetInfo, DatasetNotAvailableError, dataset_info, dataset_names,
     load_arrays,
 )
 from keras_darts.data.pipeline import (
-    SearchData, augment, eval_data, normalize, search_data, train_data,
+    SearchData, augment, center_crop, color_jitter, eval_data, normalize, preprocess,
+    random_resized_crop, search_data, train_data,
+)
+from keras_darts.data.sources import (
+    ArraySource, DatasetSource, ImageFolderSource, Source, TfdsSource, check_image_file,
+    open_source,
 )
 
-__all__ = ["DEFAULT_DATASET", "DatasetInfo", "DatasetNotAvailableError", "SearchData", "augment",
-           "dataset_info", "dataset_names", "eval_data", "load_arrays", "normalize",
-           "search_data", "train_data"]
+__all__ = ["DEFAULT_DATASET", "ArraySource", "DatasetInfo", "DatasetNotAvailableError",
+           "DatasetSource", "ImageFolderSource", "SearchData", "Source", "TfdsSource", "augment",
+           "center_crop", "check_image_file", "color_jitter", "dataset_info", "dataset_names",
+           "eval_data", "load_arrays", "normalize", "open_source", "preprocess",
+           "random_resized_crop", "search_data", "train_data"]
