@@ -82,6 +82,9 @@ class SearchConfig:
             SP-DARTS).
         train_portion: share of the training set for the weights.
         max_train: use at most this many training images (None: all).
+        train_subset: search on this fraction of each class's training
+            images, a seeded class-balanced sample (PC-DARTS searches
+            ImageNet on 0.1; None: all). Taken before `max_train`.
         augmentation: random crop and flip during the search.
         warmup_epochs: epochs with frozen alphas.
         activation: how alphas become mixing weights (None: the method's
@@ -152,6 +155,7 @@ class SearchConfig:
     arch_beta_2: float = 0.999
     train_portion: float = 0.5
     max_train: int = None
+    train_subset: float = None
     augmentation: bool = True
     warmup_epochs: int = 0
     activation: str = None
@@ -281,6 +285,9 @@ class SearchConfig:
             raise ValueError(f"grad_clip must be positive. Received: grad_clip={self.grad_clip!r}")
         if not 0 < self.train_portion < 1:
             raise ValueError(f"train_portion must be in (0, 1). Received: {self.train_portion!r}")
+        if self.train_subset is not None and not 0 < self.train_subset <= 1:
+            raise ValueError(f"train_subset must be a fraction in (0, 1]. "
+                             f"Received: {self.train_subset!r}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be positive. Received: {self.temperature!r}")
         if not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0:
@@ -593,7 +600,7 @@ def config_search_data(config, mode, cutout=0, source=None, replicas=1):
     return search_data(source or config_source(config), batch_size=config.batch_size, mode=mode,
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
-                       cutout=cutout, replicas=replicas)
+                       cutout=cutout, replicas=replicas, train_subset=config.train_subset)
 
 
 @restores_determinism

@@ -17,7 +17,9 @@ from helpers import child_env, killed_and_restarted, run_cli
 from keras_darts.cli import main
 from keras_darts.data import DatasetNotAvailableError, load_arrays, search_data
 from keras_darts.data.datasets import dataset_info
-from keras_darts.data.pipeline import center_crop, eval_data, preprocess, random_resized_crop
+from keras_darts.data.pipeline import (
+    center_crop, class_subset, eval_data, preprocess, random_resized_crop,
+)
 from keras_darts.data.sources import ImageFolderSource, check_image_file, open_source
 
 CLASSES = ("boot", "coat", "shirt")
@@ -111,6 +113,34 @@ def test_evaluation_batches_divide_evenly_over_replicas(photos):
     assert [int(y.shape[0]) for _, y in data.holdout] == [4] * 10  # 41 held-out images
     whole = search_data(photos, batch_size=8, image_size=16, mode="split", eval_batch_size=4)
     assert [int(y.shape[0]) for _, y in whole.validation] == [4, 4, 1]
+
+
+def test_class_balanced_subset_of_a_folder_and_of_a_stream(photos):
+    labels = np.repeat(np.arange(4), [40, 20, 10, 2])
+    kept = class_subset(labels, 0.25, seed=3)
+    assert np.bincount(labels[kept]).tolist() == [10, 5, 2, 1]  # at least one per class
+    assert not np.array_equal(kept, class_subset(labels, 0.25, seed=4))
+    # A folder (random access): 27 training images per class, a third of each searched.
+    data = search_data(photos, batch_size=3, mode="single", seed=0, image_size=16,
+                       train_subset=1 / 3)
+    assert data.steps_per_epoch == 27 // 3
+    seen = np.concatenate([y.numpy() for _, y in data.train.take(data.steps_per_epoch)])
+    assert np.bincount(seen).tolist() == [9, 9, 9]
+    # A stream: exactly the chosen examples, each once per epoch, split into two halves.
+    (x, y), test, _ = load_arrays("digits")
+    stream = tf.data.Dataset.from_tensor_slices((x, y))
+    chosen = class_subset(y, 0.2, seed=0)
+    data = search_data(stream, test=tf.data.Dataset.from_tensor_slices(test), batch_size=4,
+                       seed=0, augmentation=False, train_subset=0.2, shuffle_window=32)
+    steps = data.steps_per_epoch
+    assert steps == (len(chosen) // 2) // 4
+    images = set()
+    for (a, _), (b, _) in data.train.take(steps):
+        images.update(map(bytes, np.concatenate([a.numpy(), b.numpy()])))
+    expected = {bytes(v.astype(np.float32)) for v in x[chosen]}  # a tf.data source: as given
+    assert len(images) == 2 * 4 * steps and images <= expected
+    with pytest.raises(ValueError, match="train_subset must be a fraction"):
+        search_data("digits", train_subset=1.5)
 
 
 def test_imagenet_transforms():

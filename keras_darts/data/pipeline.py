@@ -321,9 +321,45 @@ def _evaluation_batches(source, ds, count, batch_size, replicas=1):
     return prefetched(ds.cache() if source.in_memory else ds)
 
 
-def _split_order(n, seed, max_train):
-    """The seeded order of the training examples (a seeded subset of `max_train` first)."""
-    ds = tf.data.Dataset.range(n)
+def class_subset(labels, fraction, seed):
+    """A seeded, class-balanced sample: `fraction` of each class's examples (at least one).
+
+    PC-DARTS searches ImageNet on 10% (weights) and 2.5% (architecture) of
+    each class's training images.
+
+    Args:
+        labels: integer labels of the examples, numpy.
+        fraction: share of each class to keep, in (0, 1].
+        seed: the sample's seed.
+
+    Returns:
+        The kept examples' positions, sorted (int64 numpy).
+
+    Raises:
+        ValueError: for a fraction outside (0, 1].
+
+    Example:
+
+    >>> class_subset(np.repeat([0, 1], 10), 0.2, seed=0)  # two of each class
+    array([ 2,  9, 11, 12])
+    """
+    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) \
+            or not 0 < fraction <= 1:
+        raise ValueError(f"train_subset must be a fraction in (0, 1]. Received: {fraction!r}")
+    rng = np.random.default_rng([seed, 18])
+    kept = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        k = max(1, int(round(fraction * len(members))))
+        kept.append(rng.choice(members, k, replace=False))
+    return np.sort(np.concatenate(kept)).astype(np.int64)
+
+
+def _split_order(n, seed, max_train, chosen=None):
+    """The seeded order of the training examples (of `chosen` positions, else all `n`; a
+    seeded subset of `max_train` first)."""
+    ds = tf.data.Dataset.range(n) if chosen is None else tf.data.Dataset.from_tensor_slices(chosen)
+    n = n if chosen is None else len(chosen)
     if max_train is not None and max_train < n:
         ds = ds.shuffle(n, seed=seed + 1, reshuffle_each_iteration=False).take(max_train)
         n = max_train
@@ -368,7 +404,8 @@ def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir
 
 def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", train_portion=0.5,
                 seed=0, augmentation=True, max_train=None, test=None, data_dir=None,
-                eval_batch_size=256, cutout=0, image_size=None, shuffle_window=1024, replicas=1):
+                eval_batch_size=256, cutout=0, image_size=None, shuffle_window=1024, replicas=1,
+                train_subset=None):
     """Builds the search dataset: the training set split into weight and architecture halves.
 
     In `"bilevel"` mode the training set (after an optional seeded
@@ -412,6 +449,10 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
             this many encoded images in memory: ~110 MB for ImageNet at 1024).
         replicas: the replicas the data is shared by (`tf.distribute`):
             evaluation batches are cut to a multiple of it.
+        train_subset: search on this fraction of each class's training
+            images (`class_subset`, seeded; PC-DARTS: 0.1 of ImageNet), taken
+            before `max_train` and the split. A stream's labels are read once
+            for it.
 
     Returns:
         A `SearchData`.
@@ -441,8 +482,29 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
     source = open_source(source, test, data_dir, image_size)
     info = source.info
     n = source.size("train")
-    order = _split_order(n, seed, max_train) if source.random_access else None
+    chosen = None
+    if train_subset is not None and train_subset != 1:
+        chosen = class_subset(source.labels("train"), train_subset, seed)
+    order = _split_order(n, seed, max_train, chosen) if source.random_access else None
+    n = n if chosen is None else len(chosen)
     n = min(n, max_train) if max_train is not None else n
+
+    def part_stream(lo, hi):
+        """Examples lo..hi of a stream (of its `chosen` examples with a subset), stored order."""
+        if chosen is None:
+            return source.stream("train", lo, hi)
+        start, stop = int(chosen[lo]), int(chosen[hi - 1]) + 1
+        keep = np.zeros(stop, bool)
+        keep[chosen[lo:hi]] = True
+        keep = tf.constant(keep)
+
+        def kept(i, example):
+            return tf.gather(keep, i)
+
+        def example_only(i, example):
+            return example
+
+        return source.stream("train", start, stop).enumerate(start).filter(kept).map(example_only)
 
     def batches(lo, hi, offset):
         """`(epoch, skip) -> batches of that epoch from batch `skip` on`, for examples lo..hi
@@ -454,7 +516,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
                 "raise max_train."
             )
         part = order[lo:hi] if order is not None else None
-        stream = source.stream("train", lo, hi) if order is None else None  # made once, eagerly
+        stream = part_stream(lo, hi) if order is None else None  # made once, eagerly
 
         def example(i, record, y, epoch):
             example_seed = tf.stack([tf.constant(seed + 100 + offset, tf.int64), epoch * count + i])
@@ -491,7 +553,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         n_w = int(np.floor(train_portion * n))
         epoch_batches, steps = batches(0, n_w, 2)
         held = (source.records("train", order[n_w:]) if order is not None
-                else source.stream("train", n_w, n))
+                else part_stream(n_w, n))
         holdout = _evaluation_batches(source, held, n - n_w, eval_batch_size, replicas)
     elif mode == "paired":
         first, steps = batches(0, n, 2)
@@ -507,7 +569,7 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
 
 def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentation=True,
                cutout=0, max_train=None, test=None, data_dir=None, eval_batch_size=256,
-               image_size=None, shuffle_window=1024, replicas=1):
+               image_size=None, shuffle_window=1024, replicas=1, train_subset=None):
     """`(x, y)` batches of the whole training set for stand-alone training.
 
     The same pipeline as `search_data(mode="single")`, with cutout.
@@ -526,6 +588,7 @@ def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentatio
         image_size: image side for datasets of varying image sizes.
         shuffle_window: examples per shuffle window of a stream.
         replicas: the replicas the data is shared by (see `search_data`).
+        train_subset: train on this fraction of each class's images (see `search_data`).
 
     Returns:
         A `SearchData` with `mode="single"`.
@@ -537,4 +600,5 @@ def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentatio
     return search_data(source, batch_size, "single", seed=seed, augmentation=augmentation,
                        max_train=max_train, test=test, data_dir=data_dir,
                        eval_batch_size=eval_batch_size, cutout=cutout, image_size=image_size,
-                       shuffle_window=shuffle_window, replicas=replicas)
+                       shuffle_window=shuffle_window, replicas=replicas,
+                       train_subset=train_subset)

@@ -77,6 +77,11 @@ class Source:
         """The raw pixels `(H, W, C)` of a record (uint8, or float for float arrays)."""
         return record
 
+    def labels(self, split):
+        """The labels of a split in stored order, as numpy (a stream reads the split once)."""
+        batches = self.stream(split).map(lambda record, y: y).batch(1 << 16)
+        return np.concatenate([b.numpy() for b in batches]).astype(np.int64)
+
 
 def _check_split(split):
     if split not in SPLITS:
@@ -113,6 +118,10 @@ class ArraySource(Source):
     def size(self, split):
         _check_split(split)
         return int(self._arrays[split][1].shape[0])
+
+    def labels(self, split):
+        _check_split(split)
+        return self._arrays[split][1].numpy()
 
     def records(self, split, indices):
         _check_split(split)
@@ -284,6 +293,10 @@ class ImageFolderSource(Source):
     def size(self, split):
         _check_split(split)
         return int(self._labels[split].shape[0])
+
+    def labels(self, split):
+        _check_split(split)
+        return self._labels[split].numpy()
 
     def records(self, split, indices):
         _check_split(split)
