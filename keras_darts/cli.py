@@ -503,6 +503,39 @@ def main(argv=None):
             PermissionError) as e:
         print(f"keras-darts {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # noqa: BLE001 - only a bad image file is turned into a message
+        message = bad_image_message(e)
+        if message is None:
+            raise
+        print(f"keras-darts {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+def bad_image_message(error):
+    """A one-line message for an image file that fails when read mid-run, else None.
+
+    A folder too large to be checked file by file when it is opened
+    (`keras_darts.data.sources.VERIFY_LIMIT`) has its files checked as they
+    are read: a file that is no image stops the run naming its path.
+
+    Example:
+
+    >>> bad_image_message(ValueError("other"))  # None: not about an image
+    """
+    import re
+
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(error, tf.errors.InvalidArgumentError):
+        return None
+    text = str(error)
+    named = re.search(r"Not a JPEG, PNG, BMP or GIF image:\]? \[?([^\]\n]+)", text)
+    if named:
+        return f"Corrupt image {named.group(1)}: not a JPEG, PNG, BMP or GIF image."
+    if re.search(r"(?i)jpeg|png|decode|image", text):
+        first = text.strip().splitlines()[0][:300]
+        return (f"an image could not be decoded ({first}). Check the folder's files with "
+                "keras_darts.data.ImageFolderSource(folder, verify=True).")
+    return None
 
 
 if __name__ == "__main__":

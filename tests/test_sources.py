@@ -14,7 +14,7 @@ import tensorflow_datasets as tfds
 
 import keras_darts.networks  # noqa: F401  (registers the layers load_model needs)
 from helpers import child_env, killed_and_restarted, run_cli
-from keras_darts.cli import main
+from keras_darts.cli import bad_image_message, main
 from keras_darts.data import DatasetNotAvailableError, load_arrays, search_data
 from keras_darts.data.datasets import dataset_info
 from keras_darts.data.pipeline import (
@@ -248,9 +248,13 @@ def test_unchecked_bad_file_is_named_when_read(photos, tmp_path):
     with pytest.raises(ValueError, match="x.jpg"):
         check_image_file(str(root / "b" / "x.jpg"))
     source = ImageFolderSource(str(root), image_size=16, eval_every=2, verify=False)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Not a JPEG.*b/x\.jpg"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Not a JPEG.*b/x\.jpg") as error:
         for _ in eval_data(source, batch_size=2)[0]:
             pass
+    # The command line turns it into its one-line error (exit code 2).
+    assert bad_image_message(error.value) == (
+        f"Corrupt image {root / 'b' / 'x.jpg'}: not a JPEG, PNG, BMP or GIF image.")
+    assert bad_image_message(ValueError("x.jpg")) is None
 
 
 def test_missing_tfds_dataset_is_named_with_exit_2(tmp_path, capsys):
@@ -279,7 +283,7 @@ TINY_TRAIN = ["--preset", "imagenet", "--genotype", "DARTS_V2", "--layers", "2",
 MOCKED_CLI = """
 import sys
 import tensorflow_datasets as tfds
-from keras_darts.cli import main
+from keras_darts.cli import bad_image_message, main
 with tfds.testing.mock_data(num_examples=int(sys.argv[1])):
     sys.exit(main(sys.argv[2:]))
 """
