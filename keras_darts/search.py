@@ -569,7 +569,7 @@ def build_search_model(config, info):
                   **config.strategy_kwargs())
 
 
-def config_search_data(config, mode, cutout=0, source=None, replicas=1):
+def config_search_data(config, mode, cutout=0, source=None, strategy=None):
     """The search data of a config, as `run_search` streams it.
 
     Args:
@@ -578,7 +578,8 @@ def config_search_data(config, mode, cutout=0, source=None, replicas=1):
         cutout: cutout side in pixels (0: off; DARTS-PD's stage 2 sets `pd_cutout`).
         source: the config's dataset opened already (`config_source`); None:
             open it.
-        replicas: the replicas of the run's strategy (`search_data`).
+        strategy: the run's `tf.distribute` strategy: each input pipeline then
+            reads only its replicas' part of every batch (`SearchData.strategy`).
 
     Returns:
         A `SearchData` (its stream is a function of the seed and the position).
@@ -597,10 +598,13 @@ def config_search_data(config, mode, cutout=0, source=None, replicas=1):
 
     from keras_darts.data.sources import config_source
 
-    return search_data(source or config_source(config), batch_size=config.batch_size, mode=mode,
+    data = search_data(source or config_source(config), batch_size=config.batch_size, mode=mode,
                        train_portion=config.train_portion, seed=config.seed,
                        augmentation=config.augmentation, max_train=config.max_train,
-                       cutout=cutout, replicas=replicas, train_subset=config.train_subset)
+                       cutout=cutout, train_subset=config.train_subset,
+                       replicas=strategy.num_replicas_in_sync if strategy else 1)
+    data.strategy = strategy
+    return data
 
 
 @restores_determinism
@@ -663,8 +667,7 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     source = config_source(config)  # a bad dataset fails here, before any file is written
     with strategy.scope():
         model = build_search_model(config, source.info)
-    data = config_search_data(config, model.data_mode, source=source,
-                              replicas=strategy.num_replicas_in_sync)
+    data = config_search_data(config, model.data_mode, source=source, strategy=strategy)
     with strategy.scope():  # optimizers belong to the strategy they were created under
         w_opt, a_opt = search_optimizers(
             config.epochs, data.steps_per_epoch, config.learning_rate, config.min_learning_rate,

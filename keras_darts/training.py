@@ -394,6 +394,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
     data = train_data(config_source(config), config.batch_size, seed=config.seed,
                       augmentation=config.augmentation, cutout=config.cutout,
                       max_train=config.max_train, replicas=strategy.num_replicas_in_sync)
+    data.strategy = strategy  # each input pipeline reads only its replicas' images
     with strategy.scope(), precision_policy(config.precision):
         if genotype is None:
             model = build_reference_network(config.network, data.info.num_classes,

@@ -143,6 +143,34 @@ def test_class_balanced_subset_of_a_folder_and_of_a_stream(photos):
         search_data("digits", train_subset=1.5)
 
 
+@pytest.mark.parametrize("kind", ["folder", "stream"])
+def test_input_pipelines_read_only_their_replicas_part_of_each_global_batch(photos, kind):
+    # What `distribute_datasets_from_function` gives each input pipeline (worker): its
+    # replicas' per-replica batches, in order. Together they are the one-device global batch,
+    # augmentation included, and a pipeline reads only its own images.
+    if kind == "folder":
+        source, test, size = photos, None, 16
+    else:
+        (x, y), (xt, yt), _ = load_arrays("digits")
+        source = tf.data.Dataset.from_tensor_slices((x, y))
+        test, size = tf.data.Dataset.from_tensor_slices((xt, yt)), None
+    data = search_data(source, test=test, batch_size=8, seed=2, image_size=size,
+                       shuffle_window=64)
+    whole = list(data.epoch_batches(1, 1))
+    for pipelines, per_replica in ((2, 4), (2, 2), (1, 2)):  # 2 workers x 1 or 2 replicas; 4 on 1
+        local = 8 // per_replica // pipelines
+        parts = [list(data.epoch_batches(1, 1, (p, pipelines, per_replica)))
+                 for p in range(pipelines)]
+        assert all(len(part) == local * len(whole) for part in parts)
+        for step, batch in enumerate(whole):
+            pieces = [b for part in parts for b in part[step * local:(step + 1) * local]]
+            for half in range(2):
+                for k in range(2):  # images, labels
+                    np.testing.assert_array_equal(
+                        np.concatenate([p[half][k].numpy() for p in pieces]),
+                        batch[half][k].numpy())
+
+
 def test_imagenet_transforms():
     image = tf.cast(tf.reshape(tf.range(60 * 90 * 3) % 251, (60, 90, 3)), tf.float32)
     # Evaluation: shorter side to 16 / 0.875 = 18 (18 x 27), then the centre 16 x 16.
@@ -313,7 +341,9 @@ def test_cli_search_streams_a_folder_under_the_default_and_the_mirrored_strategy
         genotypes[name] = summary["genotype"]
         with open(out / "config.json") as f:
             assert json.load(f)["dataset"] == photos
-    assert all(genotypes.values())
+    # The same global batches, each replica's half read by the replicas' input pipeline: the
+    # two replicas derive the one device's genotype (their alphas differ by float rounding).
+    assert genotypes["default"] == genotypes["mirrored"]
 
 
 @pytest.mark.slow

@@ -32,8 +32,15 @@ class SearchData:
         holdout: `"split"` mode only: `(x, y)` batches of the held-out part
             of the training set, normalised and not augmented (DARTS-PD scores
             paths on it); None otherwise.
-        epoch_batches: `(epoch, skip=0) -> tf.data.Dataset` of that epoch's
-            batches from batch `skip` on.
+        epoch_batches: `(epoch, skip=0, shard=None) -> tf.data.Dataset` of
+            that epoch's batches from batch `skip` on; `shard=(pipeline,
+            pipelines, per_replica_batch)` gives one input pipeline's
+            per-replica batches.
+        batch_size: the global batch size of `train`.
+        strategy: the `tf.distribute` strategy `train_from` feeds (None: the
+            current one); with several replicas it returns a distributed
+            dataset whose input pipelines each read only their replicas' part
+            of every batch (`distribute_datasets_from_function`).
 
     Example:
 
@@ -50,6 +57,8 @@ class SearchData:
     mode: str
     holdout: tf.data.Dataset = None
     epoch_batches: object = None
+    batch_size: int = None
+    strategy: object = None
 
     def __post_init__(self):
         if self.train is None and self.epoch_batches is not None:
@@ -66,7 +75,9 @@ class SearchData:
                 `fit()` does leaves no read-ahead running when `fit()` returns.
 
         Returns:
-            A `tf.data.Dataset` of batches, endless unless `epochs` is given.
+            A `tf.data.Dataset` of batches, endless unless `epochs` is given;
+            under a `strategy` of several replicas, a distributed dataset of
+            the same global batches.
 
         Raises:
             ValueError: for a negative position or `step >= steps_per_epoch`.
@@ -78,11 +89,20 @@ class SearchData:
         if epoch < 0 or not 0 <= step < self.steps_per_epoch:
             raise ValueError(f"No batch {step} of epoch {epoch}: epochs count from 0 and have "
                              f"{self.steps_per_epoch} batches.")
-        first = self.epoch_batches(epoch, step)  # skips the examples, reads none of them
+        if self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
+            return self.strategy.distribute_datasets_from_function(
+                lambda context: self._stream(epoch, step, epochs, (
+                    context.input_pipeline_id, context.num_input_pipelines,
+                    context.get_per_replica_batch_size(self.batch_size))))
+        return self._stream(epoch, step, epochs)
+
+    def _stream(self, epoch, step, epochs, shard=None):
+        first = self.epoch_batches(epoch, step, shard)  # skips the examples, reads none of them
         rest = tf.data.Dataset.counter(epoch + 1)
         if epochs is not None:
             rest = rest.take(max(0, epochs - 1))
-        return prefetched(first.concatenate(rest.flat_map(self.epoch_batches)))
+        return prefetched(first.concatenate(rest.flat_map(
+            lambda e: self.epoch_batches(e, 0, shard))))
 
 
 def prefetched(ds):
@@ -523,20 +543,34 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
             return preprocess(source.decode(record), info,
                               example_seed if augmentation else None, cutout), y
 
-        def epoch_batches(epoch, skip=0):
+        def epoch_batches(epoch, skip=0, shard=None):
             epoch = tf.cast(epoch, tf.int64)
             epoch_seed = tf.stack([tf.constant(seed + offset, tf.int64), epoch])
-            first = skip * batch_size
+            first, end = skip * batch_size, count // batch_size * batch_size
+            pipeline, pipelines, per_replica = shard or (0, 1, batch_size)
+            share = batch_size // pipelines  # this input pipeline's slice of each batch
+
+            def mine(i):
+                return (i % batch_size) // share == pipeline
+
             if part is not None:  # a full reshuffle, a function of (seed, epoch)
                 permuted = tf.gather(part, tf.random.experimental.stateless_shuffle(
-                    tf.range(count), epoch_seed))
-                d = source.records("train", permuted[first:])
+                    tf.range(count), epoch_seed))[first:end]
+                positions = tf.range(first, end, dtype=tf.int64)
+                if pipelines > 1:  # read only this pipeline's images
+                    keep = mine(positions)
+                    permuted = tf.boolean_mask(permuted, keep)
+                    positions = tf.boolean_mask(positions, keep)
+                d = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(positions),
+                                         source.records("train", permuted)))
             else:  # windows of the stored order reshuffled as a function of (seed, epoch)
                 d = _window_shuffled(stream, shuffle_window, epoch_seed)
-                d = d.skip(first)
-            d = d.enumerate(first).map(lambda i, ex: example(i, *ex, epoch),
-                                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            return d.batch(batch_size, drop_remainder=True)
+                d = d.skip(first).take(end - first).enumerate(first)
+                if pipelines > 1:  # decode only this pipeline's images
+                    d = d.filter(lambda i, ex: mine(i))
+            d = d.map(lambda i, ex: example(i, *ex, epoch),
+                      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            return d.batch(per_replica, drop_remainder=True)
 
         return epoch_batches, count // batch_size
 
@@ -547,8 +581,10 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         a_batches, steps_a = batches(n_w, n, 3)
         steps = min(steps_w, steps_a)
 
-        def epoch_batches(e, skip=0):
-            return tf.data.Dataset.zip((w_batches(e, skip), a_batches(e, skip))).take(steps - skip)
+        def epoch_batches(e, skip=0, shard=None):
+            per_step = 1 if shard is None else batch_size // shard[2] // shard[1]  # replicas
+            return tf.data.Dataset.zip((w_batches(e, skip, shard), a_batches(e, skip, shard))
+                                       ).take((steps - skip) * per_step)
     elif mode == "split":
         n_w = int(np.floor(train_portion * n))
         epoch_batches, steps = batches(0, n_w, 2)
@@ -559,13 +595,13 @@ def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", tr
         first, steps = batches(0, n, 2)
         second, _ = batches(0, n, 3)
 
-        def epoch_batches(e, skip=0):
-            return tf.data.Dataset.zip((first(e, skip), second(e, skip)))
+        def epoch_batches(e, skip=0, shard=None):
+            return tf.data.Dataset.zip((first(e, skip, shard), second(e, skip, shard)))
     else:
         epoch_batches, steps = batches(0, n, 2)
     val = _evaluation_batches(source, source.stream("eval"), source.size("eval"),
                               eval_batch_size, replicas)
-    return SearchData(None, val, steps, info, mode, holdout, epoch_batches)
+    return SearchData(None, val, steps, info, mode, holdout, epoch_batches, batch_size)
 
 def train_data(source="fashion_mnist_subset", batch_size=96, seed=0, augmentation=True,
                cutout=0, max_train=None, test=None, data_dir=None, eval_batch_size=256,

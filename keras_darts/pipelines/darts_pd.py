@@ -212,7 +212,7 @@ class DartsPD(Pipeline):
 
         config, model = run.config, run.model
         run.data = data = config_search_data(config, "split", cutout=config.pd_cutout,
-                                             replicas=run.strategy.num_replicas_in_sync)
+                                             strategy=run.strategy)
         with run.strategy.scope():
             w_opt, _ = search_optimizers(config.pd_epochs, data.steps_per_epoch,
                                          config.pd_learning_rate, config.pd_min_learning_rate,
