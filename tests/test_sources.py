@@ -20,7 +20,9 @@ from keras_darts.data.datasets import dataset_info
 from keras_darts.data.pipeline import (
     center_crop, class_subset, eval_data, preprocess, random_resized_crop,
 )
-from keras_darts.data.sources import ImageFolderSource, check_image_file, open_source
+from keras_darts.data.sources import (
+    ImageFolderSource, TFRecordSource, check_image_file, open_source,
+)
 
 CLASSES = ("boot", "coat", "shirt")
 PER_CLASS = 30
@@ -169,6 +171,49 @@ def test_input_pipelines_read_only_their_replicas_part_of_each_global_batch(phot
                     np.testing.assert_array_equal(
                         np.concatenate([p[half][k].numpy() for p in pieces]),
                         batch[half][k].numpy())
+
+
+def write_tfrecords(photos, root):
+    """The photo folder as ImageNet's TPU-style TFRecords: 2 training shards and 1 validation
+    shard, JPEG/PNG bytes in `image/encoded`, labels from 1 in `image/class/label`."""
+    os.makedirs(root)
+    files = [(os.path.join(photos, c, f), label) for label, c in enumerate(CLASSES)
+             for f in sorted(os.listdir(os.path.join(photos, c)))]
+    shards = {"train-00000-of-00002": files[0::3], "train-00001-of-00002": files[1::3],
+              "validation-00000-of-00001": files[2::3]}
+    for name, members in shards.items():
+        with tf.io.TFRecordWriter(os.path.join(root, name)) as writer:
+            for path, label in members:
+                with open(path, "rb") as f:
+                    feature = {
+                        "image/encoded": tf.train.Feature(
+                            bytes_list=tf.train.BytesList(value=[f.read()])),
+                        "image/class/label": tf.train.Feature(
+                            int64_list=tf.train.Int64List(value=[label + 1]))}
+                writer.write(tf.train.Example(
+                    features=tf.train.Features(feature=feature)).SerializeToString())
+    return str(root)
+
+
+def test_tfrecord_files_stream_like_the_folder(photos, tmp_path):
+    root = write_tfrecords(photos, tmp_path / "records")
+    source = TFRecordSource(root, image_size=16, label_offset=1)
+    assert (source.size("train"), source.size("eval"), source.info.num_classes) == (60, 30, 3)
+    assert not source.random_access
+    data = search_data(source, batch_size=6, seed=0, shuffle_window=16)
+    steps = data.steps_per_epoch
+    assert steps == 30 // 6
+    (x, y), _ = next(iter(data.train))
+    assert x.shape == (6, 16, 16, 3) and set(y.numpy()) <= {0, 1, 2}
+    whole = [_first_pixels(b) for b in data.train.take(2 * steps)]
+    resumed = [_first_pixels(b) for b in data.train_from(1, 2).take(steps - 2)]
+    np.testing.assert_array_equal(resumed, whole[steps + 2:])
+    assert next(iter(data.validation))[0].shape == (30, 16, 16, 3)
+    assert open_source(f"tfrecord:{root}", image_size=16).info.num_classes == 4  # labels as given
+    with pytest.raises(ValueError, match="has no train files matching train-"):
+        TFRecordSource(str(tmp_path), image_size=16)
+    with pytest.raises(ValueError, match=r"train-00000-of-00002 holds no 'image/jpeg' bytes"):
+        TFRecordSource(root, image_size=16, image_key="image/jpeg")
 
 
 def test_imagenet_transforms():

@@ -9,12 +9,13 @@ from keras_darts.data.pipeline import (
     random_resized_crop, search_data, train_data,
 )
 from keras_darts.data.sources import (
-    ArraySource, DatasetSource, ImageFolderSource, Source, TfdsSource, check_image_file,
-    open_source,
+    ArraySource, DatasetSource, ImageFolderSource, Source, TFRecordSource, TfdsSource,
+    check_image_file, open_source,
 )
 
 __all__ = ["DEFAULT_DATASET", "ArraySource", "DatasetInfo", "DatasetNotAvailableError",
-           "DatasetSource", "ImageFolderSource", "SearchData", "Source", "TfdsSource", "augment",
+           "DatasetSource", "ImageFolderSource", "SearchData", "Source", "TFRecordSource",
+           "TfdsSource", "augment",
            "center_crop", "check_image_file", "color_jitter", "dataset_info", "dataset_names",
            "eval_data", "load_arrays", "normalize", "open_source", "preprocess",
            "random_resized_crop", "search_data", "train_data"]

@@ -423,6 +423,105 @@ class TfdsSource(Source):
         return image
 
 
+class TFRecordSource(Source):
+    """TFRecord files of `tf.train.Example`s holding encoded images and labels, streamed.
+
+    The layout of ImageNet's TFRecords as TensorFlow's TPU and slim scripts
+    write them: `DIR/train-00000-of-01024 ...` and `DIR/validation-00000-of-00128 ...`,
+    with the JPEG in `image/encoded` and the class in `image/class/label`
+    (1 to 1000 there: pass `label_offset=1`). Files are read in name order,
+    `parallel_reads` at a time (deterministically interleaved), and images
+    stay encoded until the pipeline decodes them.
+
+    Args:
+        directory: the folder of the files.
+        train_pattern, eval_pattern: glob patterns of the training and
+            evaluation files in it (`eval_pattern` also tries `test-*`).
+        image_size: side of the square images the network takes.
+        num_classes: the number of classes; None: one more than the largest
+            label (a pass over the training labels).
+        image_key, label_key: the `tf.train.Example` features.
+        label_offset: subtracted from every label (1 for ImageNet's TPU files).
+        channels: 3 or 1.
+        parallel_reads: files read at once.
+
+    Raises:
+        ValueError: for a missing folder, no files matching a pattern, or
+            records without the features (naming the file).
+
+    Example:
+
+    >>> source = TFRecordSource("/data/imagenet-tfrecords", label_offset=1)  # doctest: +SKIP
+    """
+
+    random_access = False
+
+    def __init__(self, directory, train_pattern="train-*", eval_pattern="validation-*",
+                 image_size=224, num_classes=None, image_key="image/encoded",
+                 label_key="image/class/label", label_offset=0, channels=3, parallel_reads=8):
+        check_image_size(image_size)
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3. Received: channels={channels!r}")
+        if not os.path.isdir(directory):
+            raise ValueError(f"TFRecord folder {directory} does not exist or is not a folder.")
+        self._files = {}
+        for split, patterns in (("train", [train_pattern]), ("eval", [eval_pattern, "test-*"])):
+            for pattern in patterns:
+                files = sorted(tf.io.gfile.glob(os.path.join(directory, pattern)))
+                if files:
+                    break
+            if not files:
+                raise ValueError(f"TFRecord folder {directory} has no {split} files matching "
+                                 f"{' or '.join(patterns)}.")
+            self._files[split] = files
+        self._features = {image_key: tf.io.FixedLenFeature([], tf.string),
+                          label_key: tf.io.FixedLenFeature([], tf.int64)}
+        self._keys, self._offset = (image_key, label_key), label_offset
+        self._channels, self._parallel = channels, parallel_reads
+        for split, files in self._files.items():  # the first record of each split must parse
+            first = next(iter(tf.data.TFRecordDataset(files[:1]).take(1)), None)
+            if first is None:
+                raise ValueError(f"TFRecord file {files[0]} is empty.")
+            try:
+                tf.io.parse_single_example(first, self._features)
+            except tf.errors.InvalidArgumentError:
+                raise ValueError(f"TFRecord file {files[0]} holds no {image_key!r} bytes and "
+                                 f"{label_key!r} integer features (pass image_key and "
+                                 "label_key).") from None
+        self._sizes = {split: int(self._raw(split).reduce(np.int64(0), lambda c, _: c + 1))
+                       for split in SPLITS}
+        if num_classes is None:
+            num_classes = int(self.labels("train").max()) + 1
+        self.info = DatasetInfo(os.path.basename(os.path.normpath(directory)),
+                                (image_size, image_size, channels), num_classes,
+                                IMAGENET_MEAN if channels == 3 else (0.5,),
+                                IMAGENET_STD if channels == 3 else (0.25,), True, 0,
+                                variable_size=True)
+
+    def _raw(self, split):
+        return tf.data.TFRecordDataset(self._files[split], num_parallel_reads=self._parallel)
+
+    def size(self, split):
+        _check_split(split)
+        return self._sizes[split]
+
+    def stream(self, split, start=0, stop=None):
+        _check_split(split)
+        stop = self.size(split) if stop is None else stop
+        image_key, label_key = self._keys
+
+        def parse(serialized):
+            example = tf.io.parse_single_example(serialized, self._features)
+            return ((tf.constant("a TFRecord example"), example[image_key]),
+                    example[label_key] - self._offset)
+
+        return self._raw(split).skip(start).take(stop - start).map(
+            parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def decode(self, record):
+        return _decode_file(record[0], record[1], self._channels)
+
+
 class DatasetSource(Source):
     """A user's unbatched `tf.data.Dataset`s of `(image, label)`, streamed.
 
@@ -470,6 +569,7 @@ def open_source(dataset, test=None, data_dir=None, image_size=None):
     Args:
         dataset: a dataset name (see `keras_darts.data.dataset_names()`),
             `"tfds:NAME"` for any prepared tfds image-classification dataset,
+            `"tfrecord:DIR"` for TFRecord files of encoded images (`TFRecordSource`),
             a folder of class folders of images (`ImageFolderSource`), `(x, y)`
             numpy arrays, an unbatched `tf.data.Dataset` of `(image, label)`,
             or a `Source`.
@@ -502,6 +602,9 @@ def open_source(dataset, test=None, data_dir=None, image_size=None):
         source = DatasetSource(dataset, test)
     elif isinstance(dataset, str) and dataset.startswith("tfds:"):
         source = TfdsSource.from_name(dataset[len("tfds:"):], data_dir)
+    elif isinstance(dataset, str) and dataset.startswith("tfrecord:"):
+        return TFRecordSource(dataset[len("tfrecord:"):],
+                              image_size=224 if image_size is None else image_size)
     elif isinstance(dataset, str) and (os.sep in dataset or os.path.isdir(dataset)):
         return ImageFolderSource(dataset, 224 if image_size is None else image_size)
     elif isinstance(dataset, str):
@@ -554,4 +657,4 @@ def _local_arrays(info):
 
 
 __all__ = ["ArraySource", "DatasetNotAvailableError", "DatasetSource", "ImageFolderSource",
-           "Source", "TfdsSource", "check_image_file", "config_source", "open_source"]
+           "Source", "TFRecordSource", "TfdsSource", "check_image_file", "config_source", "open_source"]
