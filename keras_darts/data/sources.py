@@ -39,9 +39,9 @@ VERIFY_LIMIT = 50_000
 class Source:
     """Base class: a dataset's `"train"` and `"eval"` splits, read lazily.
 
-    Subclasses set `info` (a `DatasetInfo`) and implement `size`, and either
-    `records` (random access) or `stream`, and `decode` if records are not
-    pixels already.
+    Subclasses set `info` (a `DatasetInfo`) and `_sizes` (examples per
+    split; or implement `size`), implement either `records` (random access)
+    or `stream`, and `decode` if records are not pixels already.
 
     Attributes:
         info: the dataset's `DatasetInfo` (the image size the network takes).
@@ -61,8 +61,13 @@ class Source:
     in_memory = False
 
     def size(self, split):
-        """Number of examples of a split (`"train"` or `"eval"`)."""
-        raise NotImplementedError
+        """Number of examples of a split (`"train"` or `"eval"`; by default from `_sizes`)."""
+        _check_split(split)
+        return int(self._sizes[split])
+
+    def _stop(self, split, stop):
+        """`stop`, or the end of the split; checks the split's name."""
+        return self.size(split) if stop is None else stop
 
     def records(self, split, indices):
         """`(record, label)` of the examples at `indices` (an int64 tensor), in that order."""
@@ -70,8 +75,7 @@ class Source:
 
     def stream(self, split, start=0, stop=None):
         """`(record, label)` of examples `start` to `stop` of a split in stored order."""
-        stop = self.size(split) if stop is None else stop
-        return self.records(split, tf.range(start, stop, dtype=tf.int64))
+        return self.records(split, tf.range(start, self._stop(split, stop), dtype=tf.int64))
 
     def decode(self, record):
         """The raw pixels `(H, W, C)` of a record (uint8, or float for float arrays)."""
@@ -406,13 +410,8 @@ class TfdsSource(Source):
                 f"tfds dataset {self.info.tfds_name!r} has no readable split {name!r} "
                 f"({type(e).__name__}: {e}).") from None
 
-    def size(self, split):
-        _check_split(split)
-        return int(self._sizes[split])
-
     def stream(self, split, start=0, stop=None):
-        _check_split(split)
-        stop = self.size(split) if stop is None else stop
+        stop = self._stop(split, stop)
         ds = self._read(split, start, stop).take(stop - start)  # a mock ignores the range
         return ds.map(lambda ex: ((ex["tfds_id"], ex["image"]), ex["label"]))
 
@@ -501,13 +500,8 @@ class TFRecordSource(Source):
     def _raw(self, split):
         return tf.data.TFRecordDataset(self._files[split], num_parallel_reads=self._parallel)
 
-    def size(self, split):
-        _check_split(split)
-        return self._sizes[split]
-
     def stream(self, split, start=0, stop=None):
-        _check_split(split)
-        stop = self.size(split) if stop is None else stop
+        stop = self._stop(split, stop)
         image_key, label_key = self._keys
 
         def parse(serialized):
@@ -553,13 +547,8 @@ class DatasetSource(Source):
             n = int(ds.cardinality())
             self._sizes[split] = n if n >= 0 else int(ds.reduce(0, lambda c, _: c + 1))
 
-    def size(self, split):
-        _check_split(split)
-        return self._sizes[split]
-
     def stream(self, split, start=0, stop=None):
-        _check_split(split)
-        stop = self.size(split) if stop is None else stop
+        stop = self._stop(split, stop)
         return self._data[split].skip(start).take(stop - start)
 
 
