@@ -344,10 +344,10 @@ class TfdsSource(Source):
     random_access = False
 
     def __init__(self, info, data_dir=None):
+        self.info = info
+        self._builder = tfds_builder(info, data_dir)  # names a missing tfds or dataset
         import tensorflow_datasets as tfds
 
-        self.info = info
-        self._builder = tfds_builder(info, data_dir)
         self._tfds = tfds
         self._split_names = {"train": "train", "eval": info.eval_split}
         features = self._builder.info.features
