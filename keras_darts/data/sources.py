@@ -87,6 +87,11 @@ class Source:
         return np.concatenate([b.numpy() for b in batches]).astype(np.int64)
 
 
+def _photo_statistics(channels):
+    """`(mean, std)` used for photos of unknown statistics: ImageNet's for RGB."""
+    return (IMAGENET_MEAN, IMAGENET_STD) if channels == 3 else ((0.5,), (0.25,))
+
+
 def _check_split(split):
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}. Received: {split!r}")
@@ -271,7 +276,7 @@ class ImageFolderSource(Source):
         # Only these tensors stay: about 100 bytes per image (ImageNet's 1.28 M: ~130 MB).
         self._paths = {s: tf.constant(files[s][0].astype(bytes)) for s in SPLITS}
         self._labels = {s: tf.constant(files[s][1]) for s in SPLITS}
-        mean, std = (IMAGENET_MEAN, IMAGENET_STD) if channels == 3 else ((0.5,), (0.25,))
+        mean, std = _photo_statistics(channels)
         self.info = DatasetInfo(os.path.basename(os.path.normpath(directory)),
                                 (image_size, image_size, channels), len(self.classes), mean, std,
                                 True, 0, variable_size=True)
@@ -388,10 +393,9 @@ class TfdsSource(Source):
             fixed = None not in shape
             splits = builder.info.splits
             eval_split = next((s for s in ("test", "validation") if s in splits), "test")
-            mean = IMAGENET_MEAN if channels == 3 else (0.5,)
-            std = IMAGENET_STD if channels == 3 else (0.25,)
             info = DatasetInfo(name, shape if fixed else (224, 224, channels),
-                               int(features["label"].num_classes), mean, std, True,
+                               int(features["label"].num_classes),
+                               *_photo_statistics(channels), True,
                                max(1, shape[0] // 8) if fixed else 0, tfds_name=name,
                                variable_size=not fixed, eval_split=eval_split)
         return cls(info, data_dir)
@@ -487,15 +491,25 @@ class TFRecordSource(Source):
                 raise ValueError(f"TFRecord file {files[0]} holds no {image_key!r} bytes and "
                                  f"{label_key!r} integer features (pass image_key and "
                                  "label_key).") from None
-        self._sizes = {split: int(self._raw(split).reduce(np.int64(0), lambda c, _: c + 1))
-                       for split in SPLITS}
+        # One pass over each split's labels gives its size and, if not given, the classes.
+        self._labels = {split: self._read_labels(split) for split in SPLITS}
+        self._sizes = {split: len(labels) for split, labels in self._labels.items()}
         if num_classes is None:
-            num_classes = int(self.labels("train").max()) + 1
+            num_classes = int(self._labels["train"].max()) + 1
         self.info = DatasetInfo(os.path.basename(os.path.normpath(directory)),
                                 (image_size, image_size, channels), num_classes,
-                                IMAGENET_MEAN if channels == 3 else (0.5,),
-                                IMAGENET_STD if channels == 3 else (0.25,), True, 0,
-                                variable_size=True)
+                                *_photo_statistics(channels), True, 0, variable_size=True)
+
+    def _read_labels(self, split):
+        label_key = self._keys[1]
+        feature = {label_key: self._features[label_key]}
+        batches = self._raw(split).batch(1 << 14).map(
+            lambda s: tf.io.parse_example(s, feature)[label_key] - self._offset)
+        return np.concatenate([b.numpy() for b in batches] or [np.zeros(0, np.int64)])
+
+    def labels(self, split):
+        _check_split(split)
+        return self._labels[split]
 
     def _raw(self, split):
         return tf.data.TFRecordDataset(self._files[split], num_parallel_reads=self._parallel)
