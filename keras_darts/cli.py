@@ -531,7 +531,9 @@ def bad_image_message(error):
     named = re.search(r"Not a JPEG, PNG, BMP or GIF image:\]? \[?([^\]\n]+)", text)
     if named:
         return f"Corrupt image {named.group(1)}: not a JPEG, PNG, BMP or GIF image."
-    if re.search(r"(?i)jpeg|png|decode|image", text):
+    # TensorFlow's image decoders' own errors, not any error that mentions an image.
+    if re.search(r"Decode(Image|Jpeg|Png|Bmp|Gif)|jpeg::|Invalid (JPEG|PNG)|"
+                 r"Unknown image file format", text):
         first = text.strip().splitlines()[0][:300]
         return (f"an image could not be decoded ({first}). Check the folder's files with "
                 "keras_darts.data.ImageFolderSource(folder, verify=True).")

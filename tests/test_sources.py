@@ -328,6 +328,13 @@ def test_unchecked_bad_file_is_named_when_read(photos, tmp_path):
     assert bad_image_message(error.value) == (
         f"Corrupt image {root / 'b' / 'x.jpg'}: not a JPEG, PNG, BMP or GIF image.")
     assert bad_image_message(ValueError("x.jpg")) is None
+    truncated = (root / "a" / sorted(os.listdir(root / "a"))[0]).read_bytes()[:200]
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        tf.io.decode_image(truncated, channels=3)
+    assert bad_image_message(error.value).startswith("an image could not be decoded (")
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        tf.reshape(tf.zeros((2, 3)), (4, 4))  # an error about tensors, not image files
+    assert bad_image_message(error.value) is None
 
 
 def test_missing_tfds_dataset_is_named_with_exit_2(tmp_path, capsys):
