@@ -9,7 +9,7 @@ import sys
 
 import keras
 
-from keras_darts.data import load_arrays, normalize
+from keras_darts.data import sample_images
 from keras_darts.export import export_tflite
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -21,9 +21,11 @@ parser.add_argument("--dataset", default="fashion_mnist_subset",
 args = parser.parse_args()
 if not os.path.isfile(args.model):
     sys.exit(f"error: no model file {args.model!r}")
-(x, _), (xt, _), info = load_arrays(args.dataset)
-report = export_tflite(keras.models.load_model(args.model), args.out,
-                       normalize(xt[:200], info).numpy(), args.quantization,
-                       normalize(x[:200], info).numpy())
+model = keras.models.load_model(args.model)
+# Test and calibration images spread over the classes (seeded), at the size the network takes.
+size = model.input_shape[1]
+images = sample_images(args.dataset, 200, "eval", image_size=size)[0]
+calibration = sample_images(args.dataset, 200, "train", image_size=size)[0]
+report = export_tflite(model, args.out, images, args.quantization, calibration)
 print(f"{report['path']}: {report['quantization']}, {report['size_mb']} MB, max abs diff "
       f"{report['max_abs_diff']:.2e}, top-1 agreement {report['top1_agreement']:.3f}")

@@ -195,14 +195,17 @@ def _export_parser(sub):
     p.add_argument("--opset", type=int, help="ONNX opset (default: tf2onnx's)")
     p.add_argument("--num-images", type=int, default=200,
                    help="test images for the parity checks")
-    p.add_argument("--calibration-images", type=int, default=200)
+    p.add_argument("--calibration-images", type=int, default=200,
+                   help="training images for int8 calibration")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the test and calibration samples (spread over the classes)")
     return p
 
 
 def _run_export(args):
     import keras
 
-    from keras_darts.data import eval_data
+    from keras_darts.data import sample_images
     from keras_darts.data.sources import open_source
     from keras_darts.export import export_all
 
@@ -214,12 +217,9 @@ def _run_export(args):
         raise FileNotFoundError(f"No model file {args.model!r}.")
     model = keras.models.load_model(args.model)
     source = open_source(args.dataset, data_dir=args.data_dir, image_size=model.input_shape[1])
-
-    def first_images(split, count):
-        return next(iter(eval_data(source, batch_size=count, split=split)[0]))[0].numpy()
-
-    images = first_images("eval", args.num_images)
-    calib = first_images("train", args.calibration_images)
+    # Seeded samples spread over the classes: a folder's first images are all one class.
+    images = sample_images(source, args.num_images, "eval", seed=args.seed)[0]
+    calib = sample_images(source, args.calibration_images, "train", seed=args.seed)[0]
     reports = export_all(model, args.out, images, calib, formats=args.formats,
                          quantizations=[quant[q] for q in args.quantizations], opset=args.opset)
     for name, r in reports.items():

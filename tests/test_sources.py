@@ -18,7 +18,8 @@ from keras_darts.cli import bad_image_message, main
 from keras_darts.data import DatasetNotAvailableError, load_arrays, search_data
 from keras_darts.data.datasets import dataset_info
 from keras_darts.data.pipeline import (
-    center_crop, class_subset, eval_data, preprocess, random_resized_crop,
+    center_crop, class_subset, eval_data, preprocess, random_resized_crop, sample_images,
+    spread_sample,
 )
 from keras_darts.data.sources import (
     ImageFolderSource, TFRecordSource, check_image_file, open_source,
@@ -216,6 +217,38 @@ def test_tfrecord_files_stream_like_the_folder(photos, tmp_path):
         TFRecordSource(root, image_size=16, image_key="image/jpeg")
 
 
+def test_samples_spread_over_the_classes_of_every_kind_of_source(photos, tmp_path):
+    labels = np.repeat([0, 1, 2, 3], [40, 3, 10, 1])
+    chosen = spread_sample(labels, 12, seed=0)
+    assert len(set(chosen.tolist())) == 12 and list(chosen) == sorted(chosen)
+    # Rounds: every class gives one, then the three left one more each, ...
+    assert np.bincount(labels[chosen]).tolist() == [4, 3, 4, 1]
+    np.testing.assert_array_equal(chosen, spread_sample(labels, 12, seed=0))
+    assert not np.array_equal(chosen, spread_sample(labels, 12, seed=1))
+    assert len(spread_sample(labels, 1000, seed=0)) == len(labels)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="count must be a positive integer"):
+            spread_sample(labels, bad)
+    # A folder's training images in stored order are one class's; the sample has all three.
+    source = open_source(photos, image_size=16)
+    first = next(iter(eval_data(source, batch_size=9, split="train")[0]))[1].numpy()
+    assert len(set(first.tolist())) == 1
+    x, y = sample_images(source, 9, "train", seed=0)
+    assert x.shape == (9, 16, 16, 3) and np.bincount(y).tolist() == [3, 3, 3]
+    # The same images as the evaluation transform gives them, chosen at the sample's positions.
+    whole = next(iter(eval_data(source, batch_size=81, split="train")[0]))[0].numpy()
+    positions = spread_sample(source.labels("train"), 9, seed=0)
+    np.testing.assert_array_equal(x, whole[positions])
+    # Streams draw from their first `pool` records (TFRecords stored in class order here).
+    stream = TFRecordSource(write_tfrecords(photos, tmp_path / "records"), image_size=16,
+                            label_offset=1)
+    xs, ys = sample_images(stream, 6, "train", seed=0, pool=60)
+    assert xs.shape == (6, 16, 16, 3) and np.bincount(ys).tolist() == [2, 2, 2]
+    assert set(sample_images(stream, 6, "train", seed=0, pool=20)[1].tolist()) == {0}
+    xe, ye = sample_images(stream, 9, "eval", seed=2)
+    assert np.bincount(ye).tolist() == [3, 3, 3]
+
+
 def test_imagenet_transforms():
     image = tf.cast(tf.reshape(tf.range(60 * 90 * 3) % 251, (60, 90, 3)), tf.float32)
     # Evaluation: shorter side to 16 / 0.875 = 18 (18 x 27), then the centre 16 x 16.
@@ -410,6 +443,13 @@ def test_imagenet_training_streams_mock_imagenet_and_a_folder_and_resumes_mid_ep
     args = ["train", *TINY_TRAIN, "--dataset", photos, "--checkpoint-every", "3", "--seed", "1"]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     run_cli(*args, "--out", str(whole))
+    # Export from the folder: parity images and int8 calibration are spread over the classes.
+    run_cli("export", "--model", str(whole / "model.keras"), "--dataset", photos, "--out",
+            str(tmp_path / "export"), "--formats", "tflite", "--quantizations", "int8",
+            "--num-images", "30", "--calibration-images", "30")
+    with open(tmp_path / "export" / "model_int8.tflite.parity.json") as f:
+        report = json.load(f)
+    assert report["passed"] and report["num_images"] == 9  # the whole evaluation split
     state = killed_and_restarted([*args, "--out", str(cut)], str(cut), 13)
     assert state["step"] > 0  # 10 steps per epoch: killed inside the second
     assert (cut / "history.csv").read_text() == (whole / "history.csv").read_text()

@@ -6,7 +6,7 @@ from keras_darts.data.datasets import (
 )
 from keras_darts.data.pipeline import (
     SearchData, augment, center_crop, color_jitter, eval_data, normalize, preprocess,
-    random_resized_crop, search_data, train_data,
+    random_resized_crop, sample_images, search_data, spread_sample, train_data,
 )
 from keras_darts.data.sources import (
     ArraySource, DatasetSource, ImageFolderSource, Source, TFRecordSource, TfdsSource,
@@ -18,4 +18,5 @@ __all__ = ["DEFAULT_DATASET", "ArraySource", "DatasetInfo", "DatasetNotAvailable
            "TfdsSource", "augment",
            "center_crop", "check_image_file", "color_jitter", "dataset_info", "dataset_names",
            "eval_data", "load_arrays", "normalize", "open_source", "preprocess",
-           "random_resized_crop", "search_data", "train_data"]
+           "random_resized_crop", "sample_images", "search_data", "spread_sample",
+           "train_data"]

@@ -422,6 +422,101 @@ def eval_data(source="fashion_mnist_subset", batch_size=256, test=None, data_dir
             source.info)
 
 
+def spread_sample(labels, count, seed=0):
+    """A seeded sample of `count` positions spread evenly over the classes.
+
+    The classes take turns: each gives one seeded-random example per round
+    until `count` are chosen (a class that runs out drops out), so any
+    `count >= classes` covers every class. Used for int8 calibration and
+    parity images, where a folder's first images would all be one class.
+
+    Args:
+        labels: integer labels of the examples, numpy.
+        count: positions wanted (at most `len(labels)` are returned).
+        seed: the sample's seed.
+
+    Returns:
+        The chosen positions, sorted (int64 numpy).
+
+    Raises:
+        ValueError: for a `count` that is not a positive integer.
+
+    Example:
+
+    >>> spread_sample(np.repeat([0, 1, 2], 5), 3, seed=0).size  # one per class
+    3
+    """
+    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 1:
+        raise ValueError(f"count must be a positive integer. Received: {count!r}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng([seed, 19])
+    order = rng.permutation(len(labels))
+    # Each example's round: its rank among the shuffled examples of its class.
+    ranks = np.empty(len(labels), np.int64)
+    for c in np.unique(labels):
+        members = order[labels[order] == c]
+        ranks[members] = np.arange(len(members))
+    by_round = order[np.argsort(ranks[order], kind="stable")]
+    return np.sort(by_round[:count]).astype(np.int64)
+
+
+def sample_images(source="fashion_mnist_subset", count=200, split="train", seed=0, test=None,
+                  data_dir=None, image_size=None, pool=None):
+    """`count` normalised, not augmented images of a split, spread over its classes.
+
+    The sample is drawn with `spread_sample` from the whole split of a
+    random-access source (arrays, folders), and from the first `pool`
+    records of a stream (tfds, TFRecords, tf.data): a stream's labels are
+    read for those records only, and only the chosen records are decoded.
+
+    Args:
+        source: a dataset name, a folder, `(x, y)` arrays (with `test`), a
+            tf.data.Dataset or a `Source` (see `search_data`).
+        count: images wanted (fewer if the split or pool is smaller).
+        split: `"train"` (e.g. int8 calibration) or `"eval"` (parity checks).
+        seed: the sample's seed.
+        test: test data for array / tf.data sources.
+        data_dir: tensorflow_datasets directory.
+        image_size: image side for datasets of varying image sizes.
+        pool: records of a stream the sample is drawn from (default:
+            `max(10 * count, 1000)`).
+
+    Returns:
+        `(images, labels)`: float32 and int64 numpy arrays, in stored order.
+
+    Raises:
+        ValueError: for a bad `count` or `split`.
+
+    Example:
+
+    >>> x, y = sample_images("digits", 20, split="train", seed=0)
+    >>> x.shape, len(set(y.tolist()))
+    ((20, 8, 8, 1), 10)
+    """
+    source = open_source(source, test, data_dir, image_size)
+    size = source.size(split)
+    if source.random_access:
+        chosen = spread_sample(source.labels(split), count, seed)
+        records = source.records(split, tf.constant(chosen))
+    else:
+        pool = min(size, max(10 * count, 1000) if pool is None else pool)
+        head = source.stream(split, 0, pool)
+        labels = np.concatenate([b.numpy() for b in head.map(lambda r, y: y).batch(4096)])
+        chosen = spread_sample(labels, count, seed)
+        keep = tf.constant(chosen)
+
+        def chosen_record(i, example):
+            return tf.reduce_any(tf.equal(i, keep))
+
+        def drop_index(i, example):
+            return example
+
+        records = head.enumerate().filter(chosen_record).map(drop_index)
+    batches = _evaluation_batches(source, records, len(chosen), len(chosen))
+    x, y = next(iter(batches))
+    return x.numpy(), y.numpy().astype(np.int64)
+
+
 def search_data(source="fashion_mnist_subset", batch_size=64, mode="bilevel", train_portion=0.5,
                 seed=0, augmentation=True, max_train=None, test=None, data_dir=None,
                 eval_batch_size=256, cutout=0, image_size=None, shuffle_window=1024, replicas=1,
