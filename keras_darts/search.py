@@ -20,6 +20,17 @@ PRESETS = {
                   min_learning_rate=0.001, momentum=0.9, weight_decay=3e-4, grad_clip=5.0,
                   arch_learning_rate=3e-4, train_portion=0.5,
                   max_train=None, warmup_epochs=0),
+    # PC-DARTS's search directly on ImageNet (Xu et al., 2020), which DARTS-PD's ImageNet
+    # stage 1 follows: 8 cells, C=16, the ImageNet stem (224 -> 28 before the first cell),
+    # partial channels K=2 with edge normalisation, 10% of each class's images for the
+    # weights and 2.5% for the alphas (12.5% of ImageNet, split 0.8 / 0.2), batch 1024,
+    # SGD 0.5 (cosine to 0), alphas Adam 6e-3 frozen for the first 35 of 50 epochs.
+    "imagenet": dict(dataset="imagenet2012", image_size=224, stem="imagenet", layers=8,
+                     channels=16, steps=4, multiplier=4, stem_multiplier=3, batch_size=1024,
+                     epochs=50, learning_rate=0.5, min_learning_rate=0.0, momentum=0.9,
+                     weight_decay=3e-4, grad_clip=5.0, arch_learning_rate=6e-3,
+                     train_portion=0.8, train_subset=0.125, max_train=None, warmup_epochs=35,
+                     partial_channels=2, edge_normalization=True),
     # A few minutes on 2 CPU cores, on the embedded Fashion-MNIST subset.
     "small": dict(dataset="fashion_mnist_subset", layers=5, channels=8, steps=3, multiplier=3,
                   stem_multiplier=3, batch_size=32, epochs=3, learning_rate=0.05,
@@ -72,6 +83,9 @@ class SearchConfig:
         image_size: side of the images the supernet takes, for datasets of
             varying image sizes (folders, ImageNet; None: 224).
         layers, channels, steps, multiplier, stem_multiplier: supernet sizes.
+        stem: `"cifar"` (one 3x3 conv at full resolution) or `"imagenet"`
+            (three stride-2 convs, 224 -> 28, before the first cell: the
+            `imagenet` preset, as PC-DARTS searches ImageNet).
         batch_size: batch size (of each half in bi-level searches).
         epochs: search epochs.
         learning_rate, min_learning_rate: cosine schedule of the weights.
@@ -142,6 +156,7 @@ class SearchConfig:
     steps: int = 4
     multiplier: int = 4
     stem_multiplier: int = 3
+    stem: str = "cifar"
     batch_size: int = 64
     epochs: int = 50
     learning_rate: float = 0.025
@@ -216,7 +231,8 @@ class SearchConfig:
 
     @classmethod
     def from_preset(cls, preset, **overrides):
-        """A config from a preset (`"paper"`, `"small"`, `"nb201"`, `"nb201-small"`) with overrides.
+        """A config from a preset (`"paper"`, `"imagenet"`, `"small"`, `"nb201"`,
+        `"nb201-small"`) with overrides.
 
         The preset gives the shared settings and, for the method (and its
         stage-1 method), the method's part of that preset
@@ -270,6 +286,9 @@ class SearchConfig:
         if self.channels % self.partial_channels:
             raise ValueError(f"partial_channels={self.partial_channels} must divide "
                              f"channels={self.channels}.")
+        from keras_darts.search_space.supernet import check_stem
+
+        check_stem(self.stem, self.channels)
         if self.multiplier > self.steps:
             raise ValueError(f"multiplier ({self.multiplier}) cannot exceed steps ({self.steps}).")
         check_non_negative(self, ("learning_rate", "min_learning_rate", "arch_learning_rate",
@@ -314,7 +333,7 @@ class SearchConfig:
         """
         kwargs = dict(layers=self.layers, channels=self.channels, steps=self.steps,
                       multiplier=self.multiplier, stem_multiplier=self.stem_multiplier,
-                      space=self.space, op_subsets=self.op_subsets,
+                      stem=self.stem, space=self.space, op_subsets=self.op_subsets,
                       cells_per_stage=self.cells_per_stage, temperature=self.temperature,
                       partial_channels=self.partial_channels,
                       edge_normalization=self.edge_normalization,

@@ -435,11 +435,14 @@ def test_cli_search_streams_a_folder_under_the_default_and_the_mirrored_strategy
 def test_imagenet_training_streams_mock_imagenet_and_a_folder_and_resumes_mid_epoch(photos,
                                                                                   tmp_path):
     _mocked_cli(64, "train", *TINY_TRAIN, "--out", str(tmp_path / "mock"))
+    # An ImageNet search as PC-DARTS's: the ImageNet stem takes 32 px to 4 px.
     _mocked_cli(64, "search", "--preset", "small", "--dataset", "imagenet2012", *TINY_SEARCH,
-                "--distribute", "mirrored", "--devices", "/cpu:0,/cpu:1",
-                "--out", str(tmp_path / "mock-search"))
+                "--image-size", "32", "--stem", "imagenet", "--distribute", "mirrored",
+                "--devices", "/cpu:0,/cpu:1", "--out", str(tmp_path / "mock-search"))
     for name in ("mock", "mock-search"):
         assert (tmp_path / name / "summary.json").exists()
+    with open(tmp_path / "mock-search" / "config.json") as f:
+        assert json.load(f)["stem"] == "imagenet"
     args = ["train", *TINY_TRAIN, "--dataset", photos, "--checkpoint-every", "3", "--seed", "1"]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     run_cli(*args, "--out", str(whole))

@@ -114,3 +114,54 @@ def test_every_layer_is_built_at_construction():
                                     multiplier=2, stem_multiplier=1, partial_channels=2)
         unbuilt = [layer.name for layer in model._flatten_layers() if not layer.built]
         assert unbuilt == []
+
+
+def test_imagenet_stem_supernet_searches_at_an_eighth_of_the_input_side(tmp_path, tiny):
+    from keras_darts.networks import build_network
+    from keras_darts.search import SearchConfig
+
+    model = BilevelSearch(num_classes=3, input_shape=(64, 64, 3), seed=1, stem="imagenet",
+                          **tiny)
+    net = model.network
+    x = rng.normal(size=(2, 64, 64, 3)).astype("float32")
+    s0, s1 = net.stem(x, training=False)
+    assert tuple(s0.shape) == (2, 16, 16, 4) and tuple(s1.shape) == (2, 8, 8, 4)
+    assert net.cells[0].reduction_prev  # s0 is reduced to s1's side, as after a reduction
+    assert tuple(model(x, training=False).shape) == (2, 3)
+    # One stem definition: the stand-alone network's stem computes the same with the
+    # supernet's stem weights.
+    standalone = build_network("DARTS_V2", num_classes=3, layers=3, channels=4,
+                               input_shape=(64, 64, 3), stem="imagenet", auxiliary=False)
+    for layer in net.stem_layers:
+        standalone.get_layer(layer.name).set_weights(layer.get_weights())
+    stem_out = keras.Model(standalone.input, standalone.get_layer("stem1_bn").output)
+    np.testing.assert_allclose(_np(stem_out(x, training=False)), _np(s1), atol=1e-5)
+    # Saved and loaded with its stem.
+    path = str(tmp_path / "supernet.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.network.stem_kind == "imagenet"
+    np.testing.assert_allclose(_np(loaded(x, training=False)), _np(model(x, training=False)),
+                               atol=1e-5)
+    # PC-DARTS's ImageNet search preset.
+    cfg = SearchConfig.from_preset("imagenet").validate()
+    assert (cfg.stem, cfg.image_size, cfg.batch_size, cfg.learning_rate, cfg.warmup_epochs,
+            cfg.train_subset, cfg.train_portion, cfg.partial_channels) == \
+        ("imagenet", 224, 1024, 0.5, 35, 0.125, 0.8, 2)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"stem": "mobilenet"}, r"stem must be one of \('cifar', 'imagenet'\)"),
+    ({"stem": "imagenet", "channels": 1}, "channels must be at least 2"),
+    ({"stem": "imagenet", "space": "nb201"}, "stem='imagenet' needs a DARTS-family"),
+])
+def test_bad_stems_are_named(kwargs, match):
+    from keras_darts.search import SearchConfig
+
+    args = {**dict(num_classes=3, input_shape=(32, 32, 3), layers=3, channels=4, steps=2,
+                   multiplier=2), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        BilevelSearch(**args)
+    if "space" not in kwargs:
+        with pytest.raises(ValueError, match=match):
+            SearchConfig.from_preset("small", **kwargs).validate()

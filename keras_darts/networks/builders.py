@@ -9,7 +9,7 @@ from keras_darts.architecture.nb201_genotype import NB201Genotype
 from keras_darts.networks.layers import AuxiliaryHead, GenotypeCell, NB201GenotypeCell
 from keras_darts.search_space.nb201 import ResidualReduction
 from keras_darts.search_space.ops import batch_norm
-from keras_darts.search_space.supernet import reduction_indices
+from keras_darts.search_space.supernet import ImageNetStem, check_stem, reduction_indices
 
 
 def _resolve_genotypes(genotype, num_layers):
@@ -93,11 +93,10 @@ def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=
                              "auxiliary=False (--no-auxiliary).")
         return build_nb201_network(genotype, num_classes, channels, cells_per_stage or 5,
                                    input_shape, name=name)
-    if stem not in ("cifar", "imagenet"):
-        raise ValueError(f"stem must be 'cifar' or 'imagenet'. Received: stem={stem!r}")
     for arg, value in (("num_classes", num_classes), ("channels", channels)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{arg} must be a positive integer. Received: {arg}={value!r}")
+    check_stem(stem, channels)
     if isinstance(genotype, NetworkGenotype):
         if layers != len(genotype.cells):
             from keras_darts.derivation.fair import deepen
@@ -120,16 +119,7 @@ def build_network(genotype, num_classes=10, layers=20, channels=36, input_shape=
         s0 = s1 = batch_norm(True, name="stem_bn")(x)
         reduction_prev = False
     else:
-        x = layers_mod.ZeroPadding2D(1, name="stem0_pad1")(inputs)
-        x = layers_mod.Conv2D(c // 2, 3, strides=2, use_bias=False, name="stem0_conv1")(x)
-        x = layers_mod.ReLU(name="stem0_relu")(batch_norm(True, name="stem0_bn1")(x))
-        x = layers_mod.ZeroPadding2D(1, name="stem0_pad2")(x)
-        x = layers_mod.Conv2D(c, 3, strides=2, use_bias=False, name="stem0_conv2")(x)
-        s0 = batch_norm(True, name="stem0_bn2")(x)
-        x = layers_mod.ReLU(name="stem1_relu")(s0)
-        x = layers_mod.ZeroPadding2D(1, name="stem1_pad")(x)
-        x = layers_mod.Conv2D(c, 3, strides=2, use_bias=False, name="stem1_conv")(x)
-        s1 = batch_norm(True, name="stem1_bn")(x)
+        s0, s1 = ImageNetStem(c)(inputs)
         reduction_prev = True
     aux_input = None
     for i, g in enumerate(cells):

@@ -155,7 +155,7 @@ class SearchSpace:
 
     def build_supernet(self, num_classes, layers=8, channels=16, steps=4, multiplier=4,
                        stem_multiplier=3, reductions=None, cells_per_stage=5, partial_channels=1,
-                       name="supernet"):
+                       stem="cifar", name="supernet"):
         """Builds the space's supernet layer.
 
         DARTS-family spaces use `layers`, `steps`, `multiplier`,
@@ -168,6 +168,7 @@ class SearchSpace:
                 DARTS supernet sizes.
             cells_per_stage: NAS-Bench-201 cells per stage (5 in the benchmark).
             partial_channels: PC-DARTS's `K` (DARTS family only; 1: off).
+            stem: `"cifar"` or `"imagenet"` (DARTS family only; `DartsSupernet`).
             name: the layer's name.
 
         Returns:
@@ -181,6 +182,9 @@ class SearchSpace:
             if partial_channels != 1:
                 raise ValueError("partial_channels needs a DARTS-family search space; "
                                  f"{self.name!r} has NAS-Bench-201 cells.")
+            if stem != "cifar":
+                raise ValueError(f"stem={stem!r} needs a DARTS-family search space; "
+                                 f"{self.name!r} has NAS-Bench-201 cells and their own stem.")
             _check_edge_count(self.normal_active, len(nb201_edges()), "normal")
             return NB201Supernet(num_classes, channels=channels, cells_per_stage=cells_per_stage,
                                  primitives=self.primitives,
@@ -193,7 +197,8 @@ class SearchSpace:
                              primitives=self.primitives,
                              normal_active=active_lists(self.normal_active),
                              reduce_active=active_lists(self.reduce_active),
-                             reductions=reductions, partial_channels=partial_channels, name=name)
+                             reductions=reductions, partial_channels=partial_channels,
+                             stem=stem, name=name)
 
 
 def active_lists(active):

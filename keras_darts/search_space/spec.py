@@ -18,6 +18,7 @@ import dataclasses
 from keras_darts.search_space.cells import edge_endpoints
 from keras_darts.search_space.ops import op_spec
 from keras_darts.search_space.spaces import SearchSpace, active_lists, get_search_space
+from keras_darts.search_space.supernet import check_stem
 from keras_darts.utils.precision import check_precision, precision_policy
 
 
@@ -36,7 +37,10 @@ class SupernetSpec:
         channels: initial channels (16).
         steps: intermediate nodes per cell (4).
         multiplier: nodes concatenated per cell (4).
-        stem_multiplier: stem channels factor (3).
+        stem_multiplier: CIFAR stem channels factor (3).
+        stem: `"cifar"` (one 3x3 conv at full resolution) or `"imagenet"`
+            (three stride-2 convs: 224 -> 28 before the first cell, as
+            PC-DARTS searches ImageNet; DARTS family only).
         cells_per_stage: NAS-Bench-201 cells per stage (5).
         reductions: explicit reduction cell indices (None: layers//3, 2*layers//3).
         partial_channels: PC-DARTS's `K` (1: off; DARTS family only).
@@ -66,6 +70,7 @@ class SupernetSpec:
     steps: int = 4
     multiplier: int = 4
     stem_multiplier: int = 3
+    stem: str = "cifar"
     cells_per_stage: int = 5
     reductions: tuple = None
     partial_channels: int = 1
@@ -117,6 +122,10 @@ class SupernetSpec:
             op_spec(name)  # an unknown op fails here, before anything is built
         if self.edge_normalization and self.space.family != "darts":
             raise ValueError("edge_normalization needs a DARTS-family search space; "
+                             f"{self.space.name!r} has {self.space.family} cells.")
+        check_stem(self.stem, self.channels)
+        if self.stem != "cifar" and self.space.family != "darts":
+            raise ValueError(f"stem={self.stem!r} needs a DARTS-family search space; "
                              f"{self.space.name!r} has {self.space.family} cells.")
 
     def replace(self, **changes):
@@ -176,7 +185,7 @@ class SupernetSpec:
                 self.num_classes, layers=self.layers, channels=self.channels, steps=self.steps,
                 multiplier=self.multiplier, stem_multiplier=self.stem_multiplier,
                 reductions=self.reductions, cells_per_stage=self.cells_per_stage,
-                partial_channels=self.partial_channels, name=name,
+                partial_channels=self.partial_channels, stem=self.stem, name=name,
             )
         edge_nodes = None
         if self.edge_normalization:

@@ -49,6 +49,71 @@ def reduction_indices(num_layers, reductions=None):
     return tuple(sorted(reductions))
 
 
+STEMS = ("cifar", "imagenet")
+
+
+def check_stem(stem, channels):
+    """Raises `ValueError` for an unknown stem, or `channels` too few for the ImageNet stem."""
+    if stem not in STEMS:
+        raise ValueError(f"stem must be one of {STEMS}. Received: stem={stem!r}")
+    if stem == "imagenet" and channels < 2:
+        raise ValueError(f"The imagenet stem's first convolution has channels // 2 channels: "
+                         f"channels must be at least 2. Received: channels={channels}")
+
+
+class ImageNetStem:
+    """The DARTS family's ImageNet (mobile setting) stem: three stride-2 3x3 convolutions.
+
+    `stem0` (conv to `channels // 2`, BN, ReLU, conv to `channels`, BN) gives
+    the first cell's `s0` at 1/4 of the input side, `stem1` (ReLU, conv, BN)
+    its `s1` at 1/8: 224 -> 56 and 28. Each convolution pads 1 pixel on every
+    side, as the papers' networks do. The stand-alone network (functional)
+    and the search supernet (a subclassed layer) are both built from this one
+    definition; its layers are named `stem0_*` and `stem1_*`.
+
+    Args:
+        channels: the cells' initial channels C.
+
+    Example:
+
+    >>> stem = ImageNetStem(16)
+    >>> s0, s1 = stem(keras.random.normal((2, 64, 64, 3)))
+    >>> tuple(s0.shape), tuple(s1.shape)
+    ((2, 16, 16, 16), (2, 8, 8, 16))
+    """
+
+    def __init__(self, channels):
+        def conv(c, name):
+            return layers_mod.Conv2D(c, 3, strides=2, use_bias=False, name=name)
+
+        self.layers = [
+            layers_mod.ZeroPadding2D(1, name="stem0_pad1"), conv(channels // 2, "stem0_conv1"),
+            batch_norm(True, name="stem0_bn1"), layers_mod.ReLU(name="stem0_relu"),
+            layers_mod.ZeroPadding2D(1, name="stem0_pad2"), conv(channels, "stem0_conv2"),
+            batch_norm(True, name="stem0_bn2"),
+            layers_mod.ReLU(name="stem1_relu"), layers_mod.ZeroPadding2D(1, name="stem1_pad"),
+            conv(channels, "stem1_conv"), batch_norm(True, name="stem1_bn"),
+        ]
+
+    def build(self, input_shape):
+        """Builds the layers; returns the shapes of `(s0, s1)`."""
+        shapes = []
+        for layer in self.layers:
+            layer.build(input_shape)
+            input_shape = layer.compute_output_shape(input_shape)
+            shapes.append(input_shape)
+        return shapes[6], shapes[-1]
+
+    def __call__(self, x, training=None):
+        """`(s0, s1)`: the first cell's two inputs."""
+        states = []
+        for layer in self.layers:
+            is_bn = isinstance(layer, layers_mod.BatchNormalization)
+            x = layer(x, training=training) if is_bn else layer(x)
+            states.append(x)
+        return states[6], states[-1]
+
+
 @keras.saving.register_keras_serializable(package="keras_darts")
 class DartsSupernet(layers_mod.Layer):
     """The DARTS supernet: stem, `layers` search cells, global pooling, classifier.
@@ -57,19 +122,27 @@ class DartsSupernet(layers_mod.Layer):
     `reductions`) and double the channels. Every BN inside the cells has no
     affine parameters, as in the reference; the stem's BN has them.
 
+    The CIFAR stem (one 3x3 conv at full resolution) feeds both inputs of
+    the first cell. The ImageNet stem (`ImageNetStem`, PC-DARTS's search on
+    ImageNet) reduces 224 x 224 images to 28 x 28 with three stride-2
+    convolutions before the first cell, whose `s0` (56 x 56) is then reduced
+    as after a reduction cell.
+
     Args:
         num_classes: number of classes.
         layers: number of cells (8 in the paper).
         channels: initial channels C (16 in the paper).
         steps: intermediate nodes per cell (4).
         multiplier: nodes concatenated into a cell's output (4).
-        stem_multiplier: the stem has `stem_multiplier * channels` channels (3).
+        stem_multiplier: the CIFAR stem has `stem_multiplier * channels`
+            channels (3).
         primitives: candidate op names.
         normal_active: per-edge active op indices of normal cells (None: all).
         reduce_active: per-edge active op indices of reduction cells.
         reductions: explicit reduction indices (None: the DARTS placement).
         partial_channels: PC-DARTS's partial channel connections: `1/K` of
             each edge's channels go through its ops (1: off; 4 in PC-DARTS).
+        stem: `"cifar"` or `"imagenet"` (see above).
 
     Call arguments:
         x: images `(batch, height, width, channels)`.
@@ -88,7 +161,8 @@ class DartsSupernet(layers_mod.Layer):
 
     Raises:
         ValueError: for impossible sizes (no classes, zero nodes, more
-            reductions than cells, a multiplier larger than the nodes).
+            reductions than cells, a multiplier larger than the nodes) or an
+            unknown stem.
 
     Example:
 
@@ -97,7 +171,8 @@ class DartsSupernet(layers_mod.Layer):
 
     def __init__(self, num_classes, layers=8, channels=16, steps=4, multiplier=4,
                  stem_multiplier=3, primitives=DARTS_PRIMITIVES, normal_active=None,
-                 reduce_active=None, reductions=None, partial_channels=1, **kwargs):
+                 reduce_active=None, reductions=None, partial_channels=1, stem="cifar",
+                 **kwargs):
         super().__init__(**kwargs)
         for name, value in (("num_classes", num_classes), ("channels", channels),
                             ("steps", steps), ("multiplier", multiplier),
@@ -117,14 +192,20 @@ class DartsSupernet(layers_mod.Layer):
         self.reduce_active = reduce_active
         self.reductions = reduction_indices(layers, reductions)
         self.partial_channels = partial_channels
+        check_stem(stem, channels)
+        self.stem_kind = stem
 
-        self.stem_conv = layers_mod.Conv2D(
-            stem_multiplier * channels, 3, padding="same", use_bias=False, name="stem_conv"
-        )
-        self.stem_bn = batch_norm(True, name="stem_bn")
+        if stem == "cifar":
+            self.stem_conv = layers_mod.Conv2D(
+                stem_multiplier * channels, 3, padding="same", use_bias=False, name="stem_conv"
+            )
+            self.stem_bn = batch_norm(True, name="stem_bn")
+        else:
+            self._imagenet_stem = ImageNetStem(channels)
+            self.imagenet_stem_layers = self._imagenet_stem.layers  # tracked by Keras
         self.cells = []
         c = channels
-        reduction_prev = False
+        reduction_prev = stem == "imagenet"  # s0 is twice s1's side, as after a reduction
         for index in range(layers):
             reduction = index in self.reductions
             if reduction:
@@ -150,16 +231,26 @@ class DartsSupernet(layers_mod.Layer):
         return ["reduce" if i in self.reductions else "normal" for i in range(self.num_layers)]
 
     @property
+    def stem_layers(self):
+        """The stem's layers, in order."""
+        if self.stem_kind == "cifar":
+            return [self.stem_conv, self.stem_bn]
+        return list(self.imagenet_stem_layers)
+
+    @property
     def num_edges(self):
         """Edges per cell."""
         return num_edges(self.steps)
 
     def build(self, input_shape):
         b, h, w = input_shape[0], input_shape[1], input_shape[2]
-        self.stem_conv.build(input_shape)
-        stem_shape = (b, h, w, self.stem_multiplier * self.channels)
-        self.stem_bn.build(stem_shape)
-        s0 = s1 = stem_shape
+        if self.stem_kind == "cifar":
+            self.stem_conv.build(input_shape)
+            stem_shape = (b, h, w, self.stem_multiplier * self.channels)
+            self.stem_bn.build(stem_shape)
+            s0 = s1 = stem_shape
+        else:
+            s0, s1 = self._imagenet_stem.build(input_shape)
         for cell in self.cells:
             cell.build(s0, s1)
             s0, s1 = s1, cell.compute_output_shape(s0, s1)
@@ -170,8 +261,12 @@ class DartsSupernet(layers_mod.Layer):
         return (input_shape[0], self.num_classes)
 
     def stem(self, x, training=None):
-        """The stem's output: the first two cells' inputs."""
-        return self.stem_bn(self.stem_conv(x), training=training)
+        """The stem's outputs `(s0, s1)`: the first cell's two inputs (one tensor twice for the
+        CIFAR stem)."""
+        if self.stem_kind == "imagenet":
+            return self._imagenet_stem(x, training)
+        s = self.stem_bn(self.stem_conv(x), training=training)
+        return s, s
 
     def cell_step(self, index, s0, s1, cell_weights, training=None, edge_weights=None):
         """The two states after cell `index`: `(s1, cell(s0, s1))`.
@@ -217,7 +312,7 @@ class DartsSupernet(layers_mod.Layer):
             The feature map.
         """
         self.check_cell_weights(cell_weights)
-        s0 = s1 = self.stem(x, training)
+        s0, s1 = self.stem(x, training)
         for i in range(self.num_layers):
             s0, s1 = self.cell_step(i, s0, s1, cell_weights, training, edge_weights)
         return s1
@@ -257,5 +352,6 @@ class DartsSupernet(layers_mod.Layer):
             "reduce_active": self.reduce_active,
             "reductions": list(self.reductions),
             "partial_channels": self.partial_channels,
+            "stem": self.stem_kind,
         }
 

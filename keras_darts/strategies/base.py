@@ -74,7 +74,9 @@ class SearchModel(keras.Model):
         channels: initial channels (16).
         steps: intermediate nodes per cell (4).
         multiplier: nodes concatenated per cell (4).
-        stem_multiplier: stem channels factor (3).
+        stem_multiplier: CIFAR stem channels factor (3).
+        stem: `"cifar"` or `"imagenet"` (three stride-2 convs before the
+            first cell: ImageNet at 224 is searched at 28 x 28, as PC-DARTS does).
         space: a search-space name (`"darts"`, `"darts7"`, `"nb201"`, `"s1"` ...
             `"s4"`, see `search_space_names()`) or a `SearchSpace`.
         op_subsets: per-edge op names per cell kind (dict or JSON path), for
@@ -157,8 +159,8 @@ class SearchModel(keras.Model):
                 setattr(cls, name, tf.autograph.experimental.do_not_convert(step))
 
     def __init__(self, num_classes, input_shape, layers=8, channels=16, steps=4, multiplier=4,
-                 stem_multiplier=3, space="darts", op_subsets=None, cells_per_stage=5,
-                 primitives=None, normal_active=None, reduce_active=None, reductions=None,
+                 stem_multiplier=3, stem="cifar", space="darts", op_subsets=None,
+                 cells_per_stage=5, primitives=None, normal_active=None, reduce_active=None, reductions=None,
                  partial_channels=1, edge_normalization=False, activation="softmax",
                  temperature=1.0, per_cell_alphas=False, alpha_init_scale=1e-3,
                  alpha_init_value=0.0, grad_clip=5.0, seed=None, precision="float32",
@@ -170,7 +172,7 @@ class SearchModel(keras.Model):
             num_classes, input_shape, space=space, op_subsets=op_subsets, primitives=primitives,
             normal_active=normal_active, reduce_active=reduce_active, layers=layers,
             channels=channels, steps=steps, multiplier=multiplier,
-            stem_multiplier=stem_multiplier, cells_per_stage=cells_per_stage,
+            stem_multiplier=stem_multiplier, stem=stem, cells_per_stage=cells_per_stage,
             reductions=None if reductions is None else tuple(reductions),
             partial_channels=partial_channels, edge_normalization=bool(edge_normalization),
             activation=activation, temperature=temperature, per_cell_alphas=per_cell_alphas,

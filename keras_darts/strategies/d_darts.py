@@ -141,7 +141,7 @@ def removed_cell_logits(network, x, cell_weights, removed, training=None, edge_w
     """
     network.check_cell_weights(cell_weights)
     cell_weights, edge_weights = _as_supernet_call(network, cell_weights, edge_weights)
-    s0 = s1 = network.stem(x, training)
+    s0, s1 = network.stem(x, training)
     for i in range(network.num_layers):
         if i == removed:
             s0, s1 = s1, bypass(network, i, s1)
@@ -176,7 +176,7 @@ def ablation_logits(network, x, cell_weights, training=None, edge_weights=None):
     """
     network.check_cell_weights(cell_weights)
     cell_weights, edge_weights = _as_supernet_call(network, cell_weights, edge_weights)
-    s0 = s1 = network.stem(x, training)
+    s0, s1 = network.stem(x, training)
     inputs = []  # (s0, s1) entering each cell in the full pass
     for i in range(network.num_layers):
         inputs.append((s0, s1))

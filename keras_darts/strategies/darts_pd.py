@@ -477,9 +477,13 @@ def copy_supernet_weights(source, target):
     if (type(source) is not type(target) or len(source.cells) != len(target.cells)
             or source.channels != target.channels):
         raise ValueError("The supernets differ in kind, cells or channels; cannot copy weights.")
+    if getattr(source, "stem_kind", None) != getattr(target, "stem_kind", None):
+        raise ValueError("The supernets have different stems; cannot copy weights.")
     fixed = [name for name in ("stem_conv", "stem_bn", "last_bn", "classifier")
              if hasattr(target, name)]
     pairs = [(getattr(source, name), getattr(target, name)) for name in fixed]
+    pairs += list(zip(getattr(source, "imagenet_stem_layers", ()),
+                      getattr(target, "imagenet_stem_layers", ())))
     pairs += [(s, t) for s, t in zip(getattr(source, "blocks", ()), getattr(target, "blocks", ()))
               if t not in target.cells]  # NAS-Bench-201's residual reductions
     for src_cell, dst_cell in zip(source.cells, target.cells):
