@@ -174,9 +174,10 @@ def test_input_pipelines_read_only_their_replicas_part_of_each_global_batch(phot
                         batch[half][k].numpy())
 
 
-def write_tfrecords(photos, root):
+def write_tfrecords(photos, root, first_label=1):
     """The photo folder as ImageNet's TPU-style TFRecords: 2 training shards and 1 validation
-    shard, JPEG/PNG bytes in `image/encoded`, labels from 1 in `image/class/label`."""
+    shard, JPEG/PNG bytes in `image/encoded`, labels from `first_label` (1 as ImageNet's) in
+    `image/class/label`."""
     os.makedirs(root)
     files = [(os.path.join(photos, c, f), label) for label, c in enumerate(CLASSES)
              for f in sorted(os.listdir(os.path.join(photos, c)))]
@@ -190,7 +191,7 @@ def write_tfrecords(photos, root):
                         "image/encoded": tf.train.Feature(
                             bytes_list=tf.train.BytesList(value=[f.read()])),
                         "image/class/label": tf.train.Feature(
-                            int64_list=tf.train.Int64List(value=[label + 1]))}
+                            int64_list=tf.train.Int64List(value=[label + first_label]))}
                 writer.write(tf.train.Example(
                     features=tf.train.Features(feature=feature)).SerializeToString())
     return str(root)
@@ -210,7 +211,16 @@ def test_tfrecord_files_stream_like_the_folder(photos, tmp_path):
     resumed = [_first_pixels(b) for b in data.train_from(1, 2).take(steps - 2)]
     np.testing.assert_array_equal(resumed, whole[steps + 2:])
     assert next(iter(data.validation))[0].shape == (30, 16, 16, 3)
-    assert open_source(f"tfrecord:{root}", image_size=16).info.num_classes == 4  # labels as given
+    # Labels from 1 with no 0 (ImageNet's TPU files) are read from 0; labels from 0 as stored.
+    auto = open_source(f"tfrecord:{root}", image_size=16)
+    assert (auto.label_offset, auto.info.num_classes) == (1, 3)
+    np.testing.assert_array_equal(auto.labels("train"), source.labels("train"))
+    assert TFRecordSource(root, image_size=16, label_offset=0).info.num_classes == 4
+    from_zero = open_source(f"tfrecord:{write_tfrecords(photos, tmp_path / 'r0', 0)}",
+                            image_size=16)
+    assert (from_zero.label_offset, from_zero.info.num_classes) == (0, 3)
+    with pytest.raises(ValueError, match="has train label 1, below label_offset=2"):
+        TFRecordSource(root, image_size=16, label_offset=2)
     with pytest.raises(ValueError, match="has no train files matching train-"):
         TFRecordSource(str(tmp_path), image_size=16)
     with pytest.raises(ValueError, match=r"train-00000-of-00002 holds no 'image/jpeg' bytes"):

@@ -148,6 +148,13 @@ def test_imagenet_stem_supernet_searches_at_an_eighth_of_the_input_side(tmp_path
     assert (cfg.stem, cfg.image_size, cfg.batch_size, cfg.learning_rate, cfg.warmup_epochs,
             cfg.train_subset, cfg.train_portion, cfg.partial_channels) == \
         ("imagenet", 224, 1024, 0.5, 35, 0.125, 0.8, 2)
+    single = SearchConfig.from_preset("imagenet", method="single-darts").validate()
+    assert (single.stem, single.batch_size, single.train_subset, single.warmup_epochs,
+            single.arch_learning_rate) == ("imagenet", 360, None, 0, 3e-4)
+    pd = SearchConfig.from_preset("imagenet", method="darts-pd").validate()
+    assert (pd.pd_epochs, pd.pd_learning_rate, pd.eval_layers, pd.eval_channels) == \
+        (250, 0.045, 14, 48)
+    assert pd.inner_config().stem == "imagenet" and pd.inner_config().partial_channels == 2
 
 
 @pytest.mark.parametrize("kwargs,match", [

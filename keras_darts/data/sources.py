@@ -432,7 +432,7 @@ class TFRecordSource(Source):
     The layout of ImageNet's TFRecords as TensorFlow's TPU and slim scripts
     write them: `DIR/train-00000-of-01024 ...` and `DIR/validation-00000-of-00128 ...`,
     with the JPEG in `image/encoded` and the class in `image/class/label`
-    (1 to 1000 there: pass `label_offset=1`). Files are read in name order,
+    (1 to 1000 there, which `label_offset="auto"` reads as 0 to 999). Files are read in name order,
     `parallel_reads` at a time (deterministically interleaved), and images
     stay encoded until the pipeline decodes them.
 
@@ -444,24 +444,29 @@ class TFRecordSource(Source):
         num_classes: the number of classes; None: one more than the largest
             label (a pass over the training labels).
         image_key, label_key: the `tf.train.Example` features.
-        label_offset: subtracted from every label (1 for ImageNet's TPU files).
+        label_offset: subtracted from every label. `"auto"` (the default):
+            1 when no split has a label 0 and the training labels start at 1
+            (ImageNet's TPU files: classes 1 to 1000, 0 unused), else 0.
         channels: 3 or 1.
         parallel_reads: files read at once.
 
     Raises:
-        ValueError: for a missing folder, no files matching a pattern, or
-            records without the features (naming the file).
+        ValueError: for a missing folder, no files matching a pattern,
+            records without the features (naming the file), or negative labels.
 
     Example:
 
-    >>> source = TFRecordSource("/data/imagenet-tfrecords", label_offset=1)  # doctest: +SKIP
+    >>> source = TFRecordSource("/data/imagenet-tfrecords")  # doctest: +SKIP
+    >>> source.label_offset, source.info.num_classes  # doctest: +SKIP
+    (1, 1000)
     """
 
     random_access = False
 
     def __init__(self, directory, train_pattern="train-*", eval_pattern="validation-*",
                  image_size=224, num_classes=None, image_key="image/encoded",
-                 label_key="image/class/label", label_offset=0, channels=3, parallel_reads=8):
+                 label_key="image/class/label", label_offset="auto", channels=3,
+                 parallel_reads=8):
         check_image_size(image_size)
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3. Received: channels={channels!r}")
@@ -479,7 +484,11 @@ class TFRecordSource(Source):
             self._files[split] = files
         self._features = {image_key: tf.io.FixedLenFeature([], tf.string),
                           label_key: tf.io.FixedLenFeature([], tf.int64)}
-        self._keys, self._offset = (image_key, label_key), label_offset
+        if label_offset != "auto" and (not isinstance(label_offset, int)
+                                       or isinstance(label_offset, bool)):
+            raise ValueError(f"label_offset must be an integer or 'auto'. "
+                             f"Received: label_offset={label_offset!r}")
+        self._keys, self._offset = (image_key, label_key), 0
         self._channels, self._parallel = channels, parallel_reads
         for split, files in self._files.items():  # the first record of each split must parse
             first = next(iter(tf.data.TFRecordDataset(files[:1]).take(1)), None)
@@ -491,8 +500,21 @@ class TFRecordSource(Source):
                 raise ValueError(f"TFRecord file {files[0]} holds no {image_key!r} bytes and "
                                  f"{label_key!r} integer features (pass image_key and "
                                  "label_key).") from None
-        # One pass over each split's labels gives its size and, if not given, the classes.
-        self._labels = {split: self._read_labels(split) for split in SPLITS}
+        # One pass over each split's labels gives its size, the offset and, if not given,
+        # the classes.
+        stored = {split: self._read_labels(split) for split in SPLITS}
+        if label_offset == "auto":
+            starts_at_1 = stored["train"].size and stored["train"].min() == 1
+            label_offset = int(bool(starts_at_1 and all((v != 0).all()
+                                                        for v in stored.values())))
+        #: the offset subtracted from the stored labels.
+        self.label_offset = self._offset = label_offset
+        self._labels = {split: v - label_offset for split, v in stored.items()}
+        for split, labels in self._labels.items():
+            if labels.size and labels.min() < 0:
+                raise ValueError(f"TFRecord folder {directory} has {split} label "
+                                 f"{labels.min() + label_offset}, below label_offset="
+                                 f"{label_offset}: labels must be 0 or more after the offset.")
         self._sizes = {split: len(labels) for split, labels in self._labels.items()}
         if num_classes is None:
             num_classes = int(self._labels["train"].max()) + 1

@@ -48,7 +48,13 @@ class DartsPDSettings(MethodSettings):
     #: space, its top-2 keeping 2-3 of them (benchmarks/results/
     #: search_quality_nb201_train8_2cpu.json). The cost network is the matching training
     #: preset's (`small`: 6 cells, C=8; `nb201-small`).
+    #: On `imagenet` stage 1 is PC-DARTS's ImageNet search (the preset) and stage 2 the
+    #: paper's: 250 epochs, SGD 0.045 with cosine decay; the cost network is the mobile
+    #: setting's (14 cells, C=48). The paper's stage-2 batch (2048) and weight decay (4e-5)
+    #: are not settings of their own: stage 2 takes the run's `batch_size` and `weight_decay`.
     presets = {"small": dict(_CPU_STAGES, eval_layers=6, eval_channels=8),
+               "imagenet": dict(pd_epochs=250, pd_learning_rate=0.045, pd_cutout=0,
+                                eval_layers=14, eval_channels=48),
                "nb201-small": dict(_CPU_STAGES, base_method="single-darts", eval_channels=8)}
     constructor_fields = ()
 

@@ -20,6 +20,13 @@ class SingleDartsSettings(MethodSettings):
     'different'
     """
 
+    #: The paper's search directly on ImageNet (with the `imagenet` preset's stem and data):
+    #: 50 epochs, batch 360, SGD 0.025 with weight decay 3e-4, alphas Adam 3e-4 from the
+    #: first epoch, on the whole training set; it names no partial channels.
+    presets = {"imagenet": dict(batch_size=360, learning_rate=0.025, arch_learning_rate=3e-4,
+                                warmup_epochs=0, train_subset=None, partial_channels=1,
+                                edge_normalization=False)}
+
     batches: str = setting("same", "'same': weights and alphas step on one batch; 'different': "
                                    "on two batches of the same subset (the paper's ablation)",
                            choices=("same", "different"))
