@@ -7,7 +7,9 @@ images per second are set against what the paper supernet's step consumes:
 `2 * 64 / median step` of `benchmarks/results/search_step_paper_2cpu.json` (DARTS first
 order, 8 cells, 16 channels, batch 64, on the same machine). `cpu_share` is the part of the
 machine's cores the pipeline would need to keep up (the consumption over the pipeline's rate,
-measured with every core to itself).
+measured with every core to itself). The `-cached` cases open the folder with `cache=True`
+(`CachedSource`: every file read once into memory, decoded every epoch); `open_s` is the time
+to open the source, the cache's first read included.
 
 The JPEG folders are generated once under `--data` (default `/tmp/keras_darts_pipeline_bench`)
 from the embedded Fashion-MNIST images, upscaled to ImageNet's typical sizes (about 500 x 375),
@@ -38,6 +40,9 @@ CASES = {
     "arrays-28": ("embedded", None, 64),
     "folder-jpeg-224": ("jpeg", 224, 64),
     "folder-jpeg-32": ("jpeg", 32, 64),
+    # The same folder with --cache: files read once into memory, decoded every epoch.
+    "folder-jpeg-224-cached": ("jpeg-cached", 224, 64),
+    "folder-jpeg-32-cached": ("jpeg-cached", 32, 64),
 }
 
 
@@ -75,11 +80,14 @@ def consumption():
 
 
 def time_case(name, data_root, batches, warmup):
-    from keras_darts.data import search_data
+    from keras_darts.data import open_source, search_data
 
     kind, size, batch = CASES[name]
-    source = "embedded" if kind == "embedded" else data_root
-    data = search_data(source, batch_size=batch, seed=0, image_size=size)
+    start = time.perf_counter()
+    source = open_source("embedded" if kind == "embedded" else data_root, image_size=size,
+                         cache=kind == "jpeg-cached")
+    open_s = time.perf_counter() - start
+    data = search_data(source, batch_size=batch, seed=0)
     stream = iter(data.train)
     for _ in range(warmup):
         next(stream)
@@ -89,7 +97,7 @@ def time_case(name, data_root, batches, warmup):
     seconds = time.perf_counter() - start
     images = 2 * batch * batches
     return {"case": name, "image_size": size or 28, "batch_per_half": batch,
-            "batches_timed": batches, "seconds": round(seconds, 3),
+            "open_s": round(open_s, 3), "batches_timed": batches, "seconds": round(seconds, 3),
             "images_per_s": round(images / seconds, 1)}
 
 
@@ -115,7 +123,7 @@ def main():
     doc["consumption"] = {"source": os.path.relpath(STEP_RESULTS, ROOT),
                           "images_per_s": round(rate, 1), "median_step_s": step["median_step_s"],
                           "batch_per_half": step["batch"]}
-    if any(CASES[c][0] == "jpeg" for c in args.cases):
+    if any(CASES[c][0].startswith("jpeg") for c in args.cases):
         make_jpegs(args.data, args.images)
         sizes = [os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(args.data)
                  for f in fs if f.endswith(".jpg")]

@@ -99,6 +99,9 @@ class SearchConfig:
         train_subset: search on this fraction of each class's training
             images, a seeded class-balanced sample (PC-DARTS searches
             ImageNet on 0.1; None: all). Taken before `max_train`.
+        cache: read the dataset's files once, when the run starts, and keep
+            the encoded images in memory (`keras_darts.data.CachedSource`;
+            it must fit in a third of the free memory). The batches do not change.
         augmentation: random crop and flip during the search.
         warmup_epochs: epochs with frozen alphas.
         activation: how alphas become mixing weights (None: the method's
@@ -171,6 +174,7 @@ class SearchConfig:
     train_portion: float = 0.5
     max_train: int = None
     train_subset: float = None
+    cache: bool = False
     augmentation: bool = True
     warmup_epochs: int = 0
     activation: str = None

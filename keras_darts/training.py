@@ -101,6 +101,8 @@ class TrainConfig:
             of class folders of images (see `SearchConfig.dataset`).
         image_size: side of the images the network takes, for datasets of
             varying image sizes (folders, ImageNet; None: 224).
+        cache: read the dataset's files once and keep the encoded images in
+            memory (see `SearchConfig.cache`).
         layers, channels, stem: the network (`"cifar"` or `"imagenet"` stem).
         cells_per_stage: cells per stage of a NAS-Bench-201 network.
         epochs, batch_size: schedule length and batch.
@@ -148,6 +150,7 @@ class TrainConfig:
     dataset: str = "cifar10"
     data_dir: str = None
     image_size: int = None
+    cache: bool = False
     layers: int = 20
     channels: int = 36
     cells_per_stage: int = 5

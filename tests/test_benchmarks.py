@@ -80,9 +80,12 @@ def test_input_pipeline_benchmark_writes_a_result_per_case_and_skips_finished_on
     assert doc["jpeg_files"]["count"] == 200 and doc["consumption"]["images_per_s"] > 0
     assert first["cpu_share"] == pytest.approx(  # rounded to 3 decimals
         doc["consumption"]["images_per_s"] / first["images_per_s"], abs=6e-4)
-    again = subprocess.run(args + ["--cases", "folder-jpeg-32", "arrays-28"],
+    again = subprocess.run(args + ["--cases", "folder-jpeg-32", "arrays-28",
+                                   "folder-jpeg-32-cached"],
                            capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     doc = json.loads(out.read_text())
-    assert [r["case"] for r in doc["results"]] == ["folder-jpeg-32", "arrays-28"]
+    assert [r["case"] for r in doc["results"]] == ["folder-jpeg-32", "arrays-28",
+                                                   "folder-jpeg-32-cached"]
     assert doc["results"][0] == first  # not timed again
+    assert doc["results"][2]["images_per_s"] > 0 and doc["results"][2]["open_s"] > 0

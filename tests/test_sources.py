@@ -22,7 +22,7 @@ from keras_darts.data.pipeline import (
     spread_sample,
 )
 from keras_darts.data.sources import (
-    ImageFolderSource, TFRecordSource, check_image_file, open_source,
+    CachedSource, ImageFolderSource, TFRecordSource, check_image_file, open_source,
 )
 
 CLASSES = ("boot", "coat", "shirt")
@@ -259,6 +259,39 @@ def test_samples_spread_over_the_classes_of_every_kind_of_source(photos, tmp_pat
     assert np.bincount(ye).tolist() == [3, 3, 3]
 
 
+def _epochs(data, epochs=2):
+    """Every training batch of `epochs` epochs and the evaluation batches, as pixel arrays."""
+    batches = list(data.train_from(0, 0, epochs=epochs))
+    return ([np.asarray(x) for x in tf.nest.flatten(batches)]
+            + [np.asarray(x) for x, _ in data.validation])
+
+
+def test_cached_sources_give_the_same_batches_without_reading_the_files_again(photos,
+                                                                             tmp_path):
+    import shutil
+
+    folder = shutil.copytree(photos, tmp_path / "photos")
+    records = write_tfrecords(photos, tmp_path / "records")
+    for kind, open_it in (("folder", lambda: open_source(str(folder), image_size=16)),
+                          ("stream", lambda: TFRecordSource(records, image_size=16))):
+        plain = _epochs(search_data(open_it(), batch_size=6, seed=3, shuffle_window=16))
+        cached = CachedSource(open_it())
+        assert cached.random_access == (kind == "folder") and cached.cached_bytes > 0
+        # The files are gone: every batch comes from memory, bit for bit the same.
+        shutil.rmtree(folder if kind == "folder" else records)
+        again = _epochs(search_data(cached, batch_size=6, seed=3, shuffle_window=16))
+        assert len(again) == len(plain)
+        assert all(np.array_equal(a, b) for a, b in zip(plain, again)), kind
+        np.testing.assert_array_equal(cached.labels("train"), cached.source.labels("train"))
+    with pytest.raises(ValueError, match=r"Cannot cache 'photos\d*': its records pass the memory "
+                                         r"limit of 0.0 MB in the train split"):
+        CachedSource(open_source(photos, image_size=16), memory_limit=1000)
+    with pytest.raises(ValueError, match="Cannot cache a ArraySource"):
+        CachedSource(open_source("digits"))
+    assert open_source("digits", cache=True).in_memory  # arrays: nothing to cache
+    assert isinstance(open_source(photos, image_size=16, cache=True), CachedSource)
+
+
 def test_imagenet_transforms():
     image = tf.cast(tf.reshape(tf.range(60 * 90 * 3) % 251, (60, 90, 3)), tf.float32)
     # Evaluation: shorter side to 16 / 0.875 = 18 (18 x 27), then the centre 16 x 16.
@@ -427,7 +460,8 @@ def test_cli_search_streams_a_folder_under_the_default_and_the_mirrored_strategy
                                                                                  tmp_path):
     genotypes = {}
     for name, extra in (("default", []),
-                        ("mirrored", ["--distribute", "mirrored", "--devices", "/cpu:0,/cpu:1"])):
+                        ("mirrored", ["--distribute", "mirrored", "--devices", "/cpu:0,/cpu:1",
+                                      "--cache"])):
         out = tmp_path / name
         run_cli("search", "--preset", "small", "--dataset", photos, *TINY_SEARCH, *extra,
                 "--out", str(out))
@@ -436,8 +470,9 @@ def test_cli_search_streams_a_folder_under_the_default_and_the_mirrored_strategy
         genotypes[name] = summary["genotype"]
         with open(out / "config.json") as f:
             assert json.load(f)["dataset"] == photos
-    # The same global batches, each replica's half read by the replicas' input pipeline: the
-    # two replicas derive the one device's genotype (their alphas differ by float rounding).
+    # The same global batches, each replica's half read by the replicas' input pipeline (from
+    # the cache): the two replicas derive the one device's genotype (their alphas differ by
+    # float rounding).
     assert genotypes["default"] == genotypes["mirrored"]
 
 

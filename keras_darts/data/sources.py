@@ -588,7 +588,96 @@ class DatasetSource(Source):
         return self._data[split].skip(start).take(stop - start)
 
 
-def open_source(dataset, test=None, data_dir=None, image_size=None):
+def _available_memory():
+    """Bytes of memory available to a new allocation (Linux: MemAvailable)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+class CachedSource(Source):
+    """Another source's records, read once when opened and then served from memory.
+
+    Every file of an image folder is read once, and every record of a tfds or
+    TFRecord stream parsed once. The images stay encoded (JPEG/PNG bytes):
+    decoding and augmentation still run every epoch, so the batches are the
+    wrapped source's, bit for bit (a stream stays a stream: its halves and
+    windows do not change). Worth it when the files sit on a slow or shared
+    disk and the encoded dataset fits in memory: the embedded-size folders
+    and ImageNet subsets of a search, not ImageNet's 140 GB.
+
+    Args:
+        source: a `Source` read from files (a folder, tfds, TFRecords).
+        memory_limit: most bytes of records to hold (None: a third of the
+            memory available when opened). Reading stops with an error, and
+            nothing is kept, as soon as the records pass it.
+
+    Raises:
+        ValueError: for a source that is in memory already or a user
+            `tf.data` pipeline (cache that with `Dataset.cache()`), or records
+            over `memory_limit` (naming the split and the sizes).
+
+    Example:
+
+    >>> source = CachedSource(open_source("photos/", image_size=64))  # doctest: +SKIP
+    >>> source.cached_bytes  # doctest: +SKIP
+    4718592
+    """
+
+    def __init__(self, source, memory_limit=None):
+        if source.in_memory or isinstance(source, (CachedSource, DatasetSource)):
+            raise ValueError(f"Cannot cache a {type(source).__name__}: it is in memory already "
+                             "or a tf.data pipeline of its own (call .cache() on it).")
+        self.source, self.info = source, source.info
+        self.random_access = source.random_access
+        limit = _available_memory() // 3 if memory_limit is None else memory_limit
+        self._cache, self.cached_bytes = {}, 0
+        for split in SPLITS:
+            chunks = []
+            for chunk in source.stream(split).batch(4096):
+                chunks.append(chunk)
+                self.cached_bytes += sum(
+                    int(tf.reduce_sum(tf.strings.length(t))) if t.dtype == tf.string
+                    else t.numpy().nbytes for t in tf.nest.flatten(chunk))
+                if self.cached_bytes > limit:
+                    self._cache = {}
+                    raise ValueError(
+                        f"Cannot cache {self.info.name!r}: its records pass the memory limit of "
+                        f"{limit / 2 ** 20:.1f} MB in the {split} split "
+                        f"({self.cached_bytes / 2 ** 20:.1f} MB read). Leave the cache off, or "
+                        "free memory.")
+            if not chunks:
+                raise ValueError(f"Cannot cache {self.info.name!r}: its {split} split is empty.")
+            self._cache[split] = tf.nest.map_structure(lambda *t: tf.concat(t, 0), *chunks)
+
+    def size(self, split):
+        _check_split(split)
+        return int(self._cache[split][1].shape[0])
+
+    def labels(self, split):
+        _check_split(split)
+        return self._cache[split][1].numpy()
+
+    def records(self, split, indices):
+        _check_split(split)
+        cached = self._cache[split]
+
+        def gather(i):
+            return tf.nest.map_structure(lambda t: tf.gather(t, i), cached)
+
+        return tf.data.Dataset.from_tensor_slices(indices).map(
+            gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def decode(self, record):
+        return self.source.decode(record)
+
+
+def open_source(dataset, test=None, data_dir=None, image_size=None, cache=False):
     """Resolves a dataset argument to a `Source`.
 
     Args:
@@ -602,13 +691,17 @@ def open_source(dataset, test=None, data_dir=None, image_size=None):
         data_dir: the tensorflow_datasets directory.
         image_size: side of the images the network takes, for datasets of
             varying image sizes (folders: 224 if None; ImageNet: 224).
+        cache: keep the records of a file source in memory once read
+            (`CachedSource`); ignored for arrays (in memory already) and
+            `tf.data` pipelines (cache those with `Dataset.cache()`).
 
     Returns:
         A `Source`.
 
     Raises:
         ValueError: for an unknown name, a bad folder or bad arrays (naming
-            the problem), or an `image_size` for fixed-size images.
+            the problem), an `image_size` for fixed-size images, or a cache
+            that does not fit (`CachedSource`).
         DatasetNotAvailableError: if a named dataset is not on this machine.
 
     Example:
@@ -628,10 +721,12 @@ def open_source(dataset, test=None, data_dir=None, image_size=None):
     elif isinstance(dataset, str) and dataset.startswith("tfds:"):
         source = TfdsSource.from_name(dataset[len("tfds:"):], data_dir)
     elif isinstance(dataset, str) and dataset.startswith("tfrecord:"):
-        return TFRecordSource(dataset[len("tfrecord:"):],
-                              image_size=224 if image_size is None else image_size)
+        source = TFRecordSource(dataset[len("tfrecord:"):],
+                                image_size=224 if image_size is None else image_size)
+        image_size = None
     elif isinstance(dataset, str) and (os.sep in dataset or os.path.isdir(dataset)):
-        return ImageFolderSource(dataset, 224 if image_size is None else image_size)
+        source = ImageFolderSource(dataset, 224 if image_size is None else image_size)
+        image_size = None
     elif isinstance(dataset, str):
         info = dataset_info(dataset)
         if info.tfds_name and (info.variable_size or not _local_arrays(info)):
@@ -649,6 +744,8 @@ def open_source(dataset, test=None, data_dir=None, image_size=None):
         source = ArraySource((x, y), test)
     if image_size is not None:
         source.info = source.info.resized(image_size)
+    if cache and not source.in_memory and not isinstance(source, (CachedSource, DatasetSource)):
+        source = CachedSource(source)
     return source
 
 
@@ -671,7 +768,8 @@ def config_source(config):
     >>> config_source(SearchConfig.from_preset("small")).info.image_shape
     (28, 28, 1)
     """
-    return open_source(config.dataset, data_dir=config.data_dir, image_size=config.image_size)
+    return open_source(config.dataset, data_dir=config.data_dir, image_size=config.image_size,
+                       cache=config.cache)
 
 
 def _local_arrays(info):
@@ -681,5 +779,6 @@ def _local_arrays(info):
     return info.name == "fashion_mnist" and _fashion_mnist_files() is not None
 
 
-__all__ = ["ArraySource", "DatasetNotAvailableError", "DatasetSource", "ImageFolderSource",
-           "Source", "TFRecordSource", "TfdsSource", "check_image_file", "config_source", "open_source"]
+__all__ = ["ArraySource", "CachedSource", "DatasetNotAvailableError", "DatasetSource",
+           "ImageFolderSource", "Source", "TFRecordSource", "TfdsSource", "check_image_file",
+           "config_source", "open_source"]

@@ -66,8 +66,10 @@ def check_non_negative(config, names):
             raise ValueError(f"{name} must be >= 0. Received: {name}={v!r}")
 
 
-RUN_OPTIONS = ("distribute", "devices", "connect_timeout", "checkpoint_every", "data_dir")
-"""Settings that may change when a run is resumed (the device setup, checkpoint frequency)."""
+RUN_OPTIONS = ("distribute", "devices", "connect_timeout", "checkpoint_every", "data_dir",
+               "cache")
+"""Settings that may change when a run is resumed (the device setup, checkpoint frequency,
+where and how the data is read)."""
 
 
 def check_run_options(config):
