@@ -545,7 +545,7 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
     genotypes = sample_genotypes(space, num_samples, seed, steps, multiplier,
                                  exclude=[searched] if searched is not None else ())
     train_config.validate()
-    config_source(train_config)  # an unknown or bad dataset fails before any file
+    source = config_source(train_config)  # an unknown or bad dataset fails before any file
     for g in genotypes[:1] + ([searched] if searched is not None else []):
         check_genotype_settings(g, train_config)
     settings = {"space": space.name, "op_subsets": space.op_subsets, "steps": steps,
@@ -592,7 +592,7 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
                 continue
             _, summary = run_training(dataclasses.replace(train_config, genotype=genotype,
                                                           seed=s),
-                                      path, verbose=max(0, verbose - 1))
+                                      path, verbose=max(0, verbose - 1), source=source)
             keras.backend.clear_session()  # free the graph of this cell before the next one
             summaries.append(summary)
             cached = False

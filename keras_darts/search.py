@@ -631,7 +631,7 @@ def config_search_data(config, mode, cutout=0, source=None, strategy=None):
 
 
 @restores_determinism
-def run_search(config, out_dir, verbose=1, callbacks=()):
+def run_search(config, out_dir, verbose=1, callbacks=(), source=None):
     """Runs a search and writes its results to `out_dir`.
 
     Everything that can fail on bad input (settings, dataset, model sizes)
@@ -653,6 +653,8 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
         out_dir: the run directory.
         verbose: Keras progress output (0, 1, 2).
         callbacks: extra callbacks.
+        source: the config's dataset opened already (`config_source`), to
+            open it once for several stages (DARTS-PD); None: open it here.
 
     Returns:
         A `SearchResult`.
@@ -687,7 +689,8 @@ def run_search(config, out_dir, verbose=1, callbacks=()):
     config.validate()
     set_seed(config.seed, config.deterministic)
     strategy = distribution_strategy(config)
-    source = config_source(config)  # a bad dataset fails here, before any file is written
+    if source is None:
+        source = config_source(config)  # a bad dataset fails here, before any file is written
     with strategy.scope():
         model = build_search_model(config, source.info)
     data = config_search_data(config, model.data_mode, source=source, strategy=strategy)

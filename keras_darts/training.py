@@ -329,7 +329,7 @@ def _with_aux_targets(ds, auxiliary):
 
 
 @restores_determinism
-def run_training(config, out_dir, verbose=1, callbacks=()):
+def run_training(config, out_dir, verbose=1, callbacks=(), source=None):
     """Trains a genotype's network (or a reference network) and reports its test accuracy.
 
     Bad settings, an unknown genotype or a missing dataset fail before
@@ -348,6 +348,9 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
         out_dir: the run directory.
         verbose: Keras progress output.
         callbacks: extra callbacks.
+        source: the config's dataset opened already (`config_source`), to
+            open it once for several trainings (`run_baseline`); None: open
+            it here.
 
     Returns:
         `(model, summary)`.
@@ -394,7 +397,7 @@ def run_training(config, out_dir, verbose=1, callbacks=()):
                    if has_checkpoint(out_dir) and os.path.exists(config_path) else None)
         if decided is not None:
             config = dataclasses.replace(config, epochs=decided)
-    data = train_data(config_source(config), config.batch_size, seed=config.seed,
+    data = train_data(source or config_source(config), config.batch_size, seed=config.seed,
                       augmentation=config.augmentation, cutout=config.cutout,
                       max_train=config.max_train, replicas=strategy.num_replicas_in_sync)
     data.strategy = strategy  # each input pipeline reads only its replicas' images

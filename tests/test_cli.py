@@ -124,6 +124,10 @@ def test_search_with_new_methods_and_spaces(tmp_path, capsys):
     (["--method", "darts-pd", "--es-min-params", "2", "--es-max-params", "1"],
      "Empty bound range"),
     (["--partial-channels", "3"], "partial_channels=3 must divide channels=8"),
+    # DARTS-PD opens its data once, before its first file.
+    (["--method", "darts-pd", "--dataset", "/nonexistent/photos"], "/nonexistent/photos"),
+    (["--stem", "mobilenet"], "stem must be one of"),
+    (["--stem", "imagenet", "--preset", "nb201-small"], "stem='imagenet' needs a DARTS-family"),
 ])
 def test_new_method_bad_flags_exit_2(tmp_path, capsys, flags, match):
     import re

@@ -161,6 +161,7 @@ class DartsPD(Pipeline):
     stages = ("search", "prune", "train_paths", "search_paths")
 
     def start(self, run):
+        from keras_darts.data.sources import config_source
         from keras_darts.path_search import Bounds
         from keras_darts.resume import check_same_run
         from keras_darts.search import distribution_strategy
@@ -171,6 +172,8 @@ class DartsPD(Pipeline):
         config = run.config
         run.bounds = Bounds(config.es_min_params, config.es_max_params, config.es_min_macs,
                             config.es_max_macs)
+        # Opened once for stages 1 and 2; a bad dataset fails here, before any file is written.
+        run.source = config_source(config)
         run.strategy = distribution_strategy(config)
         run.root_dir, run.out_dir = run.out_dir, task_dir(run.out_dir, run.strategy)
         check_same_run(run.out_dir, config, ignore=RUN_OPTIONS)
@@ -186,7 +189,8 @@ class DartsPD(Pipeline):
         from keras_darts.search import run_search
 
         run.stage1 = run_search(run.config.inner_config(),
-                                os.path.join(run.root_dir, "stage1"), verbose=run.verbose)
+                                os.path.join(run.root_dir, "stage1"), verbose=run.verbose,
+                                source=run.source)
         # The search's own wall time, over all its sessions (`StepTimer.run_wall_s`); the
         # pruning counts to stage 2, whose session time starts here.
         run.timings["stage1_s"] = run.stage1.summary["wall_s"]
@@ -218,7 +222,7 @@ class DartsPD(Pipeline):
 
         config, model = run.config, run.model
         run.data = data = config_search_data(config, "split", cutout=config.pd_cutout,
-                                             strategy=run.strategy)
+                                             source=run.source, strategy=run.strategy)
         with run.strategy.scope():
             w_opt, _ = search_optimizers(config.pd_epochs, data.steps_per_epoch,
                                          config.pd_learning_rate, config.pd_min_learning_rate,
