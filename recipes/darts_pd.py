@@ -23,11 +23,18 @@ the evolution is steady-state (one child per trial from the 50 best so far) so t
 as a keras-tuner Oracle; paths are scored on the half of the training set stage 1 used for
 the alphas. Left out: the paper's dropout of 0.3 in stage 2 (where it applies is not stated).
 
+`--imagenet` runs the paper's ImageNet setting: stage 1 as PC-DARTS's search on ImageNet (the
+`imagenet` search preset: the ImageNet stem, K=2, 12.5% of ImageNet, batch 1024, SGD 0.5, alphas
+Adam 6e-3 frozen for 35 of 50 epochs), stage 2 for 250 epochs at 0.045 (cosine), paths costed
+on the mobile network (14 cells, C=48). The paper's stage-2 batch (2048) and weight decay
+(4e-5) are not separate settings: stage 2 takes the run's batch and weight decay.
+
 The dataset must be prepared for tensorflow_datasets (keras_darts never downloads at run
 time); `--small` runs the three stages at CPU size on the embedded Fashion-MNIST subset.
 
 Usage:
     python recipes/darts_pd.py --out runs/darts-pd-c10
+    python recipes/darts_pd.py --out runs/darts-pd-imagenet --imagenet --data-dir /data/tfds
     python recipes/darts_pd.py --out runs/darts-pd-small --small
     python recipes/darts_pd.py --out runs/darts-pd-small --small --oracle bayesian --max-params 0.1
 """
@@ -36,7 +43,7 @@ import sys
 
 from _recipe import make_config, recipe_parser, run_overrides
 
-from keras_darts.search import run_search
+from keras_darts.search import SearchConfig, run_search
 
 CITATION = ("He Cai, Zhaokai Zhang, Tianpeng Feng, Yandong Guo. DARTS-PD: Differentiable "
             "Architecture Search with Path-wise Weight Sharing Derivation.")
@@ -57,21 +64,40 @@ SMALL = dict(partial_channels=2, warmup_epochs=1, learning_rate=0.05, arch_learn
              es_tournament=4, es_calibration_batches=4, eval_layers=6, eval_channels=8)
 
 
-def config_for(small=False, **overrides):
+#: Stage 3 and the pruning, the same in the paper's ImageNet setting.
+SEARCH_OVER_PATHS = ("top_k", "es_oracle", "es_trials", "es_population", "es_tournament",
+                     "es_mutation_prob", "es_crossover_prob", "es_calibration_batches")
+
+
+def config_for(small=False, imagenet=False, **overrides):
     """The recipe's `SearchConfig`.
 
     Args:
         small: CPU-sized supernet, data and stages on the embedded dataset.
+        imagenet: the paper's ImageNet setting (the `imagenet` search preset
+            with DARTS-PD's part of it).
         **overrides: other `SearchConfig` fields (None values ignored).
 
     Returns:
         A `SearchConfig`.
 
+    Raises:
+        ValueError: for `small` and `imagenet` together.
+
     Example:
 
     >>> config_for().partial_channels
     4
+    >>> config_for(imagenet=True).partial_channels
+    2
     """
+    if imagenet:
+        if small:
+            raise ValueError("The ImageNet setting is the paper's full size: no small.")
+        settings = dict(method="darts-pd", base_method="darts", order=1,
+                        **{name: PAPER[name] for name in SEARCH_OVER_PATHS})
+        settings.update({k: v for k, v in overrides.items() if v is not None})
+        return SearchConfig.from_preset("imagenet", **settings)
     return make_config(dict(PAPER, dataset="cifar10"), small, "small", SMALL, **overrides)
 
 
@@ -84,8 +110,12 @@ def main(argv=None):
     parser.add_argument("--pd-epochs", type=int, help="epochs of stage 2")
     parser.add_argument("--max-params", type=float, help="bound (M) on a path's parameters")
     parser.add_argument("--min-params", type=float)
+    parser.add_argument("--imagenet", action="store_true",
+                        help="the paper's ImageNet setting (PC-DARTS's ImageNet search first)")
     args = parser.parse_args(argv)
-    config = config_for(args.small, dataset=args.dataset, top_k=args.k, es_oracle=args.oracle,
+    if args.imagenet and args.small:
+        parser.error("--imagenet is the paper's full size: no --small")
+    config = config_for(args.small, args.imagenet, dataset=args.dataset, top_k=args.k, es_oracle=args.oracle,
                         es_trials=args.trials, pd_epochs=args.pd_epochs,
                         es_max_params=args.max_params, es_min_params=args.min_params,
                         **run_overrides(args))

@@ -31,6 +31,14 @@ def test_single_darts_settings():
             nb.weight_decay, nb.arch_learning_rate, nb.arch_weight_decay) == (
         "single-darts", "sigmoid", "same", 64, 50, 0.005, 3e-4, 3e-4, 0.0)
     assert single_darts.config_for("darts", activation="softmax").activation == "softmax"
+    net = single_darts.config_for("darts", imagenet=True).validate()
+    assert (net.dataset, net.stem, net.image_size, net.batch_size, net.learning_rate,
+            net.arch_learning_rate, net.arch_weight_decay, net.warmup_epochs,
+            net.train_subset, net.activation) == (
+        "imagenet2012", "imagenet", 224, 360, 0.025, 3e-4, 0.0, 0, None, "sigmoid")
+    for bad in (dict(space="nb201"), dict(space="darts", small=True)):
+        with pytest.raises(ValueError, match="ImageNet search"):
+            single_darts.config_for(imagenet=True, **bad)
 
 
 def test_d_darts_settings_and_small_variant():
@@ -65,3 +73,11 @@ def test_darts_pd_settings_and_small_variant():
         "fashion_mnist_subset", 2, 3, 8)
     with pytest.raises(ValueError, match="top_k"):
         darts_pd.config_for(True, top_k=0).validate()
+    net = darts_pd.config_for(imagenet=True, es_trials=500).validate()
+    assert (net.stem, net.partial_channels, net.batch_size, net.learning_rate,
+            net.arch_learning_rate, net.warmup_epochs, net.train_subset, net.order) == (
+        "imagenet", 2, 1024, 0.5, 6e-3, 35, 0.125, 1)
+    assert (net.pd_epochs, net.pd_learning_rate, net.eval_layers, net.es_population,
+            net.es_trials) == (250, 0.045, 14, 50, 500)
+    with pytest.raises(ValueError, match="no small"):
+        darts_pd.config_for(True, imagenet=True)
