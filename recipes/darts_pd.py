@@ -115,8 +115,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.imagenet and args.small:
         parser.error("--imagenet is the paper's full size: no --small")
-    config = config_for(args.small, args.imagenet, dataset=args.dataset, top_k=args.k, es_oracle=args.oracle,
-                        es_trials=args.trials, pd_epochs=args.pd_epochs,
+    config = config_for(args.small, args.imagenet, dataset=args.dataset, top_k=args.k,
+                        es_oracle=args.oracle, es_trials=args.trials, pd_epochs=args.pd_epochs,
                         es_max_params=args.max_params, es_min_params=args.min_params,
                         **run_overrides(args))
     print(f"{CITATION}\n{config}\n")

@@ -286,7 +286,7 @@ def test_cached_sources_give_the_same_batches_without_reading_the_files_again(ph
     with pytest.raises(ValueError, match=r"Cannot cache 'photos\d*': its records pass the memory "
                                          r"limit of 0.0 MB in the train split"):
         CachedSource(open_source(photos, image_size=16), memory_limit=1000)
-    with pytest.raises(ValueError, match="Cannot cache a ArraySource"):
+    with pytest.raises(ValueError, match="Cannot cache ArraySource 'digits': it is in memory"):
         CachedSource(open_source("digits"))
     assert open_source("digits", cache=True).in_memory  # arrays: nothing to cache
     assert isinstance(open_source(photos, image_size=16, cache=True), CachedSource)

@@ -631,8 +631,9 @@ class CachedSource(Source):
 
     def __init__(self, source, memory_limit=None):
         if source.in_memory or isinstance(source, (CachedSource, DatasetSource)):
-            raise ValueError(f"Cannot cache a {type(source).__name__}: it is in memory already "
-                             "or a tf.data pipeline of its own (call .cache() on it).")
+            raise ValueError(f"Cannot cache {type(source).__name__} {source.info.name!r}: it "
+                             "is in memory already or a tf.data pipeline of its own (call "
+                             ".cache() on the pipeline).")
         self.source, self.info = source, source.info
         self.random_access = source.random_access
         limit = _available_memory() // 3 if memory_limit is None else memory_limit

@@ -160,11 +160,11 @@ class SearchModel(keras.Model):
 
     def __init__(self, num_classes, input_shape, layers=8, channels=16, steps=4, multiplier=4,
                  stem_multiplier=3, stem="cifar", space="darts", op_subsets=None,
-                 cells_per_stage=5, primitives=None, normal_active=None, reduce_active=None, reductions=None,
-                 partial_channels=1, edge_normalization=False, activation="softmax",
-                 temperature=1.0, per_cell_alphas=False, alpha_init_scale=1e-3,
-                 alpha_init_value=0.0, grad_clip=5.0, seed=None, precision="float32",
-                 recompute=False, **kwargs):
+                 cells_per_stage=5, primitives=None, normal_active=None, reduce_active=None,
+                 reductions=None, partial_channels=1, edge_normalization=False,
+                 activation="softmax", temperature=1.0, per_cell_alphas=False,
+                 alpha_init_scale=1e-3, alpha_init_value=0.0, grad_clip=5.0, seed=None,
+                 precision="float32", recompute=False, **kwargs):
         super().__init__(**kwargs)
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be positive or None. Received: grad_clip={grad_clip!r}")
