@@ -97,7 +97,33 @@ def _check_split(split):
         raise ValueError(f"split must be one of {SPLITS}. Received: {split!r}")
 
 
-class ArraySource(Source):
+class _TensorSource(Source):
+    """A source whose splits are held as tensors: `_splits[split] = (records, labels)`.
+
+    Sizes and labels come from the label tensors; `records` gathers the
+    records at the indices, one example at a time, in parallel.
+    """
+
+    def size(self, split):
+        _check_split(split)
+        return int(self._splits[split][1].shape[0])
+
+    def labels(self, split):
+        _check_split(split)
+        return self._splits[split][1].numpy()
+
+    def records(self, split, indices):
+        _check_split(split)
+        held = self._splits[split]
+
+        def gather(i):
+            return tf.nest.map_structure(lambda t: tf.gather(t, i), held)
+
+        return tf.data.Dataset.from_tensor_slices(indices).map(
+            gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+class ArraySource(_TensorSource):
     """Images and labels in memory.
 
     Args:
@@ -118,23 +144,16 @@ class ArraySource(Source):
         if test is None:
             raise ValueError("With numpy arrays, pass test=(x_test, y_test) too.")
         self.info = info or info_from_arrays(*train)
-        self._arrays = {}
+        self._splits = {}
         for split, (x, y) in zip(SPLITS, (train, test)):
             x = np.asarray(x)
             x = x[..., None] if x.ndim == 3 else x
-            self._arrays[split] = (tf.constant(x), tf.constant(np.asarray(y, np.int64)))
-
-    def size(self, split):
-        _check_split(split)
-        return int(self._arrays[split][1].shape[0])
-
-    def labels(self, split):
-        _check_split(split)
-        return self._arrays[split][1].numpy()
+            self._splits[split] = (tf.constant(x), tf.constant(np.asarray(y, np.int64)))
 
     def records(self, split, indices):
+        # The pixels of all the indices in one gather: arrays are small and decoded already.
         _check_split(split)
-        x, y = self._arrays[split]
+        x, y = self._splits[split]
         return tf.data.Dataset.from_tensors(indices).map(
             lambda i: (tf.gather(x, i), tf.gather(y, i))).unbatch()
 
@@ -193,7 +212,7 @@ def _class_folders(directory):
                   if not d.startswith(".") and os.path.isdir(os.path.join(directory, d)))
 
 
-class ImageFolderSource(Source):
+class ImageFolderSource(_TensorSource):
     """A folder of class folders of JPEG, PNG, BMP or GIF files (Keras's `image_dataset_from_directory` layout).
 
     Two layouts:
@@ -274,8 +293,8 @@ class ImageFolderSource(Source):
                                  f"split: every {eval_every}th image of a class is held out for "
                                  "evaluation; add images, lower eval_every or add a val/ folder.")
         # Only these tensors stay: about 100 bytes per image (ImageNet's 1.28 M: ~130 MB).
-        self._paths = {s: tf.constant(files[s][0].astype(bytes)) for s in SPLITS}
-        self._labels = {s: tf.constant(files[s][1]) for s in SPLITS}
+        self._splits = {s: (tf.constant(files[s][0].astype(bytes)), tf.constant(files[s][1]))
+                        for s in SPLITS}
         mean, std = _photo_statistics(channels)
         self.info = DatasetInfo(os.path.basename(os.path.normpath(directory)),
                                 (image_size, image_size, channels), len(self.classes), mean, std,
@@ -299,17 +318,10 @@ class ImageFolderSource(Source):
             labels += [label] * len(files)
         return classes, (np.array(paths, dtype=object), np.array(labels, np.int64))
 
-    def size(self, split):
-        _check_split(split)
-        return int(self._labels[split].shape[0])
-
-    def labels(self, split):
-        _check_split(split)
-        return self._labels[split].numpy()
-
     def records(self, split, indices):
+        # Gathers the path and reads the file in the same parallel map.
         _check_split(split)
-        paths, labels = self._paths[split], self._labels[split]
+        paths, labels = self._splits[split]
 
         def read(i):
             path = tf.gather(paths, i)
@@ -432,8 +444,8 @@ class TFRecordSource(Source):
     The layout of ImageNet's TFRecords as TensorFlow's TPU and slim scripts
     write them: `DIR/train-00000-of-01024 ...` and `DIR/validation-00000-of-00128 ...`,
     with the JPEG in `image/encoded` and the class in `image/class/label`
-    (1 to 1000 there, which `label_offset="auto"` reads as 0 to 999). Files are read in name order,
-    `parallel_reads` at a time (deterministically interleaved), and images
+    (1 to 1000 there, which `label_offset="auto"` reads as 0 to 999). Files
+    are read in name order, `parallel_reads` at a time (deterministically interleaved), and images
     stay encoded until the pipeline decodes them.
 
     Args:
@@ -488,7 +500,7 @@ class TFRecordSource(Source):
                                        or isinstance(label_offset, bool)):
             raise ValueError(f"label_offset must be an integer or 'auto'. "
                              f"Received: label_offset={label_offset!r}")
-        self._keys, self._offset = (image_key, label_key), 0
+        self._keys = (image_key, label_key)
         self._channels, self._parallel = channels, parallel_reads
         for split, files in self._files.items():  # the first record of each split must parse
             first = next(iter(tf.data.TFRecordDataset(files[:1]).take(1)), None)
@@ -502,13 +514,13 @@ class TFRecordSource(Source):
                                  "label_key).") from None
         # One pass over each split's labels gives its size, the offset and, if not given,
         # the classes.
-        stored = {split: self._read_labels(split) for split in SPLITS}
+        stored = {split: self._stored_labels(split) for split in SPLITS}
         if label_offset == "auto":
             starts_at_1 = stored["train"].size and stored["train"].min() == 1
             label_offset = int(bool(starts_at_1 and all((v != 0).all()
                                                         for v in stored.values())))
         #: the offset subtracted from the stored labels.
-        self.label_offset = self._offset = label_offset
+        self.label_offset = label_offset
         self._labels = {split: v - label_offset for split, v in stored.items()}
         for split, labels in self._labels.items():
             if labels.size and labels.min() < 0:
@@ -522,11 +534,12 @@ class TFRecordSource(Source):
                                 (image_size, image_size, channels), num_classes,
                                 *_photo_statistics(channels), True, 0, variable_size=True)
 
-    def _read_labels(self, split):
+    def _stored_labels(self, split):
+        """A split's labels as the files store them (before `label_offset`)."""
         label_key = self._keys[1]
         feature = {label_key: self._features[label_key]}
         batches = self._raw(split).batch(1 << 14).map(
-            lambda s: tf.io.parse_example(s, feature)[label_key] - self._offset)
+            lambda s: tf.io.parse_example(s, feature)[label_key])
         return np.concatenate([b.numpy() for b in batches] or [np.zeros(0, np.int64)])
 
     def labels(self, split):
@@ -543,7 +556,7 @@ class TFRecordSource(Source):
         def parse(serialized):
             example = tf.io.parse_single_example(serialized, self._features)
             return ((tf.constant("a TFRecord example"), example[image_key]),
-                    example[label_key] - self._offset)
+                    example[label_key] - self.label_offset)
 
         return self._raw(split).skip(start).take(stop - start).map(
             parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -600,7 +613,7 @@ def _available_memory():
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
-class CachedSource(Source):
+class CachedSource(_TensorSource):
     """Another source's records, read once when opened and then served from memory.
 
     Every file of an image folder is read once, and every record of a tfds or
@@ -637,7 +650,7 @@ class CachedSource(Source):
         self.source, self.info = source, source.info
         self.random_access = source.random_access
         limit = _available_memory() // 3 if memory_limit is None else memory_limit
-        self._cache, self.cached_bytes = {}, 0
+        self._splits, self.cached_bytes = {}, 0
         for split in SPLITS:
             chunks = []
             for chunk in source.stream(split).batch(4096):
@@ -646,7 +659,7 @@ class CachedSource(Source):
                     int(tf.reduce_sum(tf.strings.length(t))) if t.dtype == tf.string
                     else t.numpy().nbytes for t in tf.nest.flatten(chunk))
                 if self.cached_bytes > limit:
-                    self._cache = {}
+                    self._splits = {}
                     raise ValueError(
                         f"Cannot cache {self.info.name!r}: its records pass the memory limit of "
                         f"{limit / 2 ** 20:.1f} MB in the {split} split "
@@ -654,25 +667,7 @@ class CachedSource(Source):
                         "free memory.")
             if not chunks:
                 raise ValueError(f"Cannot cache {self.info.name!r}: its {split} split is empty.")
-            self._cache[split] = tf.nest.map_structure(lambda *t: tf.concat(t, 0), *chunks)
-
-    def size(self, split):
-        _check_split(split)
-        return int(self._cache[split][1].shape[0])
-
-    def labels(self, split):
-        _check_split(split)
-        return self._cache[split][1].numpy()
-
-    def records(self, split, indices):
-        _check_split(split)
-        cached = self._cache[split]
-
-        def gather(i):
-            return tf.nest.map_structure(lambda t: tf.gather(t, i), cached)
-
-        return tf.data.Dataset.from_tensor_slices(indices).map(
-            gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            self._splits[split] = tf.nest.map_structure(lambda *t: tf.concat(t, 0), *chunks)
 
     def decode(self, record):
         return self.source.decode(record)

@@ -86,32 +86,39 @@ class ImageNetStem:
         def conv(c, name):
             return layers_mod.Conv2D(c, 3, strides=2, use_bias=False, name=name)
 
-        self.layers = [
+        self.stem0 = [
             layers_mod.ZeroPadding2D(1, name="stem0_pad1"), conv(channels // 2, "stem0_conv1"),
             batch_norm(True, name="stem0_bn1"), layers_mod.ReLU(name="stem0_relu"),
             layers_mod.ZeroPadding2D(1, name="stem0_pad2"), conv(channels, "stem0_conv2"),
             batch_norm(True, name="stem0_bn2"),
+        ]
+        self.stem1 = [
             layers_mod.ReLU(name="stem1_relu"), layers_mod.ZeroPadding2D(1, name="stem1_pad"),
             conv(channels, "stem1_conv"), batch_norm(True, name="stem1_bn"),
         ]
+        self.layers = self.stem0 + self.stem1
 
     def build(self, input_shape):
         """Builds the layers; returns the shapes of `(s0, s1)`."""
-        shapes = []
-        for layer in self.layers:
-            layer.build(input_shape)
-            input_shape = layer.compute_output_shape(input_shape)
-            shapes.append(input_shape)
-        return shapes[6], shapes[-1]
+        def build_all(sequence, shape):
+            for layer in sequence:
+                layer.build(shape)
+                shape = layer.compute_output_shape(shape)
+            return shape
+
+        s0 = build_all(self.stem0, input_shape)
+        return s0, build_all(self.stem1, s0)
 
     def __call__(self, x, training=None):
         """`(s0, s1)`: the first cell's two inputs."""
-        states = []
-        for layer in self.layers:
-            is_bn = isinstance(layer, layers_mod.BatchNormalization)
-            x = layer(x, training=training) if is_bn else layer(x)
-            states.append(x)
-        return states[6], states[-1]
+        def run(sequence, x):
+            for layer in sequence:
+                is_bn = isinstance(layer, layers_mod.BatchNormalization)
+                x = layer(x, training=training) if is_bn else layer(x)
+            return x
+
+        s0 = run(self.stem0, x)
+        return s0, run(self.stem1, s0)
 
 
 @keras.saving.register_keras_serializable(package="keras_darts")
