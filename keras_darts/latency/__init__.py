@@ -1,0 +1,19 @@
+"""Hardware-aware search: measured latency tables, predicted network latency, a latency loss.
+
+* `NetworkLayout` and `Unit` (`units.py`): what a stand-alone network is made
+  of, unit by unit (candidate ops at their shapes, the fixed parts).
+* `LatencyTable` (`table.py`): milliseconds per unit and precision, with the
+  device; JSON files, CSV import of times taken elsewhere.
+* `measure_table`, `time_tflite` (`measure.py`): timing units with the TFLite
+  interpreter.
+"""
+
+from keras_darts.latency.measure import (
+    convert_tflite, device_description, measure_table, time_tflite, unit_model, write_unit_models,
+)
+from keras_darts.latency.table import PRECISIONS, LatencyTable, LatencyTableError
+from keras_darts.latency.units import FIXED_UNITS, CellSlots, NetworkLayout, Unit, is_free
+
+__all__ = ["FIXED_UNITS", "PRECISIONS", "CellSlots", "LatencyTable", "LatencyTableError",
+           "NetworkLayout", "Unit", "convert_tflite", "device_description", "is_free",
+           "measure_table", "time_tflite", "unit_model", "write_unit_models"]

@@ -1,0 +1,316 @@
+"""Measuring latency tables with the TFLite interpreter (LiteRT), one unit at a time.
+
+Every unit (`keras_darts.latency.Unit`) becomes a batch-1 Keras model of
+the very layers the stand-alone network uses (`build_op`, `ReLUConvBN`,
+`FactorizedReduce`, `ImageNetStem` ...), is converted to TFLite (float32, and
+full-integer int8 calibrated on random inputs) and timed: `invoke()` only,
+after warm-up runs, at a fixed thread count; the table keeps the median and
+the interquartile range.
+"""
+
+import os
+import platform
+import time
+
+import numpy as np
+
+from keras_darts.latency.table import PRECISIONS, LatencyTable, LatencyTableError
+from keras_darts.latency.units import FIXED_UNITS, is_free
+
+
+def device_description(threads):
+    """What a table was measured on: CPU model, cores, OS, library versions, threads.
+
+    Args:
+        threads: the interpreter's thread count.
+
+    Returns:
+        A JSON-serialisable dict.
+    """
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import tensorflow as tf
+
+    try:
+        from importlib.metadata import version
+
+        litert = version("ai-edge-litert")
+    except Exception:  # not installed as a distribution
+        litert = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(),
+            "system": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version(), "tensorflow": tf.__version__,
+            "litert": litert, "runtime": "LiteRT interpreter (XNNPACK for float32)",
+            "threads": threads}
+
+
+def unit_model(unit):
+    """A batch-1 Keras model of one unit, built from the network's own layers.
+
+    Args:
+        unit: a `Unit`.
+
+    Returns:
+        A `keras.Model` (in inference mode: BatchNorm uses its statistics).
+
+    Raises:
+        ValueError: for an unknown op (naming it).
+    """
+    import keras
+    from keras import layers
+
+    from keras_darts.search_space.nb201 import ResidualReduction
+    from keras_darts.search_space.ops import FactorizedReduce, ReLUConvBN, batch_norm, build_op
+    from keras_darts.search_space.supernet import ImageNetStem
+
+    c = unit.channels
+    inputs = [keras.Input(tuple(unit.input), batch_size=1, name=f"x{i}")
+              for i in range(unit.inputs)]
+    x = inputs[0]
+    if unit.op == "add":
+        out = layers.Add()(inputs)
+    elif unit.op == "relu":
+        out = layers.ReLU()(x)
+    elif unit.op == "concat":
+        out = layers.Concatenate()(inputs)
+    elif unit.op == "stem_conv":
+        out = batch_norm(True)(layers.Conv2D(c, 3, padding="same", use_bias=False)(x),
+                               training=False)
+    elif unit.op == "stem_imagenet":
+        out = list(ImageNetStem(c)(x, training=False))
+    elif unit.op == "preprocess_conv":
+        out = ReLUConvBN(c, 1, 1, 0, True)(x, training=False)
+    elif unit.op == "preprocess_reduce":
+        out = FactorizedReduce(c, True)(x, training=False)
+    elif unit.op == "head":
+        out = layers.Dense(c)(layers.GlobalAveragePooling2D()(x))
+    elif unit.op == "nb201_reduction":
+        out = ResidualReduction(c)(x, training=False)
+    elif unit.op == "nb201_head":
+        x = layers.ReLU()(batch_norm(True)(x, training=False))
+        out = layers.Dense(c)(layers.GlobalAveragePooling2D()(x))
+    else:
+        out = build_op(unit.op, c, unit.stride, affine=True)(x, training=False)
+    return keras.Model(inputs, out)
+
+
+def convert_tflite(model, precision="float32", seed=0, calibration=8):
+    """Converts a batch-1 Keras model to TFLite bytes.
+
+    Args:
+        model: the model.
+        precision: `"float32"`, or `"int8"` (full integer, int8 inputs and
+            outputs, calibrated on `calibration` random normal inputs).
+        seed: seed of the calibration inputs.
+        calibration: calibration samples.
+
+    Returns:
+        The flatbuffer as bytes.
+    """
+    import tensorflow as tf
+
+    if precision not in PRECISIONS:
+        raise LatencyTableError(f"Unknown precision {precision!r}; known: {list(PRECISIONS)}.")
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if precision == "int8":
+        rng = np.random.default_rng(seed)
+        shapes = [(1,) + tuple(t.shape[1:]) for t in model.inputs]
+
+        def representative():
+            for _ in range(calibration):
+                yield [rng.normal(size=s).astype("float32") for s in shapes]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def time_tflite(model, threads=1, warmup=20, runs=100, seed=0):
+    """Times `invoke()` of a TFLite model at batch 1 (inputs set once, before).
+
+    Args:
+        model: TFLite bytes or a `.tflite` path.
+        threads: the interpreter's threads.
+        warmup: untimed runs first.
+        runs: timed runs.
+        seed: seed of the random input.
+
+    Returns:
+        `{"ms": median, "spread_ms": interquartile range, "runs": runs}`.
+
+    Example:
+
+    >>> time_tflite("runs/demo/export/model_float32.tflite")["ms"]  # doctest: +SKIP
+    0.201
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    if isinstance(model, (bytes, bytearray)):
+        interp = Interpreter(model_content=bytes(model), num_threads=threads)
+    else:
+        interp = Interpreter(model_path=str(model), num_threads=threads)
+    interp.allocate_tensors()
+    rng = np.random.default_rng(seed)
+    for d in interp.get_input_details():
+        if np.issubdtype(d["dtype"], np.integer):
+            x = rng.integers(-100, 100, size=d["shape"]).astype(d["dtype"])
+        else:
+            x = rng.normal(size=d["shape"]).astype(d["dtype"])
+        interp.set_tensor(d["index"], x)
+    for _ in range(warmup):
+        interp.invoke()
+    times = np.empty(runs)
+    for i in range(runs):
+        t = time.perf_counter()
+        interp.invoke()
+        times[i] = time.perf_counter() - t
+    q1, med, q3 = np.percentile(times, [25, 50, 75]) * 1e3
+    return {"ms": round(float(med), 5), "spread_ms": round(float(q3 - q1), 5), "runs": runs}
+
+
+def starts_with_relu(model):
+    """Whether a TFLite model's first op is a ReLU of its input (an op that ops can share).
+
+    Args:
+        model: TFLite bytes.
+
+    Returns:
+        A bool.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=bytes(model))
+    ops = interp._get_ops_details()
+    inputs = {d["index"] for d in interp.get_input_details()}
+    return bool(ops) and ops[0]["op_name"] == "RELU" and set(ops[0]["inputs"]) <= inputs
+
+
+def _settings(threads, warmup, runs):
+    return {"threads": threads, "warmup": warmup, "runs": runs, "batch": 1,
+            "timing": "invoke() only, median and interquartile range",
+            "int8": "full integer (int8 inputs and outputs), calibrated on random inputs"}
+
+
+def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads=1, warmup=20,
+                  runs=100, path=None, progress=None):
+    """Measures a latency table: every unit a network of `layout` over a space's ops can have.
+
+    With `path`, the table is written after every unit (atomically), and a
+    table already there for the same layout, space and settings is continued:
+    units it holds are not measured again.
+
+    Args:
+        layout: a `NetworkLayout`.
+        space: a search-space name or `SearchSpace` (its family must be the layout's).
+        primitives: the candidate ops (default the space's).
+        precisions: any of `"float32"`, `"int8"`.
+        threads: interpreter threads (fixed for every unit).
+        warmup: untimed runs per unit.
+        runs: timed runs per unit.
+        path: where to write the table as it fills, or None.
+        progress: a callable `progress(done, total, key)`, or None.
+
+    Returns:
+        The `LatencyTable`.
+
+    Raises:
+        ValueError: for a space of another family, an unknown op or precision.
+
+    Example:
+
+    >>> layout = NetworkLayout("nb201", (28, 28, 1), 10, channels=8, cells_per_stage=1)
+    >>> table = measure_table(layout, "nb201", path="nb201_small.json")  # doctest: +SKIP
+    """
+    from keras_darts.search_space.spaces import SearchSpace, get_search_space
+
+    if not isinstance(space, SearchSpace):
+        space = get_search_space(space)
+    if space.family != layout.family:
+        raise ValueError(f"Space {space.name!r} has {space.family} cells; the layout is a "
+                         f"{layout.family}-family network.")
+    primitives = tuple(primitives or space.primitives)
+    for p in precisions:
+        if p not in PRECISIONS:
+            raise ValueError(f"Unknown precision {p!r}; known: {list(PRECISIONS)}.")
+    for name in ("threads", "runs"):
+        v = locals()[name]
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer. Received: {name}={v!r}")
+    settings = _settings(threads, warmup, runs)
+    device = device_description(threads)
+    table = LatencyTable(layout, space.name, primitives, {p: {} for p in precisions}, device,
+                         settings)
+    if path and os.path.exists(path):
+        old = LatencyTable.load(path)
+        if (old.layout == layout and old.space == space.name and old.settings == settings
+                and old.primitives == primitives):
+            for p in precisions:
+                table.entries[p].update(old.entries.get(p, {}))
+    units = layout.candidate_units(primitives)
+    total = len(units) * len(precisions)
+    done = 0
+    for unit in units:
+        todo = [p for p in precisions if unit.key not in table.entries[p]]
+        done += len(precisions) - len(todo)
+        if not todo:
+            continue
+        model = unit_model(unit)
+        for p in todo:
+            flatbuffer = convert_tflite(model, p)
+            stats = time_tflite(flatbuffer, threads, warmup, runs)
+            stats["relu_first"] = starts_with_relu(flatbuffer)
+            table.entries[p][unit.key] = stats
+            done += 1
+            if path:
+                table.save(path)
+            if progress:
+                progress(done, total, f"{unit.key} {p}")
+    return table
+
+
+def write_unit_models(layout, space, directory, precisions=PRECISIONS, primitives=None):
+    """Writes every unit of a table as `<precision>/<unit key>.tflite`, to time elsewhere.
+
+    Time them on the target device (e.g. TFLite's `benchmark_model` on a
+    phone) and import the times with `LatencyTable.from_csv`.
+
+    Args:
+        layout: a `NetworkLayout`.
+        space: a search-space name or `SearchSpace`.
+        directory: where to write (created).
+        precisions: any of `"float32"`, `"int8"`.
+        primitives: the candidate ops (default the space's).
+
+    Returns:
+        The list of files written.
+    """
+    from keras_darts.search_space.spaces import SearchSpace, get_search_space
+    from keras_darts.utils.io import atomic_path
+
+    if not isinstance(space, SearchSpace):
+        space = get_search_space(space)
+    files = []
+    for unit in layout.candidate_units(tuple(primitives or space.primitives)):
+        model = unit_model(unit)
+        for p in precisions:
+            path = os.path.join(directory, p, unit.key + ".tflite")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as f:
+                    f.write(convert_tflite(model, p))
+            files.append(path)
+    return files
+
+
+__all__ = ["FIXED_UNITS", "convert_tflite", "device_description", "is_free", "measure_table",
+           "time_tflite", "unit_model", "write_unit_models"]

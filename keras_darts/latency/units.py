@@ -1,0 +1,428 @@
+"""What a stand-alone network is made of, unit by unit, for latency tables.
+
+A *unit* is one timed piece of a network: a candidate op at the shape and
+stride where a cell applies it, or a fixed part (the stem, a cell's input
+preprocessing, a node's sums, a cell's concatenation, the head). A network's
+predicted latency is the sum of its units' latencies in a table
+(`keras_darts.latency.LatencyTable`).
+
+`NetworkLayout` is the network a table is measured for (what
+`keras_darts.networks.build_network` builds from a genotype: cells, channels,
+input size, stem, reductions). It lists the units of any genotype
+(`genotype_units`) and, for a search, every unit a supernet's derived network
+could use (`candidate_units`, `cell_slots`): the op of each edge at each
+cell's shapes, with the fixed parts apart.
+"""
+
+import dataclasses
+import re
+
+from keras_darts.search_space.cells import edge_endpoints
+from keras_darts.search_space.nb201 import nb201_edges
+from keras_darts.search_space.ops import op_spec
+
+FIXED_UNITS = {
+    "stem_conv": "3x3 conv and BN (the CIFAR and NAS-Bench-201 stem)",
+    "stem_imagenet": "the ImageNet stem's three stride-2 convs (outputs s0 and s1)",
+    "preprocess_conv": "a cell's 1x1 ReLU-conv-BN input preprocessing",
+    "preprocess_reduce": "a cell's factorized-reduce input preprocessing (after a reduction)",
+    "add": "the sum of two edges into a node",
+    "relu": "a ReLU (ops that start with one share it when they read the same tensor)",
+    "concat": "a cell's concatenation of its nodes",
+    "head": "global average pooling and the classifier",
+    "nb201_reduction": "NAS-Bench-201's residual reduction block",
+    "nb201_head": "NAS-Bench-201's last BN and ReLU, global pooling and the classifier",
+}
+"""The fixed parts of networks that a latency table times besides the candidate ops."""
+
+
+def is_free(unit):
+    """Whether a unit leaves no op in a network: `none`, or an identity op at stride 1.
+
+    Example:
+
+    >>> skip = Unit("skip_connect", (8, 8, 16), 16)
+    >>> is_free(skip), is_free(dataclasses.replace(skip, stride=2))
+    (True, False)
+    """
+    if unit.op in FIXED_UNITS:
+        return False
+    spec = op_spec(unit.op)
+    return spec.is_zero or (spec.is_identity and unit.stride == 1)
+
+
+def _half(n):
+    return (n + 1) // 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Unit:
+    """One timed piece of a network.
+
+    Attributes:
+        op: a candidate op name or a fixed part (`FIXED_UNITS`).
+        input: `(height, width, channels)` of its input (of each input for
+            `add` and `concat`).
+        channels: output channels.
+        stride: 1 or 2.
+        inputs: how many tensors it takes (`concat`; 1 otherwise, 2 for `add`).
+
+    Example:
+
+    >>> Unit("sep_conv_3x3", (16, 16, 32), 32, 2).key
+    'sep_conv_3x3@16x16x32_c32_s2'
+    """
+
+    op: str
+    input: tuple
+    channels: int
+    stride: int = 1
+    inputs: int = 1
+
+    @property
+    def key(self):
+        """The unit's name in a table (and its file name): `op@HxWxC_c<channels>_s<stride>`,
+        with `_n<inputs>` for more than one input."""
+        h, w, c = self.input
+        extra = f"_n{self.inputs}" if self.inputs != 1 else ""
+        return f"{self.op}@{h}x{w}x{c}_c{self.channels}_s{self.stride}{extra}"
+
+    @classmethod
+    def from_key(cls, key):
+        """The unit a key names (`key`'s inverse).
+
+        Raises:
+            ValueError: for a malformed key.
+        """
+        m = re.fullmatch(r"([^@]+)@(\d+)x(\d+)x(\d+)_c(\d+)_s(\d+)(?:_n(\d+))?", str(key))
+        if not m:
+            raise ValueError(f"Malformed latency unit {key!r}; expected "
+                             "'op@HxWxC_c<channels>_s<stride>' (e.g. "
+                             "'sep_conv_3x3@16x16x32_c32_s1').")
+        op, h, w, c, channels, stride, inputs = m.groups()
+        return cls(op, (int(h), int(w), int(c)), int(channels), int(stride), int(inputs or 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class CellSlots:
+    """The edges of one cell of a network, for every op that a search could put there.
+
+    Attributes:
+        kind: `"normal"` or `"reduce"`.
+        edges: per edge row (the supernet's alpha row order), the op-less unit
+            (input shape, channels, stride) of that edge: `Unit` with `op=""`.
+        fixed: the cell's units that do not depend on its ops.
+    """
+
+    kind: str
+    edges: tuple
+    fixed: tuple
+
+    def unit(self, row, op):
+        """The unit of op `op` on edge `row`."""
+        return dataclasses.replace(self.edges[row], op=op)
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkLayout:
+    """The stand-alone network a latency table is for (as `build_network` builds it).
+
+    Attributes:
+        family: `"darts"` or `"nb201"` (the search space's cell family).
+        input_shape: `(height, width, channels)` of the images.
+        num_classes: classes.
+        layers: cells (DARTS family).
+        channels: initial channels C.
+        stem: `"cifar"` or `"imagenet"` (DARTS family).
+        stem_multiplier: CIFAR stem channels factor.
+        reductions: reduction cell indices (None: `layers // 3`, `2 * layers // 3`).
+        steps: intermediate nodes per cell (DARTS family).
+        multiplier: nodes concatenated per cell (DARTS family).
+        cells_per_stage: NAS-Bench-201 cells per stage.
+
+    Example:
+
+    >>> layout = NetworkLayout("darts", (28, 28, 1), 10, layers=6, channels=8, steps=3,
+    ...                        multiplier=3)
+    >>> [s.kind for s in layout.cell_slots()]
+    ['normal', 'normal', 'reduce', 'normal', 'reduce', 'normal']
+    """
+
+    family: str
+    input_shape: tuple
+    num_classes: int
+    layers: int = 8
+    channels: int = 16
+    stem: str = "cifar"
+    stem_multiplier: int = 3
+    reductions: tuple = None
+    steps: int = 4
+    multiplier: int = 4
+    cells_per_stage: int = 5
+
+    def __post_init__(self):
+        from keras_darts.search_space.spaces import FAMILIES
+        from keras_darts.search_space.supernet import check_stem, reduction_indices
+
+        if self.family not in FAMILIES:
+            raise ValueError(f"Unknown cell family {self.family!r}; known: {list(FAMILIES)}.")
+        shape = tuple(int(d) for d in self.input_shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError("input_shape must be (height, width, channels). "
+                             f"Received: input_shape={self.input_shape}")
+        object.__setattr__(self, "input_shape", shape)
+        for name in ("num_classes", "layers", "channels", "stem_multiplier", "steps",
+                     "multiplier", "cells_per_stage"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer. Received: {name}={v!r}")
+        if self.family == "darts":
+            check_stem(self.stem, self.channels)
+            object.__setattr__(self, "reductions",
+                               tuple(reduction_indices(self.layers, self.reductions)))
+            if self.multiplier > self.steps:
+                raise ValueError(f"multiplier ({self.multiplier}) cannot exceed steps "
+                                 f"({self.steps}).")
+
+    @classmethod
+    def from_dict(cls, config):
+        """The layout of `to_dict`'s output (e.g. a table's `network`)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - fields)
+        if unknown:
+            raise ValueError(f"Unknown network layout fields {unknown}; known: {sorted(fields)}.")
+        config = dict(config)
+        if config.get("reductions") is not None:
+            config["reductions"] = tuple(config["reductions"])
+        return cls(**config)
+
+    def to_dict(self):
+        """A JSON-serialisable dict (`from_dict`'s inverse)."""
+        d = dataclasses.asdict(self)
+        d["input_shape"] = list(self.input_shape)
+        d["reductions"] = None if self.reductions is None else list(self.reductions)
+        return d
+
+    def network_kwargs(self):
+        """`build_network`'s keyword arguments for this layout (the genotype aside)."""
+        if self.family == "nb201":
+            return dict(num_classes=self.num_classes, channels=self.channels,
+                        cells_per_stage=self.cells_per_stage, input_shape=self.input_shape,
+                        auxiliary=False, drop_path=False)
+        return dict(num_classes=self.num_classes, layers=self.layers, channels=self.channels,
+                    input_shape=self.input_shape, stem=self.stem,
+                    stem_multiplier=self.stem_multiplier, reductions=self.reductions,
+                    auxiliary=False, drop_path=False)
+
+    # ------------------------------------------------------------------ structure
+    def _darts_cells(self):
+        """Per cell: `(kind, s0 shape, s1 shape, channels, reduction_prev, out shape)`."""
+        h, w, c_in = self.input_shape
+        c = self.channels
+        if self.stem == "cifar":
+            s0 = s1 = (h, w, self.stem_multiplier * c)
+            reduction_prev = False
+        else:
+            h0, w0 = _half(_half(h)), _half(_half(w))
+            s0, s1 = (h0, w0, c), (_half(h0), _half(w0), c)
+            reduction_prev = True
+        cells = []
+        for i in range(self.layers):
+            reduction = i in self.reductions
+            if reduction:
+                c *= 2
+            hh, ww = (_half(s1[0]), _half(s1[1])) if reduction else s1[:2]
+            out = (hh, ww, c)
+            cells.append(("reduce" if reduction else "normal", s0, s1, c, reduction_prev, out))
+            s0, s1 = s1, (hh, ww, self.multiplier * c)
+            reduction_prev = reduction
+        return cells, s1
+
+    def stem_units(self):
+        """The stem's units."""
+        h, w, c_in = self.input_shape
+        if self.family == "nb201":
+            return [Unit("stem_conv", self.input_shape, self.channels)]
+        if self.stem == "cifar":
+            return [Unit("stem_conv", self.input_shape, self.stem_multiplier * self.channels)]
+        return [Unit("stem_imagenet", self.input_shape, self.channels, 2)]
+
+    def cell_slots(self):
+        """Every cell's edge slots and fixed units (`CellSlots`), in network order.
+
+        DARTS family: one slot per supernet edge row (`edge_endpoints(steps)`);
+        the fixed units are the two preprocessings, one `add` per node (a
+        derived node sums two edges) and the concatenation. NAS-Bench-201:
+        one slot per edge; the fixed units are the sums of a cell whose every
+        edge has an op.
+        """
+        if self.family == "nb201":
+            slots = []
+            c = self.channels
+            h, w = self.input_shape[:2]
+            edges = nb201_edges()
+            for stage in range(3):
+                if stage:
+                    c *= 2
+                    h, w = _half(h), _half(w)
+                shape = (h, w, c)
+                rows = tuple(Unit("", shape, c) for _ in edges)
+                adds = sum(max(0, i - 1) for i in range(1, 4))
+                fixed = tuple(Unit("add", shape, c, 1, 2) for _ in range(adds))
+                slots.extend(CellSlots("normal", rows, fixed) for _ in range(self.cells_per_stage))
+            return slots
+        cells, _ = self._darts_cells()
+        slots = []
+        for kind, s0, s1, c, reduction_prev, out in cells:
+            pre0 = (Unit("preprocess_reduce", s0, c, 2) if reduction_prev
+                    else Unit("preprocess_conv", s0, c))
+            pre1 = Unit("preprocess_conv", s1, c)
+            state = (s1[0], s1[1], c)
+            node = (out[0], out[1], c)
+            rows = []
+            for _, inp in edge_endpoints(self.steps):
+                if kind == "reduce" and inp < 2:
+                    rows.append(Unit("", state, c, 2))
+                else:
+                    rows.append(Unit("", node, c))
+            fixed = [pre0, pre1] + [Unit("add", node, c, 1, 2) for _ in range(self.steps)]
+            fixed.append(Unit("concat", node, c * self.multiplier, 1, self.multiplier))
+            slots.append(CellSlots(kind, tuple(rows), tuple(fixed)))
+        return slots
+
+    def head_units(self):
+        """The units after the last cell (NAS-Bench-201: with the stage reductions)."""
+        if self.family == "nb201":
+            units = []
+            h, w = self.input_shape[:2]
+            c = self.channels
+            for _ in range(2):
+                units.append(Unit("nb201_reduction", (h, w, c), 2 * c, 2))
+                c *= 2
+                h, w = _half(h), _half(w)
+            return units + [Unit("nb201_head", (h, w, c), self.num_classes)]
+        _, last = self._darts_cells()
+        return [Unit("head", last, self.num_classes)]
+
+    def candidate_units(self, primitives):
+        """Every unit a network of this layout with ops from `primitives` can contain.
+
+        Args:
+            primitives: candidate op names (a space's); `none` has no unit.
+
+        Returns:
+            A sorted list of distinct units (with the ReLU of every unit's input
+            shape, see `genotype_reads`).
+        """
+        units = set(self.stem_units()) | set(self.head_units())
+        for cell in self.cell_slots():
+            units.update(cell.fixed)
+            for row in range(len(cell.edges)):
+                units.update(u for u in (cell.unit(row, op) for op in primitives)
+                             if not is_free(u))
+        units.update([self.relu_unit(u) for u in units if u.inputs == 1])
+        return sorted(units, key=lambda u: u.key)
+
+    def genotype_units(self, genotype):
+        """The units of the network `build_network` makes from `genotype` at this layout.
+
+        DARTS family: a `Genotype` (every cell of a kind the same) or a list of
+        one per cell. NAS-Bench-201: an `NB201Genotype` (or arch string); edges
+        whose node does not reach the output are left out, as the stand-alone
+        cell leaves them out.
+
+        Args:
+            genotype: the genotype.
+
+        Returns:
+            A list of units (with repeats: one per occurrence).
+
+        Raises:
+            ValueError: for a genotype of another family or cell size.
+        """
+        return [u for u, _ in self.genotype_reads(genotype)]
+
+    def genotype_reads(self, genotype):
+        """`genotype_units` with the tensor each unit reads: `[(unit, source), ...]`.
+
+        `source` names a tensor of the network (e.g. `("cell", 3, "state", 2)`);
+        units that read the same tensor share it. TFLite's converter computes
+        a ReLU of one tensor once however many ops start with it, which
+        `LatencyTable.predict` accounts for.
+        """
+        from keras_darts.architecture.cell_genotype import CellGenotype
+        from keras_darts.architecture.genotype import Genotype
+        from keras_darts.architecture.nb201_genotype import NB201Genotype
+
+        reads = [(u, ("input",)) for u in self.stem_units()]
+        if self.family == "nb201":
+            if isinstance(genotype, str):
+                genotype = NB201Genotype.from_arch_string(genotype)
+            if not isinstance(genotype, NB201Genotype):
+                raise ValueError("A NAS-Bench-201 layout needs an NB201Genotype. Received: "
+                                 f"{type(genotype).__name__}")
+            n = len(genotype.nodes)
+            live = {n}
+            for i in range(n, 0, -1):
+                if i in live:
+                    live.update(j for op, j in genotype.nodes[i - 1] if op != "none")
+            index = {e: r for r, e in enumerate(nb201_edges())}
+            previous = ("stem",)
+            heads = iter(self.head_units())
+            slots = self.cell_slots()
+            for k, cell in enumerate(slots):
+                if k and k % self.cells_per_stage == 0:  # a stage's residual reduction
+                    reads.append((next(heads), previous))
+                    previous = ("reduction", k)
+                shape, c = cell.edges[0].input, cell.edges[0].channels
+                for i, node in enumerate(genotype.nodes, start=1):
+                    ops = [(op, j) for op, j in node if op != "none" and i in live]
+                    for op, j in ops:
+                        unit = cell.unit(index[(i, j)], op)
+                        if not is_free(unit):
+                            reads.append((unit, previous if j == 0 else ("cell", k, j)))
+                    reads.extend((Unit("add", shape, c, 1, 2), ("cell", k, i))
+                                 for _ in range(len(ops) - 1))
+                previous = ("cell", k, n)
+            return reads + [(u, previous) for u in heads]
+        cells = genotype if isinstance(genotype, (list, tuple)) else None
+        slots = self.cell_slots()
+        if cells is not None and len(cells) != len(slots):
+            raise ValueError(f"A per-cell genotype list needs {len(slots)} genotypes; "
+                             f"got {len(cells)}.")
+        endpoints = {e: r for r, e in enumerate(edge_endpoints(self.steps))}
+        # The CIFAR stem's one output is both s0 and s1 of the first cell.
+        s0, s1 = (("stem",), ("stem",)) if self.stem == "cifar" else (("stem", 0), ("stem", 1))
+        for i, cell in enumerate(slots):
+            g = genotype if cells is None else cells[i]
+            if isinstance(g, CellGenotype):
+                edges, concat = [(op, node, inp) for op, node, inp in g.edges], g.concat
+            elif isinstance(g, Genotype):
+                pairs = getattr(g, cell.kind)
+                edges = [(op, k // 2, inp) for k, (op, inp) in enumerate(pairs)]
+                concat = getattr(g, f"{cell.kind}_concat")
+            else:
+                raise ValueError("A DARTS-family layout needs a Genotype (or one per cell). "
+                                 f"Received: {type(g).__name__}")
+            steps = max((node for _, node, _ in edges), default=-1) + 1
+            if steps > self.steps:
+                raise ValueError(f"Cell {i}'s genotype has {steps} nodes; the layout has "
+                                 f"steps={self.steps}.")
+            reads += [(cell.fixed[0], s0), (cell.fixed[1], s1)]
+            node_shape = cell.fixed[2].input
+            for node in range(self.steps):
+                into = [(op, inp) for op, n, inp in edges if n == node]
+                for op, inp in into:
+                    unit = cell.unit(endpoints[(node, inp)], op)
+                    if not is_free(unit):
+                        reads.append((unit, ("cell", i, inp)))
+                reads.extend((Unit("add", node_shape, node_shape[2], 1, 2), ("cell", i, node + 2))
+                             for _ in range(len(into) - 1))
+            reads.append((Unit("concat", node_shape, node_shape[2] * len(concat), 1, len(concat)),
+                          ("cell", i, "nodes")))
+            s0, s1 = s1, ("cell", i)
+        return reads + [(u, s1) for u in self.head_units()]
+
+    def relu_unit(self, unit):
+        """The ReLU of a unit's input (what ops that start with a ReLU share)."""
+        return Unit("relu", unit.input, unit.input[2])

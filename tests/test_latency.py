@@ -1,0 +1,189 @@
+"""Latency tables: network layouts unit by unit, measuring with LiteRT, prediction, bad tables."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from keras_darts.architecture.genotype import get_genotype
+from keras_darts.baseline import sample_genotypes
+from keras_darts.latency import (
+    LatencyTable, LatencyTableError, NetworkLayout, Unit, is_free, measure_table,
+)
+from keras_darts.networks import build_network
+
+# Tiny layouts: a NAS-Bench-201 network and a 4-cell DARTS-family network of space s3.
+NB201 = NetworkLayout("nb201", (8, 8, 1), 10, channels=4, cells_per_stage=1)
+DARTS = NetworkLayout("darts", (8, 8, 1), 10, layers=4, channels=4, steps=2, multiplier=2)
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    """Tables of both layouts, float32 and int8 (few timed runs: the values are not asserted)."""
+    out = tmp_path_factory.mktemp("tables")
+    return {"nb201": measure_table(NB201, "nb201", runs=3, warmup=1,
+                                   path=str(out / "nb201.json")),
+            "s3": measure_table(DARTS, "s3", runs=3, warmup=1, path=str(out / "s3.json")),
+            "dir": out}
+
+
+def test_unit_keys_round_trip_and_reject_malformed_keys():
+    u = Unit("sep_conv_3x3", (16, 16, 32), 32, 2)
+    assert Unit.from_key(u.key) == u
+    c = Unit("concat", (4, 4, 8), 32, 1, 4)
+    assert Unit.from_key(c.key) == c
+    with pytest.raises(ValueError, match="Malformed latency unit 'sep_conv_3x3'"):
+        Unit.from_key("sep_conv_3x3")
+    assert is_free(Unit("none", (4, 4, 4), 4)) and is_free(Unit("skip_connect", (4, 4, 4), 4))
+    assert not is_free(Unit("skip_connect", (4, 4, 4), 4, 2))
+
+
+def test_layout_rejects_impossible_networks():
+    with pytest.raises(ValueError, match="Unknown cell family 'resnet'"):
+        NetworkLayout("resnet", (8, 8, 1), 10)
+    with pytest.raises(ValueError, match="channels must be a positive integer"):
+        NetworkLayout("darts", (8, 8, 1), 10, channels=0)
+    with pytest.raises(ValueError, match="multiplier"):
+        NetworkLayout("darts", (8, 8, 1), 10, steps=2, multiplier=3)
+
+
+@pytest.mark.parametrize("layout,space", [(DARTS, "s3"), (NB201, "nb201"),
+                                          (NetworkLayout("darts", (32, 32, 3), 10, layers=5,
+                                                         channels=8, stem="imagenet"), "darts")])
+def test_genotype_units_are_the_networks_ops(layout, space):
+    """The units of random genotypes are the layers `build_network` makes, shape for shape."""
+    from keras_darts.networks.layers import GenotypeCell, NB201GenotypeCell
+
+    for g in sample_genotypes(space, 3, seed=1, steps=layout.steps, multiplier=layout.multiplier):
+        units = layout.genotype_units(g)
+        model = build_network(g, **layout.network_kwargs())
+        cells = [l for l in model.layers if isinstance(l, (GenotypeCell, NB201GenotypeCell))]
+        if layout.family == "nb201":
+            built = sum(len(c.edge_layers) for c in cells)
+            ops = [u for u in units if u.op in {"nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}]
+            skip = sum(1 for c in cells for op in c.edge_layers
+                       if type(op).__name__ == "Identity")
+            assert len(ops) == built - skip
+        else:
+            ops = [u for u in units if u.op not in ("preprocess_conv", "preprocess_reduce", "add",
+                                                    "concat", "stem_conv", "stem_imagenet", "head")]
+            built = [op for c in cells for op in c.ops if type(op).__name__ != "Identity"]
+            assert len(ops) == len(built)
+            # Output shape of every cell: the concat unit's.
+            concats = [u for u in units if u.op == "concat"]
+            for c, u in zip(cells, concats):
+                assert tuple(c.output.shape[1:]) == (u.input[0], u.input[1], u.channels)
+        head = units[-1]
+        assert head.op in ("head", "nb201_head") and head.channels == 10
+
+
+def test_measured_table_covers_the_space_and_predicts_positive_sums(tables):
+    for space, layout in (("nb201", NB201), ("s3", DARTS)):
+        table = tables[space]
+        assert table.precisions == ["float32", "int8"]
+        table.check_space(table.primitives)  # every unit measured
+        assert table.device["threads"] == 1 and table.settings["runs"] == 3
+        for g in sample_genotypes(space, 3, seed=0, steps=layout.steps,
+                                  multiplier=layout.multiplier):
+            for p in ("float32", "int8"):
+                units = layout.genotype_units(g)
+                total = sum(table.ms(u, p) for u in units)
+                predicted = table.predict(g, p)
+                assert 0 < predicted <= total + 1e-9
+    # Ops that start with a ReLU are marked (their ReLU is shared in networks).
+    e = tables["nb201"].entries["float32"]
+    assert e["nor_conv_3x3@8x8x4_c4_s1"]["relu_first"] is True
+    assert e["avg_pool_3x3@8x8x4_c4_s1"]["relu_first"] is False
+
+
+def test_table_file_round_trips_and_resumes(tables):
+    path = str(tables["dir"] / "nb201.json")
+    again = LatencyTable.load(path)
+    assert again.to_dict() == tables["nb201"].to_dict()
+    g = sample_genotypes("nb201", 1, seed=3)[0]
+    assert again.predict(g) == tables["nb201"].predict(g)
+    # Measuring again into the same file measures nothing new: every value is kept.
+    seen = []
+    resumed = measure_table(NB201, "nb201", runs=3, warmup=1, path=path,
+                            progress=lambda *a: seen.append(a))
+    assert seen == [] and resumed.entries == again.entries
+
+
+def test_bad_tables_raise_clear_errors_and_write_nothing(tables, tmp_path):
+    table = tables["nb201"]
+    d = table.to_dict()
+    # A table for another space: the DARTS space's ops are missing, and named.
+    with pytest.raises(LatencyTableError, match=r"measured for space 'nb201'.*sep_conv_3x3"):
+        table.check_space(("sep_conv_3x3", "skip_connect"), DARTS)
+    with pytest.raises(LatencyTableError, match="measured for space 'nb201'"):
+        table.predict(get_genotype("DARTS_V2"), layout=NetworkLayout(
+            "darts", (8, 8, 1), 10, layers=4, channels=4))
+    # A missing shape: the unit is named.
+    key = "nor_conv_3x3@4x4x8_c8_s1"
+    broken = json.loads(json.dumps(d))
+    del broken["entries"]["float32"][key]
+    with pytest.raises(LatencyTableError, match=f"lacks 1 unit.*{key}"):
+        LatencyTable.from_dict(broken).check_space(table.primitives)
+    # A negative latency, a missing precision, not a table.
+    broken = json.loads(json.dumps(d))
+    broken["entries"]["int8"][key]["ms"] = -0.5
+    with pytest.raises(LatencyTableError, match=f"{key}.*int8.*non-negative"):
+        LatencyTable.from_dict(broken)
+    with pytest.raises(LatencyTableError, match="no 'float16' latencies"):
+        table.predict(sample_genotypes("nb201", 1)[0], "float16")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"entries": {}}))
+    with pytest.raises(LatencyTableError, match="Not a latency table"):
+        LatencyTable.load(str(bad))
+    # A failed save (here a device description JSON cannot hold) leaves no file.
+    out = tmp_path / "sub" / "t.json"
+    os.makedirs(out.parent)
+    unsaveable = LatencyTable.from_dict(d)
+    unsaveable.device["clock"] = object()
+    with pytest.raises(TypeError):
+        unsaveable.save(str(out))
+    assert os.listdir(out.parent) == []
+
+
+def test_csv_import(tables, tmp_path):
+    """Times taken elsewhere (one row per unit file) make a table like the original."""
+    table = tables["nb201"]
+    path = tmp_path / "phone.csv"
+    rows = ["unit,precision,ms,spread_ms"]
+    for p, units in table.entries.items():
+        rows += [f"{p}/{k}.tflite,{p},{v['ms']},{v['spread_ms']}" for k, v in units.items()]
+    path.write_text("\n".join(rows) + "\n")
+    imported = LatencyTable.from_csv(str(path), NB201, "nb201", table.primitives,
+                                     {"name": "phone"})
+    g = sample_genotypes("nb201", 1, seed=2)[0]
+    # Without the ReLU marks the shared ReLUs are counted in full: never below.
+    assert imported.predict(g) >= table.predict(g)
+    assert imported.device == {"name": "phone"}
+    for text, message in (
+            ("unit,ms\nx,1\n", "needs the columns"),
+            ("unit,precision,ms\nrelu@8x8x4_c4_s1,float32,-1\n", "line 2.*non-negative"),
+            ("unit,precision,ms\nrelu@8x8x4_c4_s1,fp64,1\n", "line 2: unknown precision 'fp64'"),
+            ("unit,precision,ms\nrelu,float32,1\n", "line 2: Malformed latency unit"),
+            ("unit,precision,ms\nrelu@8x8x4_c4_s1,int8,1\nrelu@8x8x4_c4_s1,int8,2\n",
+             "line 3.*given twice")):
+        path.write_text(text)
+        with pytest.raises(LatencyTableError, match=message):
+            LatencyTable.from_csv(str(path), NB201, "nb201", table.primitives)
+
+
+def test_prediction_follows_measured_network_latency(tables):
+    """Predicted and measured float32 latency rank a cheap and a costly cell the same way."""
+    from keras_darts.latency import convert_tflite, time_tflite
+
+    table = tables["nb201"]
+    cheap = "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
+    costly = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+              "nor_conv_3x3~2|")
+    measured = []
+    for g in (cheap, costly):
+        model = build_network(g, **NB201.network_kwargs())
+        measured.append(time_tflite(convert_tflite(model), runs=20)["ms"])
+    assert table.predict(cheap) < table.predict(costly)
+    assert measured[0] < measured[1]
+    assert np.isfinite(measured).all()
