@@ -203,24 +203,16 @@ def export_tflite(model, path, images, quantization=None, representative_images=
         if saved_model is None:
             saved = saved_model = tempfile.mkdtemp(prefix="keras_darts_tflite_")
             write_tflite_source(deploy, saved)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        if quantization:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantization == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        elif quantization == "int8":
+        representative = None
+        if quantization == "int8":
             calib = np.asarray(representative_images, np.float32)
 
             def representative():
                 for i in range(len(calib)):
                     yield [calib[i:i + 1]]
 
-            converter.representative_dataset = representative
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
         with open(tmp, "wb") as f:
-            f.write(converter.convert())
+            f.write(tflite_converter(saved_model, quantization, representative).convert())
         fmt = "tflite" if quantization is None else f"tflite-{quantization}"
         report = compare(_reference(deploy, images), TFLiteRunner(tmp)(images), fmt, thresholds)
         report["quantization"] = quantization or "float32"
@@ -232,6 +224,46 @@ def export_tflite(model, path, images, quantization=None, representative_images=
         if saved is not None:
             shutil.rmtree(saved, ignore_errors=True)
     return _finish(tmp, path, report, report_path)
+
+
+def tflite_converter(saved_model, quantization=None, representative=None):
+    """The TFLite converter of a batch-1 SavedModel, set up for a quantization.
+
+    Every TFLite file of the library is converted by it (`export_tflite`, and
+    the units of latency tables), so they share fusions and quantization.
+
+    Args:
+        saved_model: a SavedModel directory (`write_tflite_source`).
+        quantization: None (float32), `"float16"`, `"dynamic"` or `"int8"`
+            (full integer, int8 inputs and outputs).
+        representative: for `"int8"`, a callable yielding lists of batch-1
+            float32 inputs (the calibration data).
+
+    Returns:
+        A `tf.lite.TFLiteConverter`; call `convert()` for the flatbuffer.
+
+    Raises:
+        ValueError: for an unknown quantization, or `"int8"` without
+            calibration data.
+    """
+    import tensorflow as tf
+
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"Unknown quantization {quantization!r}. Supported: "
+                         f"{[q for q in QUANTIZATIONS if q]} or None (float32).")
+    if quantization == "int8" and representative is None:
+        raise ValueError("quantization='int8' needs calibration data (representative).")
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+    if quantization:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "int8":
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter
 
 
 def write_tflite_source(model, directory):

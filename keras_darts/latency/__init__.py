@@ -9,11 +9,12 @@
 """
 
 from keras_darts.latency.measure import (
-    convert_tflite, device_description, measure_table, time_tflite, unit_model, write_unit_models,
+    convert_tflite, device_description, measure_network, measure_table, time_tflite, unit_model,
+    write_unit_models,
 )
 from keras_darts.latency.table import PRECISIONS, LatencyTable, LatencyTableError
 from keras_darts.latency.units import FIXED_UNITS, CellSlots, NetworkLayout, Unit, is_free
 
 __all__ = ["FIXED_UNITS", "PRECISIONS", "CellSlots", "LatencyTable", "LatencyTableError",
            "NetworkLayout", "Unit", "convert_tflite", "device_description", "is_free",
-           "measure_table", "time_tflite", "unit_model", "write_unit_models"]
+           "measure_network", "measure_table", "time_tflite", "unit_model", "write_unit_models"]

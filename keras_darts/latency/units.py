@@ -329,7 +329,8 @@ class NetworkLayout:
         DARTS family: a `Genotype` (every cell of a kind the same) or a list of
         one per cell. NAS-Bench-201: an `NB201Genotype` (or arch string); edges
         whose node does not reach the output are left out, as the stand-alone
-        cell leaves them out.
+        cell leaves them out, and so are the ops of nodes that no op computes
+        (constants, which the TFLite converter folds away).
 
         Args:
             genotype: the genotype.
@@ -366,6 +367,12 @@ class NetworkLayout:
             for i in range(n, 0, -1):
                 if i in live:
                     live.update(j for op, j in genotype.nodes[i - 1] if op != "none")
+            # A node with no op from a computed node is a constant (zero, or ops of zero): the
+            # converter folds it, and every op that reads it, away.
+            constant = set()
+            for i, node in enumerate(genotype.nodes, start=1):
+                if not [j for op, j in node if op != "none" and j not in constant]:
+                    constant.add(i)
             index = {e: r for r, e in enumerate(nb201_edges())}
             previous = ("stem",)
             heads = iter(self.head_units())
@@ -376,7 +383,8 @@ class NetworkLayout:
                     previous = ("reduction", k)
                 shape, c = cell.edges[0].input, cell.edges[0].channels
                 for i, node in enumerate(genotype.nodes, start=1):
-                    ops = [(op, j) for op, j in node if op != "none" and i in live]
+                    ops = [(op, j) for op, j in node
+                           if op != "none" and i in live and j not in constant]
                     for op, j in ops:
                         unit = cell.unit(index[(i, j)], op)
                         if not is_free(unit):
@@ -410,8 +418,12 @@ class NetworkLayout:
                                  f"steps={self.steps}.")
             reads += [(cell.fixed[0], s0), (cell.fixed[1], s1)]
             node_shape = cell.fixed[2].input
+            constant = set()  # nodes without ops (FairDARTS parsers): folded, as their readers
             for node in range(self.steps):
-                into = [(op, inp) for op, n, inp in edges if n == node]
+                into = [(op, inp) for op, n, inp in edges if n == node
+                        and not op_spec(op).is_zero and inp not in constant]
+                if not into:
+                    constant.add(node + 2)
                 for op, inp in into:
                     unit = cell.unit(endpoints[(node, inp)], op)
                     if not is_free(unit):
