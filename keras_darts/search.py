@@ -132,6 +132,16 @@ class SearchConfig:
         recompute: recompute the supernet edges' activations in the backward
             pass instead of keeping them (less memory, one more forward pass of
             the edges; `SearchModel`).
+        latency_table: a latency table (JSON, `keras-darts latency-table`) of
+            the network the search is for: its expected latency under the
+            alphas is logged as `latency_ms` and, with a weight or a target,
+            is a loss on the alphas (`keras_darts.latency.LatencyObjective`).
+        latency_weight: the latency loss's weight (0: latency logged only).
+        latency_target: a latency target in ms: the loss is
+            `weight * max(0, latency / target - 1)` (None: `weight * latency /
+            latency at uniform alphas`).
+        latency_precision: the table's precision searched for (`"float32"`
+            or `"int8"`).
         settings: the method's own settings (its strategy's `Settings`).
         inner_settings: the settings of the method's stage-1 method
             (DARTS-PD's `base_method`), or None.
@@ -191,6 +201,10 @@ class SearchConfig:
     run_eagerly: bool = False
     precision: str = "float32"
     recompute: bool = False
+    latency_table: str = None
+    latency_weight: float = 0.0
+    latency_target: float = None
+    latency_precision: str = "float32"
     settings: MethodSettings = None
     inner_settings: MethodSettings = None
 
@@ -318,6 +332,7 @@ class SearchConfig:
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer. Received: {self.seed!r}")
         check_run_options(self)
+        self._validate_latency()
         check_precision(self.precision)
         check_loss_scaling_devices(self.precision, self.distribute != "default")
         if self.activation is not None:
@@ -327,6 +342,36 @@ class SearchConfig:
         for part in self._parts():
             part.validate(self)
         return self
+
+    def _validate_latency(self):
+        from keras_darts.latency import PRECISIONS, LatencyTable
+        from keras_darts.latency.objective import check_search_table
+        from keras_darts.search_space.spaces import get_search_space
+
+        if not isinstance(self.latency_weight, (int, float)) or not self.latency_weight >= 0:
+            raise ValueError("latency_weight must be >= 0. Received: "
+                             f"latency_weight={self.latency_weight!r}")
+        if self.latency_target is not None and not self.latency_target > 0:
+            raise ValueError("latency_target must be a positive number of ms. Received: "
+                             f"latency_target={self.latency_target!r}")
+        if self.latency_precision not in PRECISIONS:
+            raise ValueError(f"latency_precision must be one of {list(PRECISIONS)}. "
+                             f"Received: {self.latency_precision!r}")
+        if self.latency_table is None:
+            if self.latency_weight > 0 or self.latency_target is not None:
+                raise ValueError("latency_weight and latency_target need a latency_table "
+                                 "(keras-darts latency-table).")
+            return
+        check_search_table(LatencyTable.load(self.latency_table),
+                           get_search_space(self.space, self.op_subsets), self.steps,
+                           self.multiplier, self.latency_precision)
+
+    def latency_objective(self):
+        """The strategy's `latency` argument (None without a table)."""
+        if self.latency_table is None:
+            return None
+        return {"table": self.latency_table, "weight": self.latency_weight,
+                "target_ms": self.latency_target, "precision": self.latency_precision}
 
     def strategy_kwargs(self):
         """The constructor arguments of the method's strategy that this config sets.
@@ -345,6 +390,8 @@ class SearchConfig:
                       recompute=self.recompute)
         if self.activation is not None:
             kwargs["activation"] = self.activation
+        if self.latency_table is not None:
+            kwargs["latency"] = self.latency_objective()
         kwargs.update(self.settings.strategy_kwargs())
         return kwargs
 
@@ -739,6 +786,8 @@ def run_search(config, out_dir, verbose=1, callbacks=(), source=None):
     derivation = model.derivation_summary()
     if derivation is not None:
         summary["derivation"] = derivation
+    if model.latency_objective is not None:
+        summary["latency"] = model.latency_objective.summary(model.architecture, genotype)
     atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
     return SearchResult(genotype, model, history, summary, out_dir)
 

@@ -187,3 +187,80 @@ def test_prediction_follows_measured_network_latency(tables):
     assert table.predict(cheap) < table.predict(costly)
     assert measured[0] < measured[1]
     assert np.isfinite(measured).all()
+
+
+# ---------------------------------------------------------------------------- the latency term
+# The network of the shared tiny searches (`helpers.SEARCH`: space s3, 3 cells of 1 node, C=4).
+SEARCH_LAYOUT = NetworkLayout("darts", (8, 8, 1), 10, layers=3, channels=4, stem_multiplier=1,
+                              steps=1, multiplier=1)
+
+
+@pytest.fixture(scope="module")
+def search_table(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("search_table") / "s3.json")
+    measure_table(SEARCH_LAYOUT, "s3", precisions=("float32",), runs=3, warmup=1, path=path)
+    return path
+
+
+def test_expected_latency_of_one_hot_weights_is_the_genotypes_units(tables):
+    """At a genotype's one-hot weights the expected latency is the sum of its network's units."""
+    from keras_darts.strategies import BilevelSearch
+
+    table = tables["s3"]
+    model = BilevelSearch(num_classes=10, input_shape=(8, 8, 1), layers=4, channels=4, steps=2,
+                          multiplier=2, space="s3", latency={"table": table, "weight": 1.0})
+    objective = model.latency_objective
+    for g in sample_genotypes("s3", 3, seed=4, steps=2, multiplier=2):
+        units = DARTS.genotype_units(g)
+        expected = float(objective.expected(model.discrete_cell_weights(g)))
+        assert expected == pytest.approx(sum(table.ms(u) for u in units), rel=1e-5)
+        assert table.predict(g) <= expected + 1e-6  # shared ReLUs taken off
+    # Uniform alphas (the initial ones, nearly) give the reference.
+    assert float(objective.latency(model.architecture)) == pytest.approx(objective.reference,
+                                                                         rel=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", [m for m in __import__("keras_darts.strategies", fromlist=["x"])
+                                    .registered_strategies()])
+def test_latency_term_lowers_the_expected_latency_of_every_strategy(method, search_table,
+                                                                      tmp_path):
+    """The same search (same seed) with a heavy latency weight ends at a lower expected latency
+    than without: every strategy's alpha updates take the latency gradient."""
+    from helpers import SEARCH
+
+    from keras_darts.search import SearchConfig, run_search
+
+    latency = {}
+    for weight in (0.0, 1e4):
+        config = SearchConfig(method=method, **{**SEARCH, "max_train": 32,
+                                                "arch_learning_rate": 0.5,
+                                                "checkpoint_every": None},
+                              latency_table=search_table, latency_weight=weight)
+        result = run_search(config, str(tmp_path / f"w{weight}"), verbose=0)
+        # The part of the expected latency that the alphas move (the fixed parts aside).
+        constant = result.model.latency_objective.expected.constant
+        latency[weight] = result.summary["latency"]["expected_ms"] - constant
+        assert result.history["latency_ms"][-1] > 0
+        assert result.summary["latency"]["predicted_ms"] > 0
+    # Same seed, deterministic: without the term reaching the alphas both runs are identical.
+    assert latency[1e4] < latency[0.0], latency
+
+
+def test_bad_latency_settings_fail_before_anything_is_written(tables, search_table, tmp_path):
+    from helpers import SEARCH
+
+    from keras_darts.search import SearchConfig, run_search
+
+    out = tmp_path / "run"
+    nb201 = str(tables["dir"] / "nb201.json")
+    cases = [(dict(latency_weight=1.0), "need a latency_table"),
+             (dict(latency_table=search_table, latency_weight=-1.0), "latency_weight must be >= 0"),
+             (dict(latency_table=search_table, latency_target=0.0), "latency_target must be"),
+             (dict(latency_table=search_table, latency_precision="int8"), "no 'int8' latencies"),
+             (dict(latency_table=nb201, latency_weight=1.0), "nb201-family network"),
+             (dict(latency_table=str(tables["dir"] / "s3.json")), "steps=2, multiplier=2")]
+    for values, message in cases:
+        with pytest.raises(ValueError, match=message):
+            run_search(SearchConfig(method="darts", **SEARCH, **values), str(out), verbose=0)
+        assert not out.exists()

@@ -6,15 +6,20 @@
   device; JSON files, CSV import of times taken elsewhere.
 * `measure_table`, `time_tflite` (`measure.py`): timing units with the TFLite
   interpreter.
+* `ExpectedLatency`, `LatencyObjective` (`objective.py`): the expected latency
+  of the derived network under a supernet's mixing weights, and the latency
+  loss every search strategy can add.
 """
 
 from keras_darts.latency.measure import (
     convert_tflite, device_description, measure_network, measure_table, time_tflite, unit_model,
     write_unit_models,
 )
+from keras_darts.latency.objective import ExpectedLatency, LatencyObjective
 from keras_darts.latency.table import PRECISIONS, LatencyTable, LatencyTableError
 from keras_darts.latency.units import FIXED_UNITS, CellSlots, NetworkLayout, Unit, is_free
 
-__all__ = ["FIXED_UNITS", "PRECISIONS", "CellSlots", "LatencyTable", "LatencyTableError",
+__all__ = ["FIXED_UNITS", "PRECISIONS", "CellSlots", "ExpectedLatency", "LatencyObjective",
+           "LatencyTable", "LatencyTableError",
            "NetworkLayout", "Unit", "convert_tflite", "device_description", "is_free",
            "measure_network", "measure_table", "time_tflite", "unit_model", "write_unit_models"]

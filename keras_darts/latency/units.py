@@ -326,8 +326,9 @@ class NetworkLayout:
     def genotype_units(self, genotype):
         """The units of the network `build_network` makes from `genotype` at this layout.
 
-        DARTS family: a `Genotype` (every cell of a kind the same) or a list of
-        one per cell. NAS-Bench-201: an `NB201Genotype` (or arch string); edges
+        DARTS family: a `Genotype` (every cell of a kind the same), a list of
+        one per cell, or a D-DARTS `NetworkGenotype` (deepened to the layout's
+        cells as `build_network` deepens it). NAS-Bench-201: an `NB201Genotype` (or arch string); edges
         whose node does not reach the output are left out, as the stand-alone
         cell leaves them out, and so are the ops of nodes that no op computes
         (constants, which the TFLite converter folds away).
@@ -351,7 +352,7 @@ class NetworkLayout:
         a ReLU of one tensor once however many ops start with it, which
         `LatencyTable.predict` accounts for.
         """
-        from keras_darts.architecture.cell_genotype import CellGenotype
+        from keras_darts.architecture.cell_genotype import CellGenotype, NetworkGenotype
         from keras_darts.architecture.genotype import Genotype
         from keras_darts.architecture.nb201_genotype import NB201Genotype
 
@@ -393,6 +394,15 @@ class NetworkLayout:
                                  for _ in range(len(ops) - 1))
                 previous = ("cell", k, n)
             return reads + [(u, previous) for u in heads]
+        if isinstance(genotype, NetworkGenotype):  # D-DARTS: one cell per position
+            if len(genotype.cells) != self.layers:
+                from keras_darts.derivation.fair import deepen
+
+                genotype, _ = deepen(genotype, self.layers)
+            if tuple(genotype.reductions) != tuple(self.reductions):
+                raise ValueError(f"The genotype reduces at cells {list(genotype.reductions)}; "
+                                 f"the layout at {list(self.reductions)}.")
+            genotype = list(genotype.cells)
         cells = genotype if isinstance(genotype, (list, tuple)) else None
         slots = self.cell_slots()
         if cells is not None and len(cells) != len(slots):

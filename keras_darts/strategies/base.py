@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_darts.derivation import derive
+from keras_darts.latency.objective import LatencyObjective
 from keras_darts.optimizers import CoupledAdam, CoupledSGD, search_optimizers
 from keras_darts.registry import Registry
 from keras_darts.search_space.shared_calls import share_edge_traces
@@ -105,6 +106,12 @@ class SearchModel(keras.Model):
             supernet's layers compute in that dtype with float32 variables;
             alphas, mixing weights, BatchNorm statistics and losses stay float32,
             and float16 gradients are loss-scaled (`keras_darts.utils.precision`).
+        latency: a latency loss (`keras_darts.latency.LatencyObjective`, or its
+            dict: `{"table": path, "weight": w, "target_ms": None, "precision":
+            "float32"}`): the expected TFLite latency of the table's network
+            under the current alphas, added to the architecture gradients of
+            every strategy (`add_latency_gradients`) and logged as
+            `latency_ms`. None: accuracy alone.
         recompute: keep only each supernet edge's input and output for the backward
             pass and recompute the rest there (`tf.recompute_grad` over the edges'
             shared traces, `share_edge_traces`): much less memory for one more
@@ -164,7 +171,7 @@ class SearchModel(keras.Model):
                  reductions=None, partial_channels=1, edge_normalization=False,
                  activation="softmax", temperature=1.0, per_cell_alphas=False,
                  alpha_init_scale=1e-3, alpha_init_value=0.0, grad_clip=5.0, seed=None,
-                 precision="float32", recompute=False, **kwargs):
+                 precision="float32", recompute=False, latency=None, **kwargs):
         super().__init__(**kwargs)
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be positive or None. Received: grad_clip={grad_clip!r}")
@@ -190,6 +197,13 @@ class SearchModel(keras.Model):
         self.grad_clip = grad_clip
         self.precision = self.supernet_spec.precision
         self.network, self.architecture = self.supernet_spec.build()
+        #: the latency loss (`keras_darts.latency.LatencyObjective`), or None.
+        self.latency_objective = LatencyObjective.create(latency)
+        if self.latency_objective is not None:
+            self.latency_objective.bind(self.supernet_spec, self.architecture,
+                                        self.network.cell_types)
+            self._config["latency"] = self.latency_objective.get_config()
+            self.latency_tracker = keras.metrics.Mean(name="latency_ms")
         #: float16's dynamic loss scale (None for float32 and bfloat16), made in `build`.
         self.loss_scale = None
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -416,6 +430,9 @@ class SearchModel(keras.Model):
         grads = fill_none_gradients(grads, variables)
         if not reduced:
             grads = all_reduce_sum(grads)
+        if (self.latency_objective is not None and self.latency_objective.weight > 0
+                and optimizer is not self.optimizer):
+            grads = self.add_latency_gradients(grads, variables)
 
         def apply():
             clipped = grads
@@ -430,6 +447,31 @@ class SearchModel(keras.Model):
             apply()
         else:  # float16: skip an update with overflowed gradients, adjust the scale
             self.loss_scale.apply_if_finite(grads, apply)
+
+    def add_latency_gradients(self, grads, variables):
+        """Adds the latency loss's gradient to global architecture gradients.
+
+        Every strategy steps its alphas through `apply_gradients`, so the
+        latency term (`latency` in the constructor) reaches every method here,
+        whatever its own losses: the loss depends on the alphas only, the same
+        on every replica, and is added once to the gradients summed over
+        replicas.
+
+        Args:
+            grads: gradients of `variables`, summed over replicas.
+            variables: architecture variables (all, or one cell's for D-DARTS).
+
+        Returns:
+            The gradients with the latency loss's added (unchanged for
+            variables that are not alphas).
+        """
+        arch = {id(v) for v in self.arch_variables}
+        if not variables or not all(id(v) in arch for v in variables):
+            return grads
+        with tf.GradientTape() as tape:
+            loss = self.latency_objective.loss(self.architecture)
+        extra = fill_none_gradients(tape.gradient(loss, list(variables)), variables)
+        return [g + ops.cast(e, g.dtype) for g, e in zip(grads, extra)]
 
     def gradients(self, tape, target, sources):
         """`tape.gradient(target, sources)`, loss-scaled under float16 mixed precision.
@@ -540,12 +582,15 @@ class SearchModel(keras.Model):
         if arch_loss is not None:
             self.arch_loss_tracker.update_state(arch_loss)
         self.entropy_tracker.update_state(self.architecture.entropy())
+        if self.latency_objective is not None:
+            self.latency_tracker.update_state(self.latency_objective.latency(self.architecture))
         return {m.name: m.result() for m in self.metrics}
 
     @property
     def metrics(self):
         arch = [self.arch_loss_tracker] if self.reports_arch_loss else []
-        return [self.loss_tracker, self.accuracy_tracker, *arch, self.entropy_tracker]
+        latency = [self.latency_tracker] if self.latency_objective is not None else []
+        return [self.loss_tracker, self.accuracy_tracker, *arch, self.entropy_tracker, *latency]
 
     def unpack_bilevel(self, data):
         """Splits a `((x_t, y_t), (x_v, y_v))` batch, with a clear error otherwise."""
