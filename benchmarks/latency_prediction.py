@@ -65,6 +65,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results",
                                                       "latency_prediction_2cpu.json"))
     args = parser.parse_args(argv)
@@ -77,7 +78,8 @@ def main(argv=None):
 
     results = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                            "python": platform.python_version()},
-               "settings": {"threads": args.threads, "runs": args.runs, "seed": args.seed},
+               "settings": {"threads": args.threads, "runs": args.runs, "passes": args.passes,
+                            "seed": args.seed},
                "layouts": {}}
     if os.path.exists(args.out):
         with open(args.out) as f:
@@ -90,7 +92,7 @@ def main(argv=None):
         table_path = os.path.splitext(args.out)[0] + f"_{name}_table.json"
         t = time.time()
         table = measure_table(layout, space, threads=args.threads, runs=args.runs,
-                              path=table_path)
+                              passes=args.passes, path=table_path)
         entry.setdefault("table_s", round(time.time() - t, 1))
         entry["table_units"] = len(table.entries["float32"])
         table = LatencyTable.load(table_path)
@@ -100,7 +102,8 @@ def main(argv=None):
             if key in done:
                 continue
             model = build_network(g, **layout.network_kwargs())
-            measured = measure_network(model, threads=args.threads, runs=args.runs)
+            measured = measure_network(model, threads=args.threads, runs=args.runs,
+                                       passes=args.passes)
             entry["records"].append({
                 "genotype": key,
                 "predicted_ms": {p: round(table.predict(g, p), 5) for p in PRECISIONS},

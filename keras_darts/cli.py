@@ -5,6 +5,8 @@ Subcommands:
     train     train a genotype's network stand-alone (`keras-darts train --genotype DARTS_V2`)
     export    export a trained network to SavedModel / ONNX / TFLite with parity checks
     profile   parameters, multiply-adds and measured latency of a genotype's network
+    latency-table  time a search space's ops on this device's TFLite (or import times)
+    latency   a genotype's predicted (and measured) TFLite latency from a latency table
     genotype  show, validate or draw a genotype (`keras-darts genotype DARTS_V2 --plot out/`)
     baseline  rank a searched cell among random cells of its space, trained identically
     compare   trained networks side by side: accuracy, size, TFLite latency, training time
@@ -281,6 +283,127 @@ def _run_profile(args):
     return 0
 
 
+def _latency_table_parser(sub):
+    from keras_darts.training import TRAIN_PRESETS
+
+    p = sub.add_parser(
+        "latency-table", help="measure (or import) a latency table for hardware-aware search",
+        description="Time every candidate op of a search space at every input size, channel "
+                    "count and stride of a network, and its fixed parts (stem, cell "
+                    "preprocessing, sums, concatenations, head), with the TFLite interpreter "
+                    "(float32 and int8, batch 1, fixed threads; median and interquartile range "
+                    "over repeated runs after warm-up), and save them as JSON with the "
+                    "device's description. `--write-units` writes the unit models to time "
+                    "elsewhere (e.g. on a phone with TFLite's benchmark_model) and `--import` "
+                    "reads those times back from CSV (columns unit, precision, ms, spread_ms). "
+                    "Use the table with `keras-darts search --latency-table`.")
+    p.add_argument("--space", default="darts", help="the search space (its candidate ops)")
+    p.add_argument("--op-subsets", help="JSON file of per-edge op subsets (space s1)")
+    p.add_argument("--preset", default="small", choices=sorted(TRAIN_PRESETS),
+                   help="the network: a training preset's (cells, channels, stem, input), with "
+                        "the cells of the search preset of that name (default: small)")
+    for flag in ("layers", "channels", "steps", "multiplier", "cells-per-stage",
+                 "num-classes", "stem-multiplier"):
+        p.add_argument(f"--{flag}", type=int, help=f"override the preset's {flag}")
+    p.add_argument("--stem", choices=("cifar", "imagenet"), help="override the preset's stem")
+    p.add_argument("--input-shape", type=int, nargs=3, metavar=("H", "W", "C"))
+    p.add_argument("--precisions", nargs="+", default=["float32", "int8"],
+                   choices=["float32", "int8"])
+    p.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
+    p.add_argument("--runs", type=int, default=100, help="timed runs per unit (default 100)")
+    p.add_argument("--warmup", type=int, default=20, help="untimed runs first (default 20)")
+    p.add_argument("--import", dest="import_csv", metavar="CSV",
+                   help="build the table from times measured elsewhere instead of here")
+    p.add_argument("--device", help="with --import: a description of the device the times "
+                                    "come from")
+    p.add_argument("--write-units", metavar="DIR",
+                   help="write every unit as DIR/<precision>/<unit>.tflite instead of timing")
+    p.add_argument("--out", help="the table's JSON file (resumed if it exists)")
+    return p
+
+
+def _run_latency_table(args):
+    from keras_darts.latency import (
+        LatencyTable, NetworkLayout, measure_table, write_unit_models,
+    )
+    from keras_darts.search_space.spaces import get_search_space
+
+    space = get_search_space(args.space, args.op_subsets)
+    overrides = {k: getattr(args, k) for k in ("layers", "channels", "steps", "multiplier",
+                                                "cells_per_stage", "num_classes",
+                                                "stem_multiplier", "stem")}
+    if args.input_shape:
+        overrides["input_shape"] = tuple(args.input_shape)
+    if space.family == "nb201":
+        overrides = {k: v for k, v in overrides.items()
+                     if k in ("channels", "cells_per_stage", "num_classes", "input_shape")}
+    layout = NetworkLayout.from_preset(args.preset, space, **overrides)
+    if args.write_units:
+        files = write_unit_models(layout, space, args.write_units, args.precisions)
+        print(f"{len(files)} unit models in {args.write_units}: time each on the device and "
+              "import the times with --import CSV (columns unit, precision, ms, spread_ms).")
+        return 0
+    if not args.out:
+        raise ValueError("latency-table needs --out (the table's JSON file).")
+    if args.import_csv:
+        table = LatencyTable.from_csv(args.import_csv, layout, space.name, space.primitives,
+                                      {"description": args.device} if args.device else None)
+        table.check_space(space.primitives, layout, table.precisions[0])
+        table.save(args.out)
+    else:
+        def progress(done, total, what):
+            print(f"\r{done}/{total} {what:<60s}", end="", flush=True)
+
+        table = measure_table(layout, space, precisions=args.precisions, threads=args.threads,
+                              warmup=args.warmup, runs=args.runs, path=args.out,
+                              progress=progress)
+        print()
+    counts = ", ".join(f"{len(table.entries[p])} {p}" for p in table.precisions)
+    print(f"Latency table of space {space.name!r} for {layout.to_dict()}: {counts} units "
+          f"-> {args.out}")
+    return 0
+
+
+def _latency_parser(sub):
+    p = sub.add_parser(
+        "latency", help="a genotype's predicted (and measured) TFLite latency",
+        description="Predict a genotype's network latency from a latency table (the sum of its "
+                    "units), and with --measure export it to TFLite and time it the same way.")
+    p.add_argument("genotype", help="a published name, a genotype.json or an arch string")
+    p.add_argument("--table", required=True, help="a latency table (keras-darts latency-table)")
+    p.add_argument("--measure", action="store_true", help="also export and time the network")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+def _run_latency(args):
+    import json
+
+    from keras_darts.architecture.genotype import get_genotype
+    from keras_darts.latency import LatencyTable, measure_network
+
+    table = LatencyTable.load(args.table)
+    genotype = args.genotype if args.genotype.startswith("|") else get_genotype(args.genotype)
+    result = {"predicted_ms": {p: round(table.predict(genotype, p), 4)
+                               for p in table.precisions}}
+    if args.measure:
+        from keras_darts.networks import build_network
+
+        model = build_network(genotype, **table.layout.network_kwargs())
+        threads = table.settings.get("threads", 1)
+        measured = measure_network(model, table.precisions, threads=threads)
+        result["measured_ms"] = {p: v["ms"] for p, v in measured.items()}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for p in table.precisions:
+        line = f"{p:8s} predicted {result['predicted_ms'][p]:8.4f} ms"
+        if args.measure:
+            line += f"   measured {result['measured_ms'][p]:8.4f} ms"
+        print(line)
+    return 0
+
+
 def _genotype_parser(sub):
     p = sub.add_parser("genotype", help="show, validate or draw a genotype",
                        description="Show a published genotype or a genotype.json, validate it, "
@@ -485,6 +608,8 @@ def main(argv=None):
     _train_parser(sub).set_defaults(func=_run_train)
     _export_parser(sub).set_defaults(func=_run_export)
     _profile_parser(sub).set_defaults(func=_run_profile)
+    _latency_table_parser(sub).set_defaults(func=_run_latency_table)
+    _latency_parser(sub).set_defaults(func=_run_latency)
     _genotype_parser(sub).set_defaults(func=_run_genotype)
     _baseline_parser(sub).set_defaults(func=_run_baseline)
     _compare_parser(sub).set_defaults(func=_run_compare)

@@ -463,14 +463,16 @@ class PathTuner(keras_tuner.engine.base_tuner.BaseTuner):
 
 
 # ---------------------------------------------------------------------- results
-def pareto_front(records):
-    """The records not dominated in (fewer parameters, higher accuracy).
+def pareto_front(records, cost="params", score="accuracy"):
+    """The records not dominated in (lower `cost`, higher `score`).
 
     Args:
-        records: dicts with `"params"` and `"accuracy"`.
+        records: dicts with the `cost` and `score` keys.
+        cost: the key to minimise (parameters; a latency in ms ...).
+        score: the key to maximise.
 
     Returns:
-        The front, by increasing parameters (and accuracy).
+        The front, by increasing cost (and score).
 
     Example:
 
@@ -479,10 +481,10 @@ def pareto_front(records):
     [{'params': 1, 'accuracy': 0.5}, {'params': 3, 'accuracy': 0.9}]
     """
     front, best = [], -np.inf
-    for r in sorted(records, key=lambda r: (r["params"], -r["accuracy"])):
-        if r["accuracy"] > best:
+    for r in sorted(records, key=lambda r: (r[cost], -r[score])):
+        if r[score] > best:
             front.append(r)
-            best = r["accuracy"]
+            best = r[score]
     return front
 
 

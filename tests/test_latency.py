@@ -264,3 +264,46 @@ def test_bad_latency_settings_fail_before_anything_is_written(tables, search_tab
         with pytest.raises(ValueError, match=message):
             run_search(SearchConfig(method="darts", **SEARCH, **values), str(out), verbose=0)
         assert not out.exists()
+
+
+def test_cli_measures_imports_and_predicts(tmp_path):
+    """`keras-darts latency-table` measures a table (and writes unit models, and imports their
+    times); `keras-darts latency` predicts and measures a genotype's network; bad input fails
+    with a message and no file."""
+    import subprocess
+
+    from helpers import child_env, cli, run_cli
+
+    sizes = ["--space", "nb201", "--preset", "nb201-small", "--channels", "4",
+             "--input-shape", "8", "8", "1"]
+    table = tmp_path / "t.json"
+    out = run_cli("latency-table", *sizes, "--runs", "3", "--warmup", "1",
+                  "--precisions", "float32", "--out", str(table))
+    assert "float32 units" in out.stdout
+    loaded = LatencyTable.load(str(table))
+    assert loaded.layout == NetworkLayout("nb201", (8, 8, 1), 10, channels=4, cells_per_stage=1)
+    arch = "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
+    out = run_cli("latency", arch, "--table", str(table), "--measure", "--json")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["predicted_ms"]["float32"] == pytest.approx(loaded.predict(arch), abs=1e-4)
+    assert result["measured_ms"]["float32"] > 0
+    # Unit models to time elsewhere, and their times imported back.
+    units = tmp_path / "units"
+    run_cli("latency-table", *sizes, "--precisions", "float32", "--write-units", str(units))
+    files = sorted(os.listdir(units / "float32"))
+    assert files == sorted(k + ".tflite" for k in loaded.entries["float32"])
+    csv_path = tmp_path / "times.csv"
+    csv_path.write_text("unit,precision,ms\n" + "".join(
+        f"float32/{name},float32,0.5\n" for name in files))
+    imported = tmp_path / "phone.json"
+    run_cli("latency-table", *sizes, "--import", str(csv_path), "--device", "a phone",
+            "--out", str(imported))
+    assert LatencyTable.load(str(imported)).device == {"description": "a phone"}
+    # A CSV that lacks a unit: the error names it, nothing is written.
+    csv_path.write_text("unit,precision,ms\n" + "".join(
+        f"float32/{name},float32,0.5\n" for name in files[1:]))
+    bad = tmp_path / "bad.json"
+    proc = subprocess.run(cli("latency-table", *sizes, "--import", str(csv_path), "--out",
+                              str(bad)), capture_output=True, text=True, env=child_env())
+    assert proc.returncode == 2 and files[0][:-len(".tflite")] in proc.stderr
+    assert not bad.exists()

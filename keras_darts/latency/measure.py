@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from keras_darts.latency.table import PRECISIONS, LatencyTable, LatencyTableError
-from keras_darts.latency.units import FIXED_UNITS, is_free
+from keras_darts.latency.units import FIXED_UNITS, PAIR, is_free
 
 
 def device_description(threads):
@@ -96,6 +96,9 @@ def unit_model(unit):
     elif unit.op == "nb201_head":
         x = layers.ReLU()(batch_norm(True)(x, training=False))
         out = layers.Dense(c)(layers.GlobalAveragePooling2D()(x))
+    elif unit.op.endswith(PAIR):
+        op = unit.op[:-len(PAIR)]
+        out = [build_op(op, c, unit.stride, affine=True)(x, training=False) for _ in range(2)]
     else:
         out = build_op(unit.op, c, unit.stride, affine=True)(x, training=False)
     return keras.Model(inputs, out)
@@ -129,66 +132,102 @@ def convert_tflite(model, precision="float32", seed=0, calibration=8):
     if precision not in PRECISIONS:
         raise LatencyTableError(f"Unknown precision {precision!r}; known: {list(PRECISIONS)}.")
     shapes = [(1,) + tuple(t.shape[1:]) for t in model.inputs]
-    representative = None
-    if precision == "int8":
-        rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
 
-        def representative():
-            for _ in range(calibration):
-                yield [rng.normal(size=s).astype("float32") for s in shapes]
+    def representative():
+        for _ in range(calibration):
+            yield [rng.normal(size=s).astype("float32") for s in shapes]
 
     source = tempfile.mkdtemp(prefix="keras_darts_unit_")
     try:
         signature = [tf.TensorSpec(s, tf.float32) for s in shapes]
         model.export(source, format="tf_saved_model", verbose=False,
                      input_signature=[signature] if len(signature) > 1 else signature)
-        return tflite_converter(source, None if precision == "float32" else precision,
-                                representative).convert()
+        if precision == "float32":
+            return tflite_converter(source).convert()
+        return tflite_converter(source, precision, representative).convert()
     finally:
         shutil.rmtree(source, ignore_errors=True)
 
 
-def time_tflite(model, threads=1, warmup=20, runs=100, seed=0):
+class TFLiteTimer:
+    """A TFLite model loaded once and timed as often as asked: `invoke()` at batch 1.
+
+    Inputs are random (seeded) and set once, before timing. Each `time` call
+    is one pass: warm-up runs, then timed runs. A shared machine has slow
+    spells of seconds to minutes; `best` keeps the pass with the lowest
+    median, so that units and networks timed at different moments are
+    compared in the machine's steady state (other load only adds time).
+
+    Args:
+        model: TFLite bytes or a `.tflite` path.
+        threads: the interpreter's threads.
+        seed: seed of the random input.
+
+    Example:
+
+    >>> timer = TFLiteTimer("model.tflite")  # doctest: +SKIP
+    >>> timer.best([timer.time(20, 100) for _ in range(3)])  # doctest: +SKIP
+    {'ms': 0.2, 'spread_ms': 0.004, 'runs': 100, 'passes': 3}
+    """
+
+    def __init__(self, model, threads=1, seed=0):
+        from ai_edge_litert.interpreter import Interpreter
+
+        if isinstance(model, (bytes, bytearray)):
+            self.interp = Interpreter(model_content=bytes(model), num_threads=threads)
+        else:
+            self.interp = Interpreter(model_path=str(model), num_threads=threads)
+        self.interp.allocate_tensors()
+        rng = np.random.default_rng(seed)
+        for d in self.interp.get_input_details():
+            if np.issubdtype(d["dtype"], np.integer):
+                x = rng.integers(-100, 100, size=d["shape"]).astype(d["dtype"])
+            else:
+                x = rng.normal(size=d["shape"]).astype(d["dtype"])
+            self.interp.set_tensor(d["index"], x)
+
+    def time(self, warmup=20, runs=100):
+        """One pass; returns `(median ms, interquartile range ms, runs)`."""
+        for _ in range(warmup):
+            self.interp.invoke()
+        times = np.empty(runs)
+        for i in range(runs):
+            t = time.perf_counter()
+            self.interp.invoke()
+            times[i] = time.perf_counter() - t
+        q1, med, q3 = np.percentile(times, [25, 50, 75]) * 1e3
+        return float(med), float(q3 - q1), runs
+
+    @staticmethod
+    def best(passes):
+        """The pass with the lowest median, as a table entry (`ms`, `spread_ms`, ...)."""
+        med, spread, runs = min(passes)
+        return {"ms": round(med, 5), "spread_ms": round(spread, 5), "runs": runs,
+                "passes": len(passes)}
+
+
+def time_tflite(model, threads=1, warmup=20, runs=100, seed=0, passes=1):
     """Times `invoke()` of a TFLite model at batch 1 (inputs set once, before).
 
     Args:
         model: TFLite bytes or a `.tflite` path.
         threads: the interpreter's threads.
-        warmup: untimed runs first.
-        runs: timed runs.
+        warmup: untimed runs first, in every pass.
+        runs: timed runs per pass.
         seed: seed of the random input.
+        passes: passes; the one with the lowest median is kept (`TFLiteTimer`).
 
     Returns:
-        `{"ms": median, "spread_ms": interquartile range, "runs": runs}`.
+        `{"ms": median, "spread_ms": interquartile range, "runs": runs, "passes": passes}`.
 
     Example:
 
     >>> time_tflite("runs/demo/export/model_float32.tflite")["ms"]  # doctest: +SKIP
     0.201
     """
-    from ai_edge_litert.interpreter import Interpreter
-
-    if isinstance(model, (bytes, bytearray)):
-        interp = Interpreter(model_content=bytes(model), num_threads=threads)
-    else:
-        interp = Interpreter(model_path=str(model), num_threads=threads)
-    interp.allocate_tensors()
-    rng = np.random.default_rng(seed)
-    for d in interp.get_input_details():
-        if np.issubdtype(d["dtype"], np.integer):
-            x = rng.integers(-100, 100, size=d["shape"]).astype(d["dtype"])
-        else:
-            x = rng.normal(size=d["shape"]).astype(d["dtype"])
-        interp.set_tensor(d["index"], x)
-    for _ in range(warmup):
-        interp.invoke()
-    times = np.empty(runs)
-    for i in range(runs):
-        t = time.perf_counter()
-        interp.invoke()
-        times[i] = time.perf_counter() - t
-    q1, med, q3 = np.percentile(times, [25, 50, 75]) * 1e3
-    return {"ms": round(float(med), 5), "spread_ms": round(float(q3 - q1), 5), "runs": runs}
+    timer = TFLiteTimer(model, threads, seed)
+    return timer.best([timer.time(warmup, runs) for _ in range(passes)])
 
 
 def starts_with_relu(model):
@@ -208,7 +247,8 @@ def starts_with_relu(model):
     return bool(ops) and ops[0]["op_name"] == "RELU" and set(ops[0]["inputs"]) <= inputs
 
 
-def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100, seed=0):
+def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100, passes=3,
+                    seed=0):
     """Measured latency of a network as deployed: exported to TFLite, then timed as units are.
 
     The deployable network (auxiliary head excluded) goes through
@@ -219,7 +259,8 @@ def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100
     Args:
         model: a Keras network (e.g. from `build_network`).
         precisions: any of `"float32"`, `"int8"`.
-        threads, warmup, runs: as `time_tflite`.
+        threads, warmup, runs, passes: as `time_tflite` (the precisions' passes
+            alternate).
         seed: seed of the random images.
 
     Returns:
@@ -238,7 +279,7 @@ def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100
     deploy = inference_model(model)
     shape = tuple(deploy.inputs[0].shape[1:])
     images = np.random.default_rng(seed).normal(size=(8,) + shape).astype("float32")
-    out = {}
+    timers = {}
     with tempfile.TemporaryDirectory() as tmp:
         for p in precisions:
             path = os.path.join(tmp, f"model_{p}.tflite")
@@ -250,18 +291,22 @@ def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100
                 export_tflite(deploy, path, images)
             else:
                 raise ValueError(f"Unknown precision {p!r}; known: {list(PRECISIONS)}.")
-            out[p] = time_tflite(path, threads, warmup, runs, seed)
-    return out
+            timers[p] = (TFLiteTimer(path, threads, seed), [])
+        for _ in range(passes):
+            for timer, results in timers.values():
+                results.append(timer.time(warmup, runs))
+    return {p: TFLiteTimer.best(results) for p, (_, results) in timers.items()}
 
 
-def _settings(threads, warmup, runs):
-    return {"threads": threads, "warmup": warmup, "runs": runs, "batch": 1,
-            "timing": "invoke() only, median and interquartile range",
+def _settings(threads, warmup, runs, passes):
+    return {"threads": threads, "warmup": warmup, "runs": runs, "passes": passes, "batch": 1,
+            "timing": "invoke() only; median and interquartile range of the pass with the "
+                      "lowest median",
             "int8": "full integer (int8 inputs and outputs), calibrated on random inputs"}
 
 
 def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads=1, warmup=20,
-                  runs=100, path=None, progress=None):
+                  runs=100, passes=3, path=None, progress=None):
     """Measures a latency table: every unit a network of `layout` over a space's ops can have.
 
     With `path`, the table is written after every unit (atomically), and a
@@ -275,7 +320,11 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
         precisions: any of `"float32"`, `"int8"`.
         threads: interpreter threads (fixed for every unit).
         warmup: untimed runs per unit.
-        runs: timed runs per unit.
+        runs: timed runs per unit and pass.
+        passes: passes over every unit measured in this call, spread over the
+            whole measurement (the first as each unit is converted, the others
+            after all are); each unit keeps its pass with the lowest median,
+            so that a slow spell of the machine does not stay in the table.
         path: where to write the table as it fills, or None.
         progress: a callable `progress(done, total, key)`, or None.
 
@@ -301,11 +350,11 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
     for p in precisions:
         if p not in PRECISIONS:
             raise ValueError(f"Unknown precision {p!r}; known: {list(PRECISIONS)}.")
-    for name in ("threads", "runs"):
+    for name in ("threads", "runs", "passes"):
         v = locals()[name]
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer. Received: {name}={v!r}")
-    settings = _settings(threads, warmup, runs)
+    settings = _settings(threads, warmup, runs, passes)
     device = device_description(threads)
     table = LatencyTable(layout, space.name, primitives, {p: {} for p in precisions}, device,
                          settings)
@@ -318,6 +367,7 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
     units = layout.candidate_units(primitives)
     total = len(units) * len(precisions)
     done = 0
+    timers = {}  # (precision, key): (timer, passes so far)
     for unit in units:
         todo = [p for p in precisions if unit.key not in table.entries[p]]
         done += len(precisions) - len(todo)
@@ -326,14 +376,23 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
         model = unit_model(unit)
         for p in todo:
             flatbuffer = convert_tflite(model, p)
-            stats = time_tflite(flatbuffer, threads, warmup, runs)
-            stats["relu_first"] = starts_with_relu(flatbuffer)
-            table.entries[p][unit.key] = stats
+            timer = TFLiteTimer(flatbuffer, threads)
+            timers[(p, unit.key)] = (timer, [timer.time(warmup, runs)])
+            table.entries[p][unit.key] = {**TFLiteTimer.best(timers[(p, unit.key)][1]),
+                                          "relu_first": starts_with_relu(flatbuffer)}
             done += 1
             if path:
                 table.save(path)
             if progress:
                 progress(done, total, f"{unit.key} {p}")
+    for i in range(1, passes if timers else 1):
+        for (p, key), (timer, results) in timers.items():
+            results.append(timer.time(warmup, runs))
+            table.entries[p][key].update(TFLiteTimer.best(results))
+        if path:
+            table.save(path)
+        if progress:
+            progress(done, total, f"pass {i + 1} of {passes}")
     return table
 
 
@@ -371,5 +430,5 @@ def write_unit_models(layout, space, directory, precisions=PRECISIONS, primitive
     return files
 
 
-__all__ = ["FIXED_UNITS", "convert_tflite", "device_description", "is_free", "measure_network",
+__all__ = ["FIXED_UNITS", "TFLiteTimer", "convert_tflite", "device_description", "is_free", "measure_network",
            "measure_table", "starts_with_relu", "time_tflite", "unit_model", "write_unit_models"]

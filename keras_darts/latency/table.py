@@ -14,7 +14,7 @@ import json
 import math
 import os
 
-from keras_darts.latency.units import FIXED_UNITS, NetworkLayout, Unit, is_free
+from keras_darts.latency.units import FIXED_UNITS, NetworkLayout, Unit, is_free, pair_unit
 
 FORMAT = "keras_darts.latency_table"
 PRECISIONS = ("float32", "int8")
@@ -159,9 +159,11 @@ class LatencyTable:
     def predict(self, genotype, precision="float32", layout=None):
         """Predicted latency (ms) of a genotype's network: the sum of its units.
 
-        Units that start with a ReLU (`"relu_first"` in the table) and read
-        the same tensor count that ReLU once, as the converted network
-        computes it once.
+        As TFLite's converter computes a value once, ops without weights of
+        the same tensors (pools, sums) count once, and units that start with a
+        ReLU (`"relu_first"` in the table) and read the same tensor count that
+        ReLU once (`NetworkLayout.genotype_reads`); identical ops with weights
+        on one tensor count at their pair's time per two (`pair_unit`).
 
         Args:
             genotype: a genotype (see `NetworkLayout.genotype_units`).
@@ -176,18 +178,31 @@ class LatencyTable:
         """
         layout = layout or self.layout
         reads = layout.genotype_reads(genotype)
-        self.check([u for u, _ in reads], precision, "this genotype's network")
+        self.check([u for u, _, _ in reads], precision, "this genotype's network")
         entries = self._units(precision)
-        total = sum(self.ms(u, precision) for u, _ in reads)
-        # A ReLU that several ops apply to one tensor is computed once (TFLite's converter
-        # merges them): each op's time counts it, so all but one are taken off.
-        shared = {}
-        for u, source in reads:
-            if not is_free(u) and entries[u.key].get("relu_first"):
+        total, seen, shared = 0.0, set(), {}
+        for u, source, value in reads:
+            if value in seen:  # computed already (an op without weights of the same tensors)
+                continue
+            seen.add(value)
+            total += self.ms(u, precision)
+            if entries[u.key].get("relu_first"):
                 shared.setdefault(source, []).append(u)
+        # Ops that start with a ReLU and read one tensor: the ReLU is computed once (TFLite's
+        # converter merges them), and identical ops there are counted at their pair's time.
         for units in shared.values():
-            if len(units) > 1:
-                total -= (len(units) - 1) * self.ms(layout.relu_unit(units[0]), precision)
+            relus = 0.0
+            for key in sorted({u.key for u in units}):
+                unit = next(u for u in units if u.key == key)
+                k = sum(1 for u in units if u.key == key)
+                pair = pair_unit(unit).key
+                if k > 1 and pair in entries:
+                    total += k * (entries[pair]["ms"] / 2 - entries[key]["ms"])
+                    relus += k / 2  # a pair's time holds one ReLU
+                else:
+                    relus += k
+            if relus > 1:
+                total -= (relus - 1) * self.ms(layout.relu_unit(units[0]), precision)
         return float(total)
 
     # ------------------------------------------------------------------ files

@@ -36,6 +36,32 @@ FIXED_UNITS = {
 """The fixed parts of networks that a latency table times besides the candidate ops."""
 
 
+_SHARED = ("add", "concat", "relu")
+"""Fixed units without weights: the same unit of the same tensors is computed once."""
+
+
+PAIR = ".pair"
+"""The suffix of a pair unit's op (`pair_unit`)."""
+
+
+def pair_unit(unit):
+    """Two of `unit`'s op (each with its weights) on one input: `op.pair`.
+
+    Several identical ops on one tensor are not always as fast as one op
+    times their number: they share the input's ReLU, and TFLite's converter
+    then also shares a dilated convolution's space-to-batch step, which stops
+    it fusing those convolutions (about 50% slower on this CPU). A table
+    times the pair, and a network's identical ops on one tensor are counted at
+    the pair's time per two.
+
+    Example:
+
+    >>> pair_unit(Unit("dil_conv_3x3", (8, 8, 16), 16)).key
+    'dil_conv_3x3.pair@8x8x16_c16_s1'
+    """
+    return dataclasses.replace(unit, op=unit.op + PAIR)
+
+
 def is_free(unit):
     """Whether a unit leaves no op in a network: `none`, or an identity op at stride 1.
 
@@ -45,7 +71,7 @@ def is_free(unit):
     >>> is_free(skip), is_free(dataclasses.replace(skip, stride=2))
     (True, False)
     """
-    if unit.op in FIXED_UNITS:
+    if unit.op in FIXED_UNITS or unit.op.endswith(PAIR):
         return False
     spec = op_spec(unit.op)
     return spec.is_zero or (spec.is_identity and unit.stride == 1)
@@ -185,6 +211,56 @@ class NetworkLayout:
                                  f"({self.steps}).")
 
     @classmethod
+    def from_preset(cls, preset, space, **overrides):
+        """The network a training preset trains, for a search space's cells.
+
+        The sizes (cells, channels, stem) are the training preset's
+        (`keras_darts.training.TRAIN_PRESETS`), the input and classes its
+        dataset's; a DARTS-family cell has the nodes of the search preset of
+        the same name (`small`: 3 nodes, 3 concatenated; the others 4 and 4),
+        as `keras-darts search --preset P` derives them.
+
+        Args:
+            preset: a training preset (`"cifar"`, `"imagenet"`, `"small"`,
+                `"nb201"`, `"nb201-small"`).
+            space: a search-space name or `SearchSpace` (its cell family).
+            **overrides: other field values (None: the preset's).
+
+        Returns:
+            A `NetworkLayout`.
+
+        Raises:
+            ValueError: for an unknown preset or space, or impossible sizes.
+
+        Example:
+
+        >>> NetworkLayout.from_preset("small", "darts").steps
+        3
+        """
+        from keras_darts.data import dataset_info
+        from keras_darts.search import PRESETS
+        from keras_darts.search_space.spaces import SearchSpace, get_search_space
+        from keras_darts.training import TRAIN_PRESETS
+
+        if preset not in TRAIN_PRESETS:
+            raise ValueError(f"Unknown training preset {preset!r}; known: {sorted(TRAIN_PRESETS)}.")
+        if not isinstance(space, SearchSpace):
+            space = get_search_space(space)
+        train = TRAIN_PRESETS[preset]
+        info = dataset_info(train["dataset"])
+        search = PRESETS.get("paper" if preset == "cifar" else preset, {})
+        values = dict(family=space.family, input_shape=info.image_shape,
+                      num_classes=info.num_classes, channels=train["channels"])
+        if space.family == "nb201":
+            values["cells_per_stage"] = train.get("cells_per_stage", 5)
+        else:
+            values.update(layers=train["layers"], stem=train["stem"],
+                          steps=search.get("steps") or 4,
+                          multiplier=search.get("multiplier") or 4)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @classmethod
     def from_dict(cls, config):
         """The layout of `to_dict`'s output (e.g. a table's `network`)."""
         fields = {f.name for f in dataclasses.fields(cls)}
@@ -311,15 +387,17 @@ class NetworkLayout:
             primitives: candidate op names (a space's); `none` has no unit.
 
         Returns:
-            A sorted list of distinct units (with the ReLU of every unit's input
-            shape, see `genotype_reads`).
+            A sorted list of distinct units: with the ReLU of every unit's input
+            shape, and every candidate op with weights also as a pair
+            (`pair_unit`; see `LatencyTable.predict`).
         """
         units = set(self.stem_units()) | set(self.head_units())
         for cell in self.cell_slots():
             units.update(cell.fixed)
             for row in range(len(cell.edges)):
-                units.update(u for u in (cell.unit(row, op) for op in primitives)
-                             if not is_free(u))
+                edge = [u for u in (cell.unit(row, op) for op in primitives) if not is_free(u)]
+                units.update(edge)
+                units.update(pair_unit(u) for u in edge if not op_spec(u.op).parameter_free)
         units.update([self.relu_unit(u) for u in units if u.inputs == 1])
         return sorted(units, key=lambda u: u.key)
 
@@ -342,21 +420,45 @@ class NetworkLayout:
         Raises:
             ValueError: for a genotype of another family or cell size.
         """
-        return [u for u, _ in self.genotype_reads(genotype)]
+        return [u for u, _, _ in self.genotype_reads(genotype)]
 
     def genotype_reads(self, genotype):
-        """`genotype_units` with the tensor each unit reads: `[(unit, source), ...]`.
+        """`genotype_units` with what each unit reads and computes: `[(unit, source, value)]`.
 
-        `source` names a tensor of the network (e.g. `("cell", 3, "state", 2)`);
-        units that read the same tensor share it. TFLite's converter computes
-        a ReLU of one tensor once however many ops start with it, which
-        `LatencyTable.predict` accounts for.
+        `source` and `value` name tensors of the network by what computes them
+        (value numbering): an op without weights (a pool, a sum, a
+        concatenation) of the same tensors computes the same value wherever it
+        appears, and TFLite's converter computes it once; an op with weights
+        is a value of its own. A ReLU that several ops apply to one `source`
+        is likewise computed once. `LatencyTable.predict` counts each value
+        once and each shared ReLU once.
         """
         from keras_darts.architecture.cell_genotype import CellGenotype, NetworkGenotype
         from keras_darts.architecture.genotype import Genotype
         from keras_darts.architecture.nb201_genotype import NB201Genotype
 
-        reads = [(u, ("input",)) for u in self.stem_units()]
+        reads = []
+        counter = iter(range(1 << 30))
+
+        def apply(unit, source):
+            """Appends `unit` on `source`; returns the value it computes (None: no op)."""
+            if is_free(unit):
+                return source  # an identity (or `none`, never read): the tensor itself
+            shared = unit.op in _SHARED or (unit.op not in FIXED_UNITS
+                                            and op_spec(unit.op).parameter_free)
+            value = (unit.key, source) if shared else ("weights", next(counter))
+            reads.append((unit, source, value))
+            return value
+
+        def total(unit, values):
+            """Sums `values` (a node): one `add` per extra term, the sum a value of its terms."""
+            value = values[0]
+            for v in values[1:]:
+                value = ("sum", tuple(sorted((value, v), key=repr)))
+                reads.append((unit, v, value))
+            return value
+
+        stem = [apply(u, ("input",)) for u in self.stem_units()]
         if self.family == "nb201":
             if isinstance(genotype, str):
                 genotype = NB201Genotype.from_arch_string(genotype)
@@ -375,25 +477,22 @@ class NetworkLayout:
                 if not [j for op, j in node if op != "none" and j not in constant]:
                     constant.add(i)
             index = {e: r for r, e in enumerate(nb201_edges())}
-            previous = ("stem",)
             heads = iter(self.head_units())
-            slots = self.cell_slots()
-            for k, cell in enumerate(slots):
+            x = stem[0]
+            for k, cell in enumerate(self.cell_slots()):
                 if k and k % self.cells_per_stage == 0:  # a stage's residual reduction
-                    reads.append((next(heads), previous))
-                    previous = ("reduction", k)
+                    x = apply(next(heads), x)
                 shape, c = cell.edges[0].input, cell.edges[0].channels
+                nodes = [x]
                 for i, node in enumerate(genotype.nodes, start=1):
-                    ops = [(op, j) for op, j in node
-                           if op != "none" and i in live and j not in constant]
-                    for op, j in ops:
-                        unit = cell.unit(index[(i, j)], op)
-                        if not is_free(unit):
-                            reads.append((unit, previous if j == 0 else ("cell", k, j)))
-                    reads.extend((Unit("add", shape, c, 1, 2), ("cell", k, i))
-                                 for _ in range(len(ops) - 1))
-                previous = ("cell", k, n)
-            return reads + [(u, previous) for u in heads]
+                    values = [apply(cell.unit(index[(i, j)], op), nodes[j]) for op, j in node
+                              if op != "none" and i in live and j not in constant]
+                    nodes.append(total(Unit("add", shape, c, 1, 2), values) if values
+                                 else ("constant", k, i))
+                x = nodes[n]
+            for u in heads:
+                x = apply(u, x)
+            return reads
         if isinstance(genotype, NetworkGenotype):  # D-DARTS: one cell per position
             if len(genotype.cells) != self.layers:
                 from keras_darts.derivation.fair import deepen
@@ -410,7 +509,7 @@ class NetworkLayout:
                              f"got {len(cells)}.")
         endpoints = {e: r for r, e in enumerate(edge_endpoints(self.steps))}
         # The CIFAR stem's one output is both s0 and s1 of the first cell.
-        s0, s1 = (("stem",), ("stem",)) if self.stem == "cifar" else (("stem", 0), ("stem", 1))
+        s0, s1 = (stem[0], stem[0]) if self.stem == "cifar" else (("stem", 0), ("stem", 1))
         for i, cell in enumerate(slots):
             g = genotype if cells is None else cells[i]
             if isinstance(g, CellGenotype):
@@ -426,24 +525,20 @@ class NetworkLayout:
             if steps > self.steps:
                 raise ValueError(f"Cell {i}'s genotype has {steps} nodes; the layout has "
                                  f"steps={self.steps}.")
-            reads += [(cell.fixed[0], s0), (cell.fixed[1], s1)]
+            states = [apply(cell.fixed[0], s0), apply(cell.fixed[1], s1)]
             node_shape = cell.fixed[2].input
-            constant = set()  # nodes without ops (FairDARTS parsers): folded, as their readers
+            add = Unit("add", node_shape, node_shape[2], 1, 2)
             for node in range(self.steps):
-                into = [(op, inp) for op, n, inp in edges if n == node
-                        and not op_spec(op).is_zero and inp not in constant]
-                if not into:
-                    constant.add(node + 2)
-                for op, inp in into:
-                    unit = cell.unit(endpoints[(node, inp)], op)
-                    if not is_free(unit):
-                        reads.append((unit, ("cell", i, inp)))
-                reads.extend((Unit("add", node_shape, node_shape[2], 1, 2), ("cell", i, node + 2))
-                             for _ in range(len(into) - 1))
-            reads.append((Unit("concat", node_shape, node_shape[2] * len(concat), 1, len(concat)),
-                          ("cell", i, "nodes")))
-            s0, s1 = s1, ("cell", i)
-        return reads + [(u, s1) for u in self.head_units()]
+                values = [apply(cell.unit(endpoints[(node, inp)], op), states[inp])
+                          for op, n, inp in edges if n == node and not op_spec(op).is_zero
+                          and not (isinstance(states[inp], tuple) and states[inp][0] == "zero")]
+                # A node without ops (FairDARTS parsers) is a constant: folded, as its readers.
+                states.append(total(add, values) if values else ("zero", i, node))
+            out = Unit("concat", node_shape, node_shape[2] * len(concat), 1, len(concat))
+            s0, s1 = s1, apply(out, tuple(states[k] for k in concat))
+        for u in self.head_units():
+            s1 = apply(u, s1)
+        return reads
 
     def relu_unit(self, unit):
         """The ReLU of a unit's input (what ops that start with a ReLU share)."""
