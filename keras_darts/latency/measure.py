@@ -230,21 +230,32 @@ def time_tflite(model, threads=1, warmup=20, runs=100, seed=0, passes=1):
     return timer.best([timer.time(warmup, runs) for _ in range(passes)])
 
 
-def starts_with_relu(model):
-    """Whether a TFLite model's first op is a ReLU of its input (an op that ops can share).
+FUSES_ACTIVATION = ("CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "FULLY_CONNECTED")
+"""TFLite ops into which the converter fuses a following ReLU."""
+
+
+def graph_ends(model):
+    """How a unit's TFLite graph begins and ends, for what networks of units share.
 
     Args:
         model: TFLite bytes.
 
     Returns:
-        A bool.
+        `{"relu_first": the first op is a ReLU of the input (ops reading one
+        tensor share it), "fusable_output": the op computing the output fuses
+        a following ReLU (`FUSES_ACTIVATION`)}`.
     """
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_content=bytes(model))
     ops = interp._get_ops_details()
     inputs = {d["index"] for d in interp.get_input_details()}
-    return bool(ops) and ops[0]["op_name"] == "RELU" and set(ops[0]["inputs"]) <= inputs
+    outputs = {d["index"] for d in interp.get_output_details()}
+    last = [op for op in ops if set(op["outputs"]) & outputs]
+    return {"relu_first": bool(ops) and ops[0]["op_name"] == "RELU"
+            and set(ops[0]["inputs"]) <= inputs,
+            "fusable_output": bool(last) and all(op["op_name"] in FUSES_ACTIVATION
+                                                 for op in last)}
 
 
 def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100, passes=3,
@@ -379,7 +390,7 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
             timer = TFLiteTimer(flatbuffer, threads)
             timers[(p, unit.key)] = (timer, [timer.time(warmup, runs)])
             table.entries[p][unit.key] = {**TFLiteTimer.best(timers[(p, unit.key)][1]),
-                                          "relu_first": starts_with_relu(flatbuffer)}
+                                          **graph_ends(flatbuffer)}
             done += 1
             if path:
                 table.save(path)
@@ -430,5 +441,6 @@ def write_unit_models(layout, space, directory, precisions=PRECISIONS, primitive
     return files
 
 
-__all__ = ["FIXED_UNITS", "TFLiteTimer", "convert_tflite", "device_description", "is_free", "measure_network",
-           "measure_table", "starts_with_relu", "time_tflite", "unit_model", "write_unit_models"]
+__all__ = ["FIXED_UNITS", "TFLiteTimer", "convert_tflite", "device_description", "is_free",
+           "graph_ends", "measure_network", "measure_table", "time_tflite", "unit_model",
+           "write_unit_models"]

@@ -162,8 +162,12 @@ class LatencyTable:
         As TFLite's converter computes a value once, ops without weights of
         the same tensors (pools, sums) count once, and units that start with a
         ReLU (`"relu_first"` in the table) and read the same tensor count that
-        ReLU once (`NetworkLayout.genotype_reads`); identical ops with weights
-        on one tensor count at their pair's time per two (`pair_unit`).
+        ReLU once, or not at all where every reader of the tensor starts with
+        it and the op computing the tensor fuses it (`"fusable_output"`:
+        a convolution, a sum) (`NetworkLayout.genotype_reads`); identical ops
+        with weights on one tensor count at their pair's time per two
+        (`pair_unit`). A table imported without those marks counts every
+        unit in full.
 
         Args:
             genotype: a genotype (see `NetworkLayout.genotype_units`).
@@ -180,30 +184,40 @@ class LatencyTable:
         reads = layout.genotype_reads(genotype)
         self.check([u for u, _, _ in reads], precision, "this genotype's network")
         entries = self._units(precision)
-        total, seen, shared = 0.0, set(), {}
-        for u, source, value in reads:
-            if value in seen:  # computed already (an op without weights of the same tensors)
+        total, producer, readers = 0.0, {}, {}
+        for u, sources, value in reads:
+            if value in producer:  # computed already (an op without weights of the same tensors)
                 continue
-            seen.add(value)
+            producer[value] = u
             total += self.ms(u, precision)
-            if entries[u.key].get("relu_first"):
-                shared.setdefault(source, []).append(u)
-        # Ops that start with a ReLU and read one tensor: the ReLU is computed once (TFLite's
-        # converter merges them), and identical ops there are counted at their pair's time.
-        for units in shared.values():
-            relus = 0.0
-            for key in sorted({u.key for u in units}):
-                unit = next(u for u in units if u.key == key)
-                k = sum(1 for u in units if u.key == key)
-                pair = pair_unit(unit).key
-                if k > 1 and pair in entries:
-                    total += k * (entries[pair]["ms"] / 2 - entries[key]["ms"])
-                    relus += k / 2  # a pair's time holds one ReLU
-                else:
-                    relus += k
-            if relus > 1:
-                total -= (relus - 1) * self.ms(layout.relu_unit(units[0]), precision)
+            for source in sources:
+                readers.setdefault(source, []).append(u)
+        for source, units in readers.items():
+            first = [u for u in units if entries[u.key].get("relu_first")]
+            if first:
+                total -= self._shared_relus(first, entries, layout, precision,
+                                            fused=len(first) == len(units) and entries.get(
+                                                getattr(producer.get(source), "key", None),
+                                                {}).get("fusable_output", False))
         return float(total)
+
+    def _shared_relus(self, units, entries, layout, precision, fused):
+        """The time to take off for the ReLUs that `units` (all starting with one) apply to
+        one tensor: the converter computes one ReLU, or none where every reader of the
+        tensor starts with it and the op computing it fuses it (`fusable_output`);
+        identical ops count at their pair's time, which holds one ReLU per two."""
+        counted = 0.0
+        extra = 0.0
+        for key in sorted({u.key for u in units}):
+            k = sum(1 for u in units if u.key == key)
+            pair = pair_unit(Unit.from_key(key)).key
+            if k > 1 and pair in entries:
+                extra += k * (entries[key]["ms"] - entries[pair]["ms"] / 2)
+                counted += k / 2
+            else:
+                counted += k
+        keep = 0.0 if fused else 1.0
+        return extra + max(0.0, counted - keep) * self.ms(layout.relu_unit(units[0]), precision)
 
     # ------------------------------------------------------------------ files
     def to_dict(self):

@@ -406,10 +406,11 @@ class NetworkLayout:
 
         DARTS family: a `Genotype` (every cell of a kind the same), a list of
         one per cell, or a D-DARTS `NetworkGenotype` (deepened to the layout's
-        cells as `build_network` deepens it). NAS-Bench-201: an `NB201Genotype` (or arch string); edges
-        whose node does not reach the output are left out, as the stand-alone
-        cell leaves them out, and so are the ops of nodes that no op computes
-        (constants, which the TFLite converter folds away).
+        cells as `build_network` deepens it). NAS-Bench-201: an `NB201Genotype`
+        (or arch string); edges whose node does not reach the output are left
+        out, as the stand-alone cell leaves them out, and so are the ops of
+        nodes that no op computes (constants, which the TFLite converter folds
+        away).
 
         Args:
             genotype: the genotype.
@@ -423,15 +424,16 @@ class NetworkLayout:
         return [u for u, _, _ in self.genotype_reads(genotype)]
 
     def genotype_reads(self, genotype):
-        """`genotype_units` with what each unit reads and computes: `[(unit, source, value)]`.
+        """`genotype_units` with what each unit reads and computes: `[(unit, sources, value)]`.
 
-        `source` and `value` name tensors of the network by what computes them
-        (value numbering): an op without weights (a pool, a sum, a
-        concatenation) of the same tensors computes the same value wherever it
-        appears, and TFLite's converter computes it once; an op with weights
-        is a value of its own. A ReLU that several ops apply to one `source`
-        is likewise computed once. `LatencyTable.predict` counts each value
-        once and each shared ReLU once.
+        `sources` (a tuple) and `value` name tensors of the network by what
+        computes them (value numbering): an op without weights (a pool, a sum,
+        a concatenation) of the same tensors computes the same value wherever
+        it appears, and TFLite's converter computes it once; an op with
+        weights is a value of its own. `LatencyTable.predict` counts each
+        value once, and a ReLU that several ops apply to one tensor once (or
+        not at all where the converter fuses it into the op computing that
+        tensor).
         """
         from keras_darts.architecture.cell_genotype import CellGenotype, NetworkGenotype
         from keras_darts.architecture.genotype import Genotype
@@ -440,22 +442,23 @@ class NetworkLayout:
         reads = []
         counter = iter(range(1 << 30))
 
-        def apply(unit, source):
-            """Appends `unit` on `source`; returns the value it computes (None: no op)."""
+        def apply(unit, *sources):
+            """Appends `unit` reading `sources`; returns the value it computes."""
             if is_free(unit):
-                return source  # an identity (or `none`, never read): the tensor itself
+                return sources[0]  # an identity (or `none`, never read): the tensor itself
             shared = unit.op in _SHARED or (unit.op not in FIXED_UNITS
                                             and op_spec(unit.op).parameter_free)
-            value = (unit.key, source) if shared else ("weights", next(counter))
-            reads.append((unit, source, value))
+            value = (unit.key, sources) if shared else ("weights", next(counter))
+            reads.append((unit, sources, value))
             return value
 
         def total(unit, values):
             """Sums `values` (a node): one `add` per extra term, the sum a value of its terms."""
             value = values[0]
             for v in values[1:]:
-                value = ("sum", tuple(sorted((value, v), key=repr)))
-                reads.append((unit, v, value))
+                pair = tuple(sorted((value, v), key=repr))
+                reads.append((unit, pair, ("sum", pair)))
+                value = ("sum", pair)
             return value
 
         stem = [apply(u, ("input",)) for u in self.stem_units()]
@@ -535,7 +538,7 @@ class NetworkLayout:
                 # A node without ops (FairDARTS parsers) is a constant: folded, as its readers.
                 states.append(total(add, values) if values else ("zero", i, node))
             out = Unit("concat", node_shape, node_shape[2] * len(concat), 1, len(concat))
-            s0, s1 = s1, apply(out, tuple(states[k] for k in concat))
+            s0, s1 = s1, apply(out, *(states[k] for k in concat))
         for u in self.head_units():
             s1 = apply(u, s1)
         return reads
