@@ -26,6 +26,8 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reproducibility import save_results  # noqa: E402
 
 LAYOUTS = {
     # The demo's network: NAS-Bench-201 cells at CPU size on the embedded dataset.
@@ -50,13 +52,6 @@ def _summary(records, precision):
             "mean_relative_error": round(float(rel.mean()), 4),
             "max_relative_error": round(float(rel.max()), 4),
             "measured_ms_range": [round(float(meas.min()), 4), round(float(meas.max()), 4)]}
-
-
-def save(results, out):
-    tmp = out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=1)
-    os.replace(tmp, out)
 
 
 def main(argv=None):
@@ -112,7 +107,7 @@ def main(argv=None):
                                            passes=args.passes)
                 record["rounds"].append({p: measured[p]["ms"] for p in PRECISIONS})
                 entry["records"] = list(records.values())
-                save(results, args.out)
+                save_results(results, args.out)
         tables = [LatencyTable.load(os.path.splitext(args.out)[0] + f"_{name}_table_{r}.json")
                   for r in range(args.rounds)]
         table = tables[0]
@@ -129,7 +124,7 @@ def main(argv=None):
             record["measured_ms"] = {p: min(r[p] for r in record["rounds"]) for p in PRECISIONS}
         entry["records"] = [records[k] for k in keys]
         entry["summary"] = {p: _summary(entry["records"], p) for p in PRECISIONS}
-        save(results, args.out)
+        save_results(results, args.out)
         print(name, json.dumps(entry["summary"]), flush=True)
     print(json.dumps({n: e.get("summary") for n, e in results["layouts"].items()}, indent=1))
 

@@ -23,13 +23,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-
-
-def save(results, out):
-    tmp = out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=1)
-    os.replace(tmp, out)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reproducibility import save_results  # noqa: E402
 
 
 def plot(records, path, precision="float32"):
@@ -125,7 +120,7 @@ def main(argv=None):
                 "measured_ms": {p: v["ms"] for p, v in measured.items()},
                 "search_s": round(search_s, 1), "train_s": round(summary["wall_s"], 1)}
             results["records"].append(record)
-            save(results, args.out)
+            save_results(results, args.out)
             print(json.dumps(record), flush=True)
     if args.plot:
         plot(results["records"], args.plot, args.precision)
