@@ -45,11 +45,15 @@ def check_search_table(table, space, steps, multiplier, precision="float32"):
 class ExpectedLatency:
     """Expected latency (ms) of the network a table is for, from a supernet's mixing weights.
 
-    For edge `e` of a cell with mixing weights `w` over the ops it may derive
-    (active ops; DARTS family without `none`), the expected op latency is
-    `sum_o w_o L_o / sum_o w_o`, with `L_o` the table's latency of op `o` at
-    that edge's shape and stride in the target network (0 for `none` and a
-    stride-1 skip). DARTS-family nodes keep their 2 strongest incoming edges:
+    For edge `e` of a cell with mixing weights `w` over its active ops other
+    than `none`, the expected op latency is `sum_o w_o L_o / sum_o w_o`, with
+    `L_o` the table's latency of op `o` at that edge's shape and stride in the
+    target network (0 for a stride-1 skip). `none` takes no part: the DARTS
+    top-2 rule never derives it, and in NAS-Bench-201 cells its alpha has no
+    accuracy gradient under a sigmoid (its output is zero whatever its
+    weight), so any latency pressure on it would make every edge `none`
+    (measured: a Single-DARTS search with weight 0.05 derived an all-`none`
+    cell); the latency term trades the other ops against each other. DARTS-family nodes keep their 2 strongest incoming edges:
     an edge counts with `min(1, 2 s_e / sum_node s)`, `s_e` its largest weight
     (times its edge weight under edge normalisation), as the top-2 rule ranks
     edges; nodes with two inputs keep both. The fixed parts (stem,
@@ -110,10 +114,10 @@ class ExpectedLatency:
         self.sources = sorted(per_source)
         self.latencies = [per_source[s] for s in self.sources]
         zero = np.array([op_spec(p).is_zero for p in primitives])
-        self.usable = []
-        for s in self.sources:
-            mask = np.asarray(masks[cell_types[s]], bool)
-            self.usable.append(mask & ~zero[None, :] if self.family == "darts" else mask)
+        # `none` takes no part: its alpha has no accuracy gradient under a sigmoid (its output
+        # is zero whatever its weight), so any latency pressure on it would win every edge.
+        self.usable = [np.asarray(masks[cell_types[s]], bool) & ~zero[None, :]
+                       for s in self.sources]
         self.nodes = None
         if self.family == "darts":
             self.nodes = [[r for r, (node, _) in enumerate(edge_endpoints(spec.steps))

@@ -36,6 +36,21 @@ FIXED_UNITS = {
 """The fixed parts of networks that a latency table times besides the candidate ops."""
 
 
+def _constant(value):
+    return isinstance(value, tuple) and value[:1] == ("constant",)
+
+
+def _live(reads, output):
+    """The reads whose values the network's output depends on (the converter drops the rest;
+    a constant output leaves nothing)."""
+    live, needed = [], {output}
+    for unit, sources, value in reversed(reads):
+        if value in needed:
+            live.append((unit, sources, value))
+            needed.update(sources)
+    return live[::-1]
+
+
 _SHARED = ("add", "concat", "relu")
 """Fixed units without weights: the same unit of the same tensors is computed once."""
 
@@ -407,10 +422,10 @@ class NetworkLayout:
         DARTS family: a `Genotype` (every cell of a kind the same), a list of
         one per cell, or a D-DARTS `NetworkGenotype` (deepened to the layout's
         cells as `build_network` deepens it). NAS-Bench-201: an `NB201Genotype`
-        (or arch string); edges whose node does not reach the output are left
-        out, as the stand-alone cell leaves them out, and so are the ops of
-        nodes that no op computes (constants, which the TFLite converter folds
-        away).
+        (or arch string). As in the converted network, ops whose result does
+        not reach the output are left out, and so are ops of constants (nodes
+        no op computes, and what only they feed: the converter folds them; a
+        network whose output is a constant has no unit).
 
         Args:
             genotype: the genotype.
@@ -446,6 +461,8 @@ class NetworkLayout:
             """Appends `unit` reading `sources`; returns the value it computes."""
             if is_free(unit):
                 return sources[0]  # an identity (or `none`, never read): the tensor itself
+            if all(_constant(s) for s in sources):
+                return ("constant", unit.key, sources)  # folded by the converter
             shared = unit.op in _SHARED or (unit.op not in FIXED_UNITS
                                             and op_spec(unit.op).parameter_free)
             value = (unit.key, sources) if shared else ("weights", next(counter))
@@ -469,16 +486,6 @@ class NetworkLayout:
                 raise ValueError("A NAS-Bench-201 layout needs an NB201Genotype. Received: "
                                  f"{type(genotype).__name__}")
             n = len(genotype.nodes)
-            live = {n}
-            for i in range(n, 0, -1):
-                if i in live:
-                    live.update(j for op, j in genotype.nodes[i - 1] if op != "none")
-            # A node with no op from a computed node is a constant (zero, or ops of zero): the
-            # converter folds it, and every op that reads it, away.
-            constant = set()
-            for i, node in enumerate(genotype.nodes, start=1):
-                if not [j for op, j in node if op != "none" and j not in constant]:
-                    constant.add(i)
             index = {e: r for r, e in enumerate(nb201_edges())}
             heads = iter(self.head_units())
             x = stem[0]
@@ -488,14 +495,17 @@ class NetworkLayout:
                 shape, c = cell.edges[0].input, cell.edges[0].channels
                 nodes = [x]
                 for i, node in enumerate(genotype.nodes, start=1):
-                    values = [apply(cell.unit(index[(i, j)], op), nodes[j]) for op, j in node
-                              if op != "none" and i in live and j not in constant]
+                    values = [apply(cell.unit(index[(i, j)], op), nodes[j])
+                              for op, j in node if op != "none"]
+                    # A node with no op of a computed tensor is a constant (zero, or ops of
+                    # zero): the converter folds it, and every op that reads it, away.
+                    values = [v for v in values if not _constant(v)]
                     nodes.append(total(Unit("add", shape, c, 1, 2), values) if values
                                  else ("constant", k, i))
                 x = nodes[n]
             for u in heads:
                 x = apply(u, x)
-            return reads
+            return _live(reads, x)
         if isinstance(genotype, NetworkGenotype):  # D-DARTS: one cell per position
             if len(genotype.cells) != self.layers:
                 from keras_darts.derivation.fair import deepen
@@ -533,15 +543,15 @@ class NetworkLayout:
             add = Unit("add", node_shape, node_shape[2], 1, 2)
             for node in range(self.steps):
                 values = [apply(cell.unit(endpoints[(node, inp)], op), states[inp])
-                          for op, n, inp in edges if n == node and not op_spec(op).is_zero
-                          and not (isinstance(states[inp], tuple) and states[inp][0] == "zero")]
+                          for op, n, inp in edges if n == node and not op_spec(op).is_zero]
+                values = [v for v in values if not _constant(v)]
                 # A node without ops (FairDARTS parsers) is a constant: folded, as its readers.
-                states.append(total(add, values) if values else ("zero", i, node))
+                states.append(total(add, values) if values else ("constant", i, node))
             out = Unit("concat", node_shape, node_shape[2] * len(concat), 1, len(concat))
             s0, s1 = s1, apply(out, *(states[k] for k in concat))
         for u in self.head_units():
             s1 = apply(u, s1)
-        return reads
+        return _live(reads, s1)
 
     def relu_unit(self, unit):
         """The ReLU of a unit's input (what ops that start with a ReLU share)."""
