@@ -6,25 +6,33 @@ import os
 import numpy as np
 import pytest
 
+from helpers import same_worker
+
 from keras_darts.architecture.genotype import get_genotype
 from keras_darts.baseline import sample_genotypes
 from keras_darts.latency import (
     LatencyTable, LatencyTableError, NetworkLayout, Unit, is_free, measure_table,
 )
 from keras_darts.networks import build_network
+from keras_darts.strategies import registered_strategies
 
-# Tiny layouts: a NAS-Bench-201 network and a 4-cell DARTS-family network of space s3.
+# Tiny layouts: a NAS-Bench-201 network, a 4-cell DARTS-family network of space s3 (structure
+# only), and the network of the shared tiny searches (`helpers.SEARCH`: s3, 3 cells of 1 node).
 NB201 = NetworkLayout("nb201", (8, 8, 1), 10, channels=4, cells_per_stage=1)
 DARTS = NetworkLayout("darts", (8, 8, 1), 10, layers=4, channels=4, steps=2, multiplier=2)
+SEARCH_LAYOUT = NetworkLayout("darts", (8, 8, 1), 10, layers=3, channels=4, stem_multiplier=1,
+                              steps=1, multiplier=1)
 
 
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory):
-    """Tables of both layouts, float32 and int8 (few timed runs: the values are not asserted)."""
+    """The NAS-Bench-201 table (float32 and int8) and the tiny searches' (float32), measured
+    once for every test of the group (few timed runs: the values are not asserted)."""
     out = tmp_path_factory.mktemp("tables")
     return {"nb201": measure_table(NB201, "nb201", runs=3, warmup=1,
                                    path=str(out / "nb201.json")),
-            "s3": measure_table(DARTS, "s3", runs=3, warmup=1, path=str(out / "s3.json")),
+            "s3": measure_table(SEARCH_LAYOUT, "s3", precisions=("float32",), runs=3,
+                                warmup=1, path=str(out / "s3.json")),
             "dir": out}
 
 
@@ -78,15 +86,17 @@ def test_genotype_units_are_the_networks_ops(layout, space):
         assert head.op in ("head", "nb201_head") and head.channels == 10
 
 
+@same_worker("latency-tables")
 def test_measured_table_covers_the_space_and_predicts_positive_sums(tables):
-    for space, layout in (("nb201", NB201), ("s3", DARTS)):
+    assert tables["nb201"].precisions == ["float32", "int8"]
+    assert tables["s3"].precisions == ["float32"]
+    for space, layout in (("nb201", NB201), ("s3", SEARCH_LAYOUT)):
         table = tables[space]
-        assert table.precisions == ["float32", "int8"]
         table.check_space(table.primitives)  # every unit measured
         assert table.device["threads"] == 1 and table.settings["runs"] == 3
         for g in sample_genotypes(space, 3, seed=0, steps=layout.steps,
                                   multiplier=layout.multiplier):
-            for p in ("float32", "int8"):
+            for p in table.precisions:
                 units = layout.genotype_units(g)
                 total = sum(table.ms(u, p) for u in units)
                 predicted = table.predict(g, p)
@@ -97,6 +107,7 @@ def test_measured_table_covers_the_space_and_predicts_positive_sums(tables):
     assert e["avg_pool_3x3@8x8x4_c4_s1"]["relu_first"] is False
 
 
+@same_worker("latency-tables")
 def test_table_file_round_trips_and_resumes(tables):
     path = str(tables["dir"] / "nb201.json")
     again = LatencyTable.load(path)
@@ -110,6 +121,7 @@ def test_table_file_round_trips_and_resumes(tables):
     assert seen == [] and resumed.entries == again.entries
 
 
+@same_worker("latency-tables")
 def test_bad_tables_raise_clear_errors_and_write_nothing(tables, tmp_path):
     table = tables["nb201"]
     d = table.to_dict()
@@ -146,6 +158,7 @@ def test_bad_tables_raise_clear_errors_and_write_nothing(tables, tmp_path):
     assert os.listdir(out.parent) == []
 
 
+@same_worker("latency-tables")
 def test_csv_import(tables, tmp_path):
     """Times taken elsewhere (one row per unit file) make a table like the original."""
     table = tables["nb201"]
@@ -172,6 +185,7 @@ def test_csv_import(tables, tmp_path):
             LatencyTable.from_csv(str(path), NB201, "nb201", table.primitives)
 
 
+@same_worker("latency-tables")
 def test_prediction_follows_measured_network_latency(tables):
     """Predicted and measured float32 latency rank a cheap and a costly cell the same way."""
     from keras_darts.latency import convert_tflite, time_tflite
@@ -190,28 +204,24 @@ def test_prediction_follows_measured_network_latency(tables):
 
 
 # ---------------------------------------------------------------------------- the latency term
-# The network of the shared tiny searches (`helpers.SEARCH`: space s3, 3 cells of 1 node, C=4).
-SEARCH_LAYOUT = NetworkLayout("darts", (8, 8, 1), 10, layers=3, channels=4, stem_multiplier=1,
-                              steps=1, multiplier=1)
-
-
 @pytest.fixture(scope="module")
-def search_table(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("search_table") / "s3.json")
-    measure_table(SEARCH_LAYOUT, "s3", precisions=("float32",), runs=3, warmup=1, path=path)
-    return path
+def search_table(tables):
+    """The tiny searches' table file."""
+    return str(tables["dir"] / "s3.json")
 
 
+@same_worker("latency-tables")
 def test_expected_latency_of_one_hot_weights_is_the_genotypes_units(tables):
     """At a genotype's one-hot weights the expected latency is the sum of its network's units."""
     from keras_darts.strategies import BilevelSearch
 
     table = tables["s3"]
-    model = BilevelSearch(num_classes=10, input_shape=(8, 8, 1), layers=4, channels=4, steps=2,
-                          multiplier=2, space="s3", latency={"table": table, "weight": 1.0})
+    model = BilevelSearch(num_classes=10, input_shape=(8, 8, 1), layers=3, channels=4, steps=1,
+                          multiplier=1, stem_multiplier=1, space="s3",
+                          latency={"table": table, "weight": 1.0})
     objective = model.latency_objective
-    for g in sample_genotypes("s3", 3, seed=4, steps=2, multiplier=2):
-        units = DARTS.genotype_units(g)
+    for g in sample_genotypes("s3", 3, seed=4, steps=1, multiplier=1):
+        units = SEARCH_LAYOUT.genotype_units(g)
         expected = float(objective.expected(model.discrete_cell_weights(g)))
         assert expected == pytest.approx(sum(table.ms(u) for u in units), rel=1e-5)
         assert table.predict(g) <= expected + 1e-6  # shared ReLUs taken off
@@ -221,8 +231,8 @@ def test_expected_latency_of_one_hot_weights_is_the_genotypes_units(tables):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", [m for m in __import__("keras_darts.strategies", fromlist=["x"])
-                                    .registered_strategies()])
+@same_worker("latency-tables")
+@pytest.mark.parametrize("method", registered_strategies())
 def test_latency_term_lowers_the_expected_latency_of_every_strategy(method, search_table,
                                                                       tmp_path):
     """The same search (same seed) with a heavy latency weight ends at a lower expected latency
@@ -247,6 +257,7 @@ def test_latency_term_lowers_the_expected_latency_of_every_strategy(method, sear
     assert latency[1e4] < latency[0.0], latency
 
 
+@same_worker("latency-tables")
 def test_bad_latency_settings_fail_before_anything_is_written(tables, search_table, tmp_path):
     from helpers import SEARCH
 
@@ -254,18 +265,23 @@ def test_bad_latency_settings_fail_before_anything_is_written(tables, search_tab
 
     out = tmp_path / "run"
     nb201 = str(tables["dir"] / "nb201.json")
+    other_cells = tmp_path / "other_cells.json"  # the same table, for cells of 2 nodes
+    d = tables["s3"].to_dict()
+    d["network"].update(steps=2, multiplier=2)
+    other_cells.write_text(json.dumps(d))
     cases = [(dict(latency_weight=1.0), "need a latency_table"),
              (dict(latency_table=search_table, latency_weight=-1.0), "latency_weight must be >= 0"),
              (dict(latency_table=search_table, latency_target=0.0), "latency_target must be"),
              (dict(latency_table=search_table, latency_precision="int8"), "no 'int8' latencies"),
              (dict(latency_table=nb201, latency_weight=1.0), "nb201-family network"),
-             (dict(latency_table=str(tables["dir"] / "s3.json")), "steps=2, multiplier=2")]
+             (dict(latency_table=str(other_cells)), "steps=2, multiplier=2")]
     for values, message in cases:
         with pytest.raises(ValueError, match=message):
             run_search(SearchConfig(method="darts", **SEARCH, **values), str(out), verbose=0)
         assert not out.exists()
 
 
+@pytest.mark.slow
 def test_cli_measures_imports_and_predicts(tmp_path):
     """`keras-darts latency-table` measures a table (and writes unit models, and imports their
     times); `keras-darts latency` predicts and measures a genotype's network; bad input fails

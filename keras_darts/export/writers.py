@@ -187,8 +187,6 @@ def export_tflite(model, path, images, quantization=None, representative_images=
 
     >>> export_tflite(net, "out/model_int8.tflite", images, "int8", calib)  # doctest: +SKIP
     """
-    import tensorflow as tf
-
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"Unknown quantization {quantization!r}. Supported: "
                          f"{[q for q in QUANTIZATIONS if q]} or None (float32).")
@@ -203,16 +201,14 @@ def export_tflite(model, path, images, quantization=None, representative_images=
         if saved_model is None:
             saved = saved_model = tempfile.mkdtemp(prefix="keras_darts_tflite_")
             write_tflite_source(deploy, saved)
-        representative = None
-        if quantization == "int8":
+        def representative():
             calib = np.asarray(representative_images, np.float32)
+            for i in range(len(calib)):
+                yield [calib[i:i + 1]]
 
-            def representative():
-                for i in range(len(calib)):
-                    yield [calib[i:i + 1]]
-
+        calibration = representative if quantization == "int8" else None
         with open(tmp, "wb") as f:
-            f.write(tflite_converter(saved_model, quantization, representative).convert())
+            f.write(tflite_converter(saved_model, quantization, calibration).convert())
         fmt = "tflite" if quantization is None else f"tflite-{quantization}"
         report = compare(_reference(deploy, images), TFLiteRunner(tmp)(images), fmt, thresholds)
         report["quantization"] = quantization or "float32"
