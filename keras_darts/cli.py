@@ -334,9 +334,6 @@ def _run_latency_table(args):
                                                 "stem_multiplier", "stem")}
     if args.input_shape:
         overrides["input_shape"] = tuple(args.input_shape)
-    if space.family == "nb201":
-        overrides = {k: v for k, v in overrides.items()
-                     if k in ("channels", "cells_per_stage", "num_classes", "input_shape")}
     layout = NetworkLayout.from_preset(args.preset, space, **overrides)
     if args.write_units:
         files = write_unit_models(layout, space, args.write_units, args.precisions)

@@ -239,7 +239,8 @@ class NetworkLayout:
             preset: a training preset (`"cifar"`, `"imagenet"`, `"small"`,
                 `"nb201"`, `"nb201-small"`).
             space: a search-space name or `SearchSpace` (its cell family).
-            **overrides: other field values (None: the preset's).
+            **overrides: other field values (None: the preset's; for a
+                NAS-Bench-201 network only its own fields count).
 
         Returns:
             A `NetworkLayout`.
@@ -272,7 +273,10 @@ class NetworkLayout:
             values.update(layers=train["layers"], stem=train["stem"],
                           steps=search.get("steps") or 4,
                           multiplier=search.get("multiplier") or 4)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        # A NAS-Bench-201 network has no cells to count, no stem to choose, no node sizes.
+        own = (("channels", "cells_per_stage", "num_classes", "input_shape")
+               if space.family == "nb201" else tuple(overrides))
+        values.update({k: v for k, v in overrides.items() if v is not None and k in own})
         return cls(**values)
 
     @classmethod
