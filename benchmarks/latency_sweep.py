@@ -120,6 +120,9 @@ def main(argv=None):
                 "measured_ms": {p: v["ms"] for p, v in measured.items()},
                 "search_s": round(search_s, 1), "train_s": round(summary["wall_s"], 1)}
             results["records"].append(record)
+            # A resumed run may add weights and seeds: the settings list those the records hold.
+            for key in ("weight", "seed"):
+                results["settings"][key + "s"] = sorted({r[key] for r in results["records"]})
             save_results(results, args.out)
             print(json.dumps(record), flush=True)
     if args.plot:
