@@ -8,7 +8,10 @@ evolution is an `Oracle` (`PathEvolutionOracle`), so trials are logged in
 the tuner directory, a search resumes from it, and keras-tuner's random
 search or Bayesian optimisation can replace the evolution (`make_oracle`).
 The result is the best paths and the Pareto front of accuracy against
-parameter count, each written as a genotype for stand-alone training.
+parameter count, each written as a genotype for stand-alone training. With
+a latency table (`keras_darts.latency`), paths can be bounded by their
+predicted latency, and the fronts on predicted and measured TFLite latency
+are reported too. The costs, bounds and fronts are `keras_darts.costs`'.
 """
 
 import dataclasses
@@ -22,6 +25,8 @@ try:
 except ImportError as e:  # pragma: no cover - the tuner extra is part of requirements.txt
     raise ImportError("DARTS-PD's path search runs on keras-tuner: "
                       "pip install 'keras-darts[tuner]' (or keras-tuner).") from e
+
+from keras_darts.costs import Bounds, GenotypeCost, pareto_front, plot_pareto  # noqa: F401
 
 OBJECTIVE = "val_accuracy"
 
@@ -120,90 +125,6 @@ class PathEvaluator:
             correct += int(np.sum(pred == y))
             total += len(y)
         return correct / max(total, 1)
-
-
-class GenotypeCost:
-    """Parameters and multiply-adds of a genotype's stand-alone network (cached).
-
-    Args:
-        num_classes: classes.
-        input_shape: `(height, width, channels)`.
-        layers: cells of the stand-alone network (DARTS family).
-        channels: its initial channels.
-        stem: `"cifar"` or `"imagenet"` (DARTS family).
-        macs: also count multiply-adds (slower: traces the network).
-        cells_per_stage: cells per stage of a NAS-Bench-201 network (5 if None).
-
-    Example:
-
-    >>> cost = GenotypeCost(10, (28, 28, 1), layers=8, channels=16)
-    >>> cost(get_genotype("DARTS_V2"))["params"]  # doctest: +SKIP
-    0.31
-    """
-
-    def __init__(self, num_classes, input_shape, layers=20, channels=36, stem="cifar",
-                 macs=False, cells_per_stage=None):
-        self.kwargs = dict(num_classes=num_classes, input_shape=tuple(input_shape),
-                           layers=layers, channels=channels, stem=stem, auxiliary=False,
-                           drop_path=False, cells_per_stage=cells_per_stage)
-        self.macs = bool(macs)
-        self._cache = {}
-
-    def __call__(self, genotype):
-        """Returns `{"params": millions, "macs": millions or None}`."""
-        from keras_darts.networks import build_network, count_params
-        from keras_darts.profiling import count_macs
-
-        key = genotype.to_text()
-        if key not in self._cache:
-            model = build_network(genotype, **self.kwargs)
-            self._cache[key] = {"params": round(count_params(model), 6),
-                                "macs": round(count_macs(model), 3) if self.macs else None}
-        return self._cache[key]
-
-
-@dataclasses.dataclass(frozen=True)
-class Bounds:
-    """Optional bounds on a candidate's size (millions of parameters / multiply-adds).
-
-    Raises:
-        ValueError: for a negative bound or an empty range (min above max).
-
-    Example:
-
-    >>> Bounds(max_params=0.5).admits({"params": 0.4, "macs": None})
-    True
-    """
-
-    min_params: float = None
-    max_params: float = None
-    min_macs: float = None
-    max_macs: float = None
-
-    def __post_init__(self):
-        for what in ("params", "macs"):
-            lo, hi = getattr(self, f"min_{what}"), getattr(self, f"max_{what}")
-            for name, v in ((f"min_{what}", lo), (f"max_{what}", hi)):
-                if v is not None and not v >= 0:
-                    raise ValueError(f"{name} must be a non-negative number. Received: {v!r}")
-            if lo is not None and hi is not None and lo > hi:
-                raise ValueError(f"Empty bound range: min_{what}={lo} exceeds max_{what}={hi}.")
-
-    @property
-    def needs_macs(self):
-        """Whether a multiply-add bound is set."""
-        return self.min_macs is not None or self.max_macs is not None
-
-    def admits(self, cost):
-        """Whether a `GenotypeCost` result lies within the bounds."""
-        for what in ("params", "macs"):
-            lo, hi = getattr(self, f"min_{what}"), getattr(self, f"max_{what}")
-            v = cost.get(what)
-            if (lo is not None or hi is not None) and v is None:
-                return False
-            if lo is not None and v < lo or hi is not None and v > hi:
-                return False
-        return True
 
 
 # ---------------------------------------------------------------------- oracle
@@ -415,7 +336,8 @@ class PathTuner(keras_tuner.engine.base_tuner.BaseTuner):
 
     Each trial's genotype is costed (`GenotypeCost`); a candidate outside
     `bounds` fails unscored; otherwise `evaluator` scores it. The trial's
-    metrics are `val_accuracy`, `params` and (when counted) `macs`.
+    metrics are `val_accuracy`, `params` and (when counted) `macs` and
+    `latency_ms` (predicted).
 
     Args:
         oracle: a keras-tuner oracle over `path_hyperparameters(model)`.
@@ -450,8 +372,9 @@ class PathTuner(keras_tuner.engine.base_tuner.BaseTuner):
         if not self.bounds.admits(cost):
             raise FailedTrialError(f"outside the bounds: {cost}")
         metrics = {OBJECTIVE: float(self.evaluator(genotype)), "params": cost["params"]}
-        if cost.get("macs") is not None:
-            metrics["macs"] = cost["macs"]
+        for what in ("macs", "latency_ms"):
+            if cost.get(what) is not None:
+                metrics[what] = cost[what]
         return metrics
 
     def save_model(self, trial_id, model, step=0):
@@ -463,87 +386,29 @@ class PathTuner(keras_tuner.engine.base_tuner.BaseTuner):
 
 
 # ---------------------------------------------------------------------- results
-def pareto_front(records, cost="params", score="accuracy"):
-    """The records not dominated in (lower `cost`, higher `score`).
-
-    Args:
-        records: dicts with the `cost` and `score` keys.
-        cost: the key to minimise (parameters; a latency in ms ...).
-        score: the key to maximise.
-
-    Returns:
-        The front, by increasing cost (and score).
-
-    Example:
-
-    >>> pareto_front([{"params": 1, "accuracy": 0.5}, {"params": 2, "accuracy": 0.4},
-    ...               {"params": 3, "accuracy": 0.9}])
-    [{'params': 1, 'accuracy': 0.5}, {'params': 3, 'accuracy': 0.9}]
-    """
-    front, best = [], -np.inf
-    for r in sorted(records, key=lambda r: (r[cost], -r[score])):
-        if r[score] > best:
-            front.append(r)
-            best = r[score]
-    return front
-
-
-def plot_pareto(records, front, path, title="DARTS-PD paths"):
-    """Writes a PNG of every scored path and the Pareto front (atomically).
-
-    Args:
-        records: all scored records (`params`, `accuracy`).
-        front: the Pareto front.
-        path: the PNG path.
-        title: the plot title.
-
-    Returns:
-        The path.
-
-    Example:
-
-    >>> plot_pareto(result.records, result.pareto, "front.png")  # doctest: +SKIP
-    'front.png'
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from keras_darts.utils.io import atomic_path
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.scatter([r["params"] for r in records], [r["accuracy"] for r in records], s=12,
-               color="0.6", label=f"paths ({len(records)})")
-    ax.plot([r["params"] for r in front], [r["accuracy"] for r in front], "o-", color="C3",
-            label=f"Pareto front ({len(front)})")
-    ax.set_xlabel("parameters (M)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    return path
-
-
 @dataclasses.dataclass
 class PathSearchResult:
     """What `search_paths` returns.
 
     Attributes:
         records: every scored path: `trial_id`, `genotype` (text), `accuracy`,
-            `params`, `macs`.
+            `params`, `macs`, `latency_ms` (predicted; None without a latency
+            table) and, for the paths measured, `measured_ms`.
         best: the `top` best records, best first.
         pareto: the Pareto front (parameters vs accuracy).
         genotypes: `{trial_id: Genotype}` of the scored paths.
+        latency: with a latency table, the fronts on latency: `predicted`
+            (the front of every path's predicted latency vs accuracy),
+            `measured` (the front of the measured paths' measured latency),
+            `measure` (which paths were measured), and the table, precision
+            and devices (`GenotypeLatency.describe`); else None.
     """
 
     records: list
     best: list
     pareto: list
     genotypes: dict
+    latency: dict = None
 
 
 def collect_records(tuner, model):
@@ -574,17 +439,22 @@ def collect_records(tuner, model):
             continue
         genotype = values_to_genotype(model, trial.hyperparameters.values)
         metrics = trial.metrics
-        macs = metrics.get_best_value("macs") if metrics.exists("macs") else None
+        optional = {what: float(metrics.get_best_value(what)) if metrics.exists(what) else None
+                    for what in ("macs", "latency_ms")}
         records.append({"trial_id": trial.trial_id, "accuracy": float(trial.score),
-                        "params": float(metrics.get_best_value("params")),
-                        "macs": None if macs is None else float(macs),
+                        "params": float(metrics.get_best_value("params")), **optional,
                         "genotype": genotype.to_text()})
         genotypes[trial.trial_id] = genotype
     return records, genotypes
 
 
+MEASURE = ("front", "all", "none")
+"""Which paths `search_paths` measures with a latency table: the predicted front's, all, none."""
+
+
 def search_paths(model, evaluator, cost, out_dir, oracle="evolution", max_trials=100,
-                 bounds=None, seed=0, top=5, overwrite=False, verbose=0, **evolution):
+                 bounds=None, seed=0, top=5, overwrite=False, verbose=0, measure="front",
+                 **evolution):
     """Runs stage 3 and writes its results to `out_dir`.
 
     `out_dir` holds the keras-tuner directory `tuner/` (a search with the
@@ -594,10 +464,20 @@ def search_paths(model, evaluator, cost, out_dir, oracle="evolution", max_trials
     `keras-darts train --genotype`), `genotype.json` (the best path) and
     `pareto.png`.
 
+    With a latency table (`cost.latency`), every path's predicted latency is
+    recorded and may be bounded (`Bounds(max_latency_ms=...)`); the paths of
+    the front of predicted latency against accuracy (`measure="front"`), or
+    all paths (`"all"`), are exported to TFLite and timed on this machine
+    (`GenotypeLatency.measure`), and their front on measured latency is
+    reported too: `pareto_latency.json` (both fronts, the table and devices),
+    `pareto_latency/arch_*.json` (the predicted front's genotypes) and
+    `pareto_latency.png`. Measurements are kept in `measured.json` and
+    reused when the search resumes.
+
     Args:
         model: the trained `PathwiseFairSearch`.
         evaluator: `genotype -> accuracy` (a `PathEvaluator`).
-        cost: `genotype -> {"params", "macs"}` (a `GenotypeCost`).
+        cost: `genotype -> {"params", "macs", "latency_ms"}` (a `GenotypeCost`).
         out_dir: the output directory.
         oracle: `"evolution"`, `"random"` or `"bayesian"`.
         max_trials: paths scored in total (including earlier runs when resuming).
@@ -606,13 +486,17 @@ def search_paths(model, evaluator, cost, out_dir, oracle="evolution", max_trials
         top: how many best paths to write.
         overwrite: discard an earlier search in `out_dir` instead of resuming.
         verbose: keras-tuner's output (0: silent).
+        measure: with a latency table, the paths to measure: `"front"`,
+            `"all"` or `"none"`.
         **evolution: `PathEvolutionOracle` settings.
 
     Returns:
         A `PathSearchResult`.
 
     Raises:
-        ValueError: for bad settings, or if no path could be scored.
+        ValueError: for bad settings (a multiply-add bound on a cost that does
+            not count them, a latency bound without a latency table, an
+            unknown `measure`), or if no path could be scored.
 
     Example:
 
@@ -624,9 +508,15 @@ def search_paths(model, evaluator, cost, out_dir, oracle="evolution", max_trials
     from keras_darts.utils.io import atomic_write_json
 
     bounds = bounds or Bounds()
+    latency = getattr(cost, "latency", None)
     if bounds.needs_macs and not getattr(cost, "macs", True):
         raise ValueError("Multiply-add bounds need a cost that counts them "
                          "(GenotypeCost(..., macs=True)).")
+    if bounds.needs_latency and latency is None:
+        raise ValueError("Latency bounds need a cost that predicts latency "
+                         "(GenotypeCost(..., latency=<a latency table>)).")
+    if measure not in MEASURE:
+        raise ValueError(f"measure must be one of {list(MEASURE)}. Received: {measure!r}")
     if not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive integer. Received: top={top!r}")
     hp = path_hyperparameters(model)
@@ -645,19 +535,62 @@ def search_paths(model, evaluator, cost, out_dir, oracle="evolution", max_trials
                          "of this supernet?")
     best = sorted(records, key=lambda r: (-r["accuracy"], r["params"], r["trial_id"]))[:top]
     front = pareto_front(records)
-    for name, group in (("pareto", front), ("best", best)):
+    groups = [("pareto", front), ("best", best)]
+    latency_doc = None
+    if latency is not None:
+        latency_doc = _latency_fronts(records, genotypes, latency, measure, out_dir, verbose)
+        groups.append(("pareto_latency", latency_doc["predicted"]))
+    for name, group in groups:
         for rank, r in enumerate(group):
             genotypes[r["trial_id"]].save(
                 os.path.join(out_dir, name, f"arch_{rank:02d}.json"),
                 accuracy=r["accuracy"], params_m=r["params"], macs_m=r["macs"],
-                trial_id=r["trial_id"])
+                trial_id=r["trial_id"], **_latencies(r))
     genotypes[best[0]["trial_id"]].save(os.path.join(out_dir, "genotype.json"),
-                                        accuracy=best[0]["accuracy"], params_m=best[0]["params"])
+                                        accuracy=best[0]["accuracy"], params_m=best[0]["params"],
+                                        **_latencies(best[0]))
     atomic_write_json(os.path.join(out_dir, "trials.json"), records)
     atomic_write_json(os.path.join(out_dir, "pareto.json"), front)
     atomic_write_json(os.path.join(out_dir, "best.json"), best)
     plot_pareto(records, front, os.path.join(out_dir, "pareto.png"))
-    return PathSearchResult(records, best, front, genotypes)
+    if latency_doc is not None:
+        atomic_write_json(os.path.join(out_dir, "pareto_latency.json"), latency_doc)
+        plot_pareto(records, latency_doc["predicted"],
+                    os.path.join(out_dir, "pareto_latency.png"),
+                    title=f"DARTS-PD paths: {latency.precision} TFLite latency",
+                    cost="latency_ms",
+                    measured=[r for r in records if r.get("measured_ms") is not None])
+    return PathSearchResult(records, best, front, genotypes, latency_doc)
+
+
+def _latencies(record):
+    """A record's predicted and measured latency, those it has."""
+    return {k: record[k] for k in ("latency_ms", "measured_ms") if record.get(k) is not None}
+
+
+def _latency_fronts(records, genotypes, latency, measure, out_dir, verbose):
+    """Measures the paths `measure` names (reusing `measured.json`); the two latency fronts."""
+    from keras_darts.utils.io import atomic_write_json, read_json
+
+    front = pareto_front(records, cost="latency_ms")
+    chosen = {"front": front, "all": records, "none": []}[measure]
+    path = os.path.join(out_dir, "measured.json")
+    known = read_json(path) if os.path.isfile(path) else {}
+    earlier = known.get(latency.precision, {})
+    for text, m in earlier.items():
+        latency.remember(text, m)
+    for i, r in enumerate(chosen):
+        genotype = genotypes[r["trial_id"]]
+        if verbose and str(genotype) not in earlier:
+            print(f"[paths] measuring {i + 1}/{len(chosen)}: {genotype}", flush=True)
+        m = latency.measure(genotype)
+        r["measured_ms"], r["measured_spread_ms"] = m["ms"], m.get("spread_ms")
+        earlier[str(genotype)] = m
+        known[latency.precision] = earlier
+        atomic_write_json(path, known)
+    measured = [r for r in records if r.get("measured_ms") is not None]
+    return {"predicted": front, "measured": pareto_front(measured, cost="measured_ms"),
+            "measure": measure, "paths_measured": len(measured), **latency.describe()}
 
 
 def load_records(out_dir):

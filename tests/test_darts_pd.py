@@ -11,12 +11,15 @@ import tensorflow as tf
 
 from helpers import run_cli, same_worker
 from keras_darts.architecture import Genotype, NB201Genotype, get_genotype
+from keras_darts.costs import Bounds, GenotypeCost, pareto_front
 from keras_darts.derivation.nb201 import nb201_genotype
 from keras_darts.data import search_data
+from keras_darts.latency import (
+    GenotypeLatency, LatencyTable, LatencyTableError, NetworkLayout, measure_table,
+)
 from keras_darts.networks import build_network
 from keras_darts.path_search import (
-    Bounds, GenotypeCost, PathEvaluator, PathEvolutionOracle, pareto_front,
-    path_hyperparameters, search_paths,
+    PathEvaluator, PathEvolutionOracle, path_hyperparameters, search_paths,
 )
 from keras_darts.search import SearchConfig
 from keras_darts.search_space import MixedOp
@@ -62,6 +65,18 @@ def evaluator(trained, data):
 @pytest.fixture(scope="module")
 def cost():
     return GenotypeCost(10, (28, 28, 1), layers=3, channels=4)
+
+
+@pytest.fixture(scope="module")
+def latency(trained, tmp_path_factory):
+    """A measured float32 latency table of `cost`'s network over the pruned supernet's ops."""
+    ops = sorted({op for _, _, names in trained.kept_edges() for op in names})
+    layout = NetworkLayout("darts", (28, 28, 1), 10, layers=3, channels=4, steps=2,
+                           multiplier=2)
+    path = str(tmp_path_factory.mktemp("latency") / "table.json")
+    measure_table(layout, "darts", primitives=ops, precisions=("float32",), warmup=2, runs=10,
+                  passes=1, path=path)
+    return path
 
 
 # ---------------------------------------------------------------------- PC-DARTS options
@@ -428,6 +443,71 @@ def test_path_search_respects_bounds(trained, evaluator, cost, tmp_path):
         search_paths(trained, evaluator, cost, str(tmp_path / "none"), max_trials=3,
                      bounds=Bounds(max_params=1e-9), population=2, tournament=1,
                      max_attempts=20)
+
+
+def test_path_search_bounds_predicted_latency_and_measures_its_front(trained, evaluator,
+                                                                      latency, tmp_path):
+    timing = dict(warmup=2, runs=10, passes=1)
+    cost = GenotypeCost(10, (28, 28, 1), layers=3, channels=4,
+                        latency=GenotypeLatency(latency, **timing))
+    settings = dict(max_trials=8, population=4, tournament=2, seed=0)
+    free = search_paths(trained, evaluator, cost, str(tmp_path / "free"), **settings)
+    table = LatencyTable.load(latency)
+    for r in free.records:  # every path's prediction, from the table
+        assert r["latency_ms"] == pytest.approx(table.predict(free.genotypes[r["trial_id"]]),
+                                                abs=1e-6)
+    # The front of predicted latency against accuracy, its paths measured, and their front
+    # on measured latency.
+    doc = json.loads((tmp_path / "free" / "pareto_latency.json").read_text())
+    assert doc["predicted"] == pareto_front(free.records, cost="latency_ms") == \
+        free.latency["predicted"]
+    measured = [r for r in free.records if "measured_ms" in r]
+    assert {r["trial_id"] for r in measured} == {r["trial_id"] for r in doc["predicted"]}
+    assert all(r["measured_ms"] > 0 for r in measured)
+    assert doc["measured"] == pareto_front(measured, cost="measured_ms") and doc["measured"]
+    assert doc["precision"] == "float32" and doc["table"] == latency
+    assert doc["measured_on"]["threads"] == 1 and doc["paths_measured"] == len(measured)
+    archs = sorted((tmp_path / "free" / "pareto_latency").iterdir())
+    assert len(archs) == len(doc["predicted"])
+    first = json.loads(archs[0].read_text())
+    assert first["latency_ms"] == doc["predicted"][0]["latency_ms"] and first["measured_ms"] > 0
+    assert (tmp_path / "free" / "pareto_latency.png").read_bytes()[:4] == b"\x89PNG"
+    # Run again (a fresh cache): measurements are read back, not taken again (which would
+    # give other times).
+    cost_again = GenotypeCost(10, (28, 28, 1), layers=3, channels=4,
+                              latency=GenotypeLatency(latency, **timing))
+    again = search_paths(trained, evaluator, cost_again, str(tmp_path / "free"), **settings)
+    assert again.latency["measured"] == doc["measured"]
+    # A latency bound: below the median prediction, every scored path within it.
+    bound = float(np.median([r["latency_ms"] for r in free.records]))
+    bounded = search_paths(trained, evaluator, cost, str(tmp_path / "bounded"),
+                           bounds=Bounds(max_latency_ms=bound), measure="none", **settings)
+    assert bounded.records and all(r["latency_ms"] <= bound for r in bounded.records)
+    assert not any("measured_ms" in r for r in bounded.records)
+    assert bounded.latency["measured"] == [] and bounded.latency["paths_measured"] == 0
+
+
+def test_latency_costs_refuse_another_network_and_missing_tables(trained, evaluator, cost,
+                                                                 latency, tmp_path):
+    with pytest.raises(LatencyTableError, match=r"layers=4 \(the table's: 3\), channels=8 "
+                                                r"\(the table's: 4\)"):
+        GenotypeCost(10, (28, 28, 1), layers=4, channels=8, latency=latency)
+    with pytest.raises(LatencyTableError, match="no 'int8' latencies"):
+        GenotypeLatency(latency, "int8")
+    with pytest.raises(ValueError, match="Latency bounds need a cost that predicts latency"):
+        search_paths(trained, evaluator, cost, str(tmp_path / "x"), max_trials=2,
+                     bounds=Bounds(max_latency_ms=1.0))
+    with pytest.raises(ValueError, match="measure must be one of"):
+        search_paths(trained, evaluator, cost, str(tmp_path / "x"), max_trials=2,
+                     measure="sometimes")
+    with pytest.raises(ValueError, match="Empty bound range: min_latency_ms=2"):
+        Bounds(min_latency_ms=2, max_latency_ms=1)
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match="es_min_latency and es_max_latency need a "
+                                         "latency_table"):
+        SearchConfig.from_preset("small", method="darts-pd", es_max_latency=1.0).validate()
+    with pytest.raises(ValueError, match="es_measure"):
+        SearchConfig.from_preset("small", method="darts-pd", es_measure="some").validate()
 
 
 @pytest.mark.parametrize("oracle", ["random", "bayesian"])

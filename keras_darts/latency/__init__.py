@@ -6,6 +6,9 @@
   device; JSON files, CSV import of times taken elsewhere.
 * `measure_table`, `time_tflite` (`measure.py`): timing units with the TFLite
   interpreter.
+* `GenotypeLatency` (`genotypes.py`): a finished genotype's latency,
+  predicted from a table and measured (DARTS-PD's path search, the random
+  baseline).
 * `ExpectedLatency`, `LatencyObjective` (`objective.py`): the expected latency
   of the derived network under a supernet's mixing weights, and the latency
   loss every search strategy can add.
@@ -15,13 +18,15 @@ from keras_darts.latency.measure import (
     TFLiteTimer, convert_tflite, device_description, measure_network, measure_table,
     time_tflite, unit_model, write_unit_models,
 )
+from keras_darts.latency.genotypes import GenotypeLatency
 from keras_darts.latency.objective import ExpectedLatency, LatencyObjective
 from keras_darts.latency.table import PRECISIONS, LatencyTable, LatencyTableError
 from keras_darts.latency.units import (
     FIXED_UNITS, CellSlots, NetworkLayout, Unit, is_free, pair_unit,
 )
 
-__all__ = ["FIXED_UNITS", "PRECISIONS", "CellSlots", "ExpectedLatency", "LatencyObjective",
-           "LatencyTable", "LatencyTableError", "NetworkLayout", "TFLiteTimer", "Unit",
-           "convert_tflite", "device_description", "is_free", "measure_network",
-           "measure_table", "pair_unit", "time_tflite", "unit_model", "write_unit_models"]
+__all__ = ["FIXED_UNITS", "PRECISIONS", "CellSlots", "ExpectedLatency", "GenotypeLatency",
+           "LatencyObjective", "LatencyTable", "LatencyTableError", "NetworkLayout",
+           "TFLiteTimer", "Unit", "convert_tflite", "device_description", "is_free",
+           "measure_network", "measure_table", "pair_unit", "time_tflite", "unit_model",
+           "write_unit_models"]

@@ -79,6 +79,13 @@ class DartsPDSettings(MethodSettings):
     es_max_params: float = setting(None, "stage 3: upper bound (millions) on its parameters")
     es_min_macs: float = setting(None, "stage 3: lower bound (millions) on its multiply-adds")
     es_max_macs: float = setting(None, "stage 3: upper bound (millions) on its multiply-adds")
+    es_min_latency: float = setting(None, "stage 3: lower bound (ms) on its latency predicted "
+                                          "by the latency table (latency_table)")
+    es_max_latency: float = setting(None, "stage 3: upper bound (ms) on its predicted latency")
+    es_measure: str = setting("front", "stage 3, with a latency table: the paths exported to "
+                                       "TFLite and timed here: those of the front of predicted "
+                                       "latency, all, or none",
+                              choices=("front", "all", "none"))
     eval_layers: int = setting(20, "cells of that stand-alone network")
     eval_channels: int = setting(36, "initial channels of that stand-alone network")
 
@@ -92,7 +99,6 @@ class DartsPDSettings(MethodSettings):
             ValueError: naming the bad setting (base method, `top_k`, the
                 evolution's sizes and probabilities, an empty bound range ...).
         """
-        from keras_darts.path_search import Bounds
         from keras_darts.search import search_method
 
         if issubclass(search_method(self.base_method), Pipeline):
@@ -129,8 +135,22 @@ class DartsPDSettings(MethodSettings):
         for name in ("es_mutation_prob", "es_crossover_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1]. Received: {getattr(self, name)!r}")
-        Bounds(self.es_min_params, self.es_max_params, self.es_min_macs, self.es_max_macs)
+        if self.es_measure not in ("front", "all", "none"):
+            raise ValueError(f"es_measure must be 'front', 'all' or 'none'. "
+                             f"Received: {self.es_measure!r}")
+        bounds = self.bounds()
+        if config is not None and bounds.needs_latency and config.latency_table is None:
+            raise ValueError("es_min_latency and es_max_latency need a latency_table of the "
+                             "stage-3 cost network (eval_layers cells at eval_channels; "
+                             "keras-darts latency-table).")
         return self
+
+    def bounds(self):
+        """Stage 3's `keras_darts.costs.Bounds` (raises `ValueError` for a bad bound)."""
+        from keras_darts.costs import Bounds
+
+        return Bounds(self.es_min_params, self.es_max_params, self.es_min_macs,
+                      self.es_max_macs, self.es_min_latency, self.es_max_latency)
 
 
 @register_pipeline("darts-pd")
@@ -162,7 +182,6 @@ class DartsPD(Pipeline):
 
     def start(self, run):
         from keras_darts.data.sources import config_source
-        from keras_darts.path_search import Bounds
         from keras_darts.resume import check_same_run
         from keras_darts.search import distribution_strategy
         from keras_darts.utils import atomic_write_json, read_json
@@ -170,10 +189,11 @@ class DartsPD(Pipeline):
         from keras_darts.utils.distribute import task_dir
 
         config = run.config
-        run.bounds = Bounds(config.es_min_params, config.es_max_params, config.es_min_macs,
-                            config.es_max_macs)
+        run.bounds = config.settings.bounds()
         # Opened once for stages 1 and 2; a bad dataset fails here, before any file is written.
         run.source = config_source(config)
+        # A latency table of another network than stage 3's fails here too.
+        run.cost = self._cost(config, run.source.info, run.bounds)
         run.strategy = distribution_strategy(config)
         run.root_dir, run.out_dir = run.out_dir, task_dir(run.out_dir, run.strategy)
         check_same_run(run.out_dir, config, ignore=RUN_OPTIONS)
@@ -243,27 +263,38 @@ class DartsPD(Pipeline):
 
     def search_paths(self, run):
         """Stage 3: the search over paths, scored on held-out data."""
-        from keras_darts.path_search import GenotypeCost, PathEvaluator, search_paths
+        from keras_darts.path_search import PathEvaluator, search_paths
 
         config, data = run.config, run.data
         start = time.time()
         evaluator = PathEvaluator(run.model, data.train, data.holdout,
                                   calibration_batches=config.es_calibration_batches)
-        # The cost network: `eval_layers` DARTS cells, or `cells_per_stage` NAS-Bench-201
-        # cells per stage, at `eval_channels`.
-        cost = GenotypeCost(data.info.num_classes, data.info.image_shape, config.eval_layers,
-                            config.eval_channels, macs=run.bounds.needs_macs,
-                            cells_per_stage=config.cells_per_stage)
         evolution = dict(population=config.es_population, tournament=config.es_tournament,
                          mutation_prob=config.es_mutation_prob,
                          crossover_prob=config.es_crossover_prob) \
             if config.es_oracle == "evolution" else {}
-        run.stage3 = search_paths(run.model, evaluator, cost,
+        run.stage3 = search_paths(run.model, evaluator, run.cost,
                                   os.path.join(run.out_dir, "stage3"), oracle=config.es_oracle,
                                   max_trials=config.es_trials, bounds=run.bounds,
-                                  seed=config.seed, top=config.es_top, **evolution)
+                                  seed=config.seed, top=config.es_top,
+                                  measure=config.es_measure, **evolution)
         run.timings["stage3_s"] = run.finished.get("timings_s", {}).get(
             "stage3_s", time.time() - start)
+
+    @staticmethod
+    def _cost(config, info, bounds):
+        """Stage 3's `GenotypeCost`: `eval_layers` DARTS cells, or `cells_per_stage`
+        NAS-Bench-201 cells per stage, at `eval_channels`; with the config's latency table
+        (which must be this network's), the predicted latency too."""
+        from keras_darts.costs import GenotypeCost
+        from keras_darts.latency import GenotypeLatency
+
+        latency = None
+        if config.latency_table is not None:
+            latency = GenotypeLatency(config.latency_table, config.latency_precision)
+        return GenotypeCost(info.num_classes, info.image_shape, config.eval_layers,
+                            config.eval_channels, macs=bounds.needs_macs,
+                            cells_per_stage=config.cells_per_stage, latency=latency)
 
     def finish(self, run):
         """The best path's genotype and the run's summary; returns the `SearchResult`."""
@@ -289,5 +320,7 @@ class DartsPD(Pipeline):
             "pareto": stage3.pareto,
             "best": stage3.best,
         }
+        if stage3.latency is not None:
+            summary["latency"] = stage3.latency
         atomic_write_json(os.path.join(run.out_dir, "summary.json"), summary)
         return SearchResult(best, run.model, run.history, summary, run.out_dir)
