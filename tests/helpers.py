@@ -176,11 +176,12 @@ def child_env(**extra):
     return env
 
 
-def run_cli(*args, timeout=900):
-    """Runs `keras-darts ARGS` in a child process; returns the completed process (rc 0)."""
+def run_cli(*args, timeout=900, check=True):
+    """Runs `keras-darts ARGS` in a child process; returns the completed process (rc 0 if
+    `check`)."""
     out = subprocess.run(cli(*args), capture_output=True, text=True, timeout=timeout,
                          env=child_env(), cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert not check or out.returncode == 0, out.stderr[-3000:]
     return out
 
 

@@ -561,17 +561,37 @@ def test_three_stage_run_gives_a_family_of_architectures(darts_pd_run):
 
 @pytest.mark.slow
 def test_three_stage_run_in_the_nb201_space_from_the_command_line(tmp_path):
+    # The stage-3 cost network (digits, C=8, one cell per stage) has a latency table; the
+    # paths are bounded below the all-3x3 cell's predicted latency.
+    layout = NetworkLayout("nb201", (8, 8, 1), 10, channels=8, cells_per_stage=1)
+    table = measure_table(layout, "nb201", precisions=("float32",), warmup=2, runs=10,
+                          passes=1, path=str(tmp_path / "table.json"))
+    bound = 0.999 * table.predict(NB201Genotype.from_arch_string(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+        "nor_conv_3x3~2|"))
+    common = ("search", "--preset", "nb201-small", "--method", "darts-pd", "--base-method",
+              "single-darts", "--dataset", "digits", "--channels", "4", "--max-train", "128",
+              "--batch-size", "16", "--epochs", "1", "--pd-epochs", "1", "--es-trials", "6",
+              "--es-population", "3", "--es-tournament", "2", "--es-calibration-batches", "1",
+              "--seed", "1", "--verbose", "0", "--latency-table", str(tmp_path / "table.json"))
+    # A table of another network than stage 3's fails before anything is written.
+    wrong = run_cli(*common, "--eval-channels", "16", "--out", str(tmp_path / "wrong"),
+                    check=False)
+    assert wrong.returncode != 0 and "channels=16 (the table's: 8)" in wrong.stderr
+    assert not (tmp_path / "wrong").exists()
     out = tmp_path / "pd"
-    run_cli("search", "--preset", "nb201-small", "--method", "darts-pd", "--base-method",
-            "single-darts", "--dataset", "digits", "--channels", "4", "--max-train", "128",
-            "--batch-size", "16", "--epochs", "1", "--pd-epochs", "1", "--es-trials", "6",
-            "--es-population", "3", "--es-tournament", "2", "--es-calibration-batches", "1",
-            "--seed", "1", "--verbose", "0", "--out", str(out))
+    run_cli(*common, "--es-max-latency", str(bound), "--out", str(out))
     best = NB201Genotype.from_json((out / "genotype.json").read_text())
     assert best.count(["none"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["fairness"]["strict"] and summary["paths_scored"] == 6
+    assert summary["fairness"]["strict"] and summary["paths_scored"] >= 1
     assert summary["genotype"] == best.to_arch_string() == summary["best"][0]["genotype"]
+    trials = json.loads((out / "stage3" / "trials.json").read_text())
+    assert all(0 < r["latency_ms"] <= bound for r in trials)
+    fronts = summary["latency"]
+    assert fronts["predicted"] == pareto_front(trials, cost="latency_ms")
+    assert fronts["measured"] and all(r["measured_ms"] > 0 for r in fronts["measured"])
+    assert best.to_arch_string() in {r["genotype"] for r in trials}
     kept = json.loads((out / "stage2" / "kept.json").read_text())
     assert set(kept["kept"]) == {"normal"} and kept["paths_per_cell_kind"] == 2 ** 6
     NB201Genotype.from_json((out / "stage1" / "genotype.json").read_text())
