@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from keras_darts.costs import Bounds
 from keras_darts.utils.io import read_json
 from keras_darts.utils.seed import restores_determinism
 
@@ -103,11 +104,14 @@ def sample_genotype(space, rng, steps=4, multiplier=4):
                     reduce_concat=concat)
 
 
-def sample_genotypes(space, num_samples, seed=0, steps=4, multiplier=4, exclude=()):
+def sample_genotypes(space, num_samples, seed=0, steps=4, multiplier=4, exclude=(),
+                     accept=None, constraint="the constraint"):
     """Draws `num_samples` distinct genotypes uniformly from a search space.
 
     The draws are a function of the seed alone: the same seed gives the same
-    list, and a longer list starts with the shorter one.
+    list, and a longer list starts with the shorter one. With `accept`,
+    draws it rejects are skipped: the genotypes are uniform over the cells it
+    accepts (e.g. those within a latency bound).
 
     Args:
         space: a `SearchSpace` or its name.
@@ -115,13 +119,15 @@ def sample_genotypes(space, num_samples, seed=0, steps=4, multiplier=4, exclude=
         seed: the sampling seed.
         steps, multiplier: DARTS-family cell sizes.
         exclude: genotypes never returned (e.g. the searched one).
+        accept: a callable `genotype -> bool`, or None (every cell).
+        constraint: how an error names what `accept` checks.
 
     Returns:
         A list of genotypes.
 
     Raises:
         ValueError: for a non-positive count, or a space with fewer distinct
-            cells than requested.
+            cells (that `accept` accepts) than requested.
 
     Example:
 
@@ -133,14 +139,20 @@ def sample_genotypes(space, num_samples, seed=0, steps=4, multiplier=4, exclude=
     seen = {str(g) for g in exclude}
     out = []
     tries = 0
+    rejected = 0
     while len(out) < num_samples:
         tries += 1
         if tries > 100 * num_samples + 1000:
+            within = f" within {constraint} ({rejected} distinct cells drawn were not)" \
+                if rejected else ""
             raise ValueError(f"Search space {getattr(space, 'name', space)!r} holds fewer than "
-                             f"{num_samples} distinct cells (found {len(out)}).")
+                             f"{num_samples} distinct cells{within} (found {len(out)}).")
         g = sample_genotype(space, rng, steps, multiplier)
         if str(g) not in seen:
             seen.add(str(g))
+            if accept is not None and not accept(g):
+                rejected += 1
+                continue
             out.append(g)
     return out
 
@@ -253,6 +265,7 @@ def percentile_rank(value, population):
 
 BASELINE_FILE = "baseline.json"
 PLOT_FILE = "baseline.png"
+LATENCY_PLOT_FILE = "baseline_latency.png"
 
 
 def _record(genotype, summaries, seeds):
@@ -433,6 +446,81 @@ def plot_baseline(doc, path):
     return path
 
 
+def _latency(table, precision, train_config, info):
+    """The baseline's `GenotypeLatency`, its table checked to be the trained network's."""
+    if table is None:
+        return None
+    from keras_darts.latency import GenotypeLatency
+
+    latency = table if isinstance(table, GenotypeLatency) else GenotypeLatency(table, precision)
+    latency.check_network("the network the baseline trains",
+                          num_classes=info.num_classes, input_shape=info.image_shape,
+                          layers=train_config.layers, channels=train_config.channels,
+                          stem=train_config.stem, cells_per_stage=train_config.cells_per_stage)
+    return latency
+
+
+def _describe_bounds(bounds):
+    lo, hi = bounds.min_latency_ms, bounds.max_latency_ms
+    return f"[{'-' if lo is None else lo}, {'-' if hi is None else hi}] ms"
+
+
+def latency_fronts(samples, searched=None):
+    """Pareto fronts of test accuracy against predicted and measured latency.
+
+    Args:
+        samples: per random cell, a dict with `test_accuracy`, `latency_ms`
+            and (where measured) `measured_ms`.
+        searched: the searched cell's dict, or None.
+
+    Returns:
+        `{"predicted": front, "measured": front}` over the random cells and
+        the searched one (each point: `genotype`, `test_accuracy`, its
+        latency, `searched`), and with a searched cell
+        `searched_on_front_predicted` / `searched_on_front_measured`.
+
+    Example:
+
+    >>> latency_fronts([{"genotype": "a", "test_accuracy": 0.8, "latency_ms": 0.2}])
+    ... # doctest: +SKIP
+    """
+    from keras_darts.costs import pareto_front
+
+    cells = [dict(s, searched=False) for s in samples]
+    if searched is not None:
+        cells.append(dict(searched, searched=True))
+    out = {}
+    for kind, key in (("predicted", "latency_ms"), ("measured", "measured_ms")):
+        front = pareto_front(cells, cost=key, score="test_accuracy")
+        out[kind] = [{"genotype": c["genotype"], "test_accuracy": c["test_accuracy"],
+                      key: c[key], "searched": c["searched"]} for c in front]
+        if searched is not None and searched.get(key) is not None:
+            out[f"searched_on_front_{kind}"] = any(c["searched"] for c in front)
+    return out
+
+
+def plot_latency(doc, path):
+    """Draws test accuracy against latency: every cell, the fronts, the searched cell marked.
+
+    Args:
+        doc: a `baseline.json` document with latencies.
+        path: the PNG file, written atomically.
+
+    Returns:
+        `path`.
+    """
+    from keras_darts.costs import pareto_front, plot_pareto
+
+    cells = doc["samples"] + ([doc["searched"]] if doc.get("searched") else [])
+    measured = [c for c in cells if c.get("measured_ms") is not None]
+    precision = (doc["settings"].get("latency") or {}).get("precision", "float32")
+    return plot_pareto(cells, pareto_front(cells, "latency_ms", "test_accuracy"), path,
+                       title=f"Random cells of space {doc['settings']['space']!r}: "
+                             f"{precision} TFLite",
+                       cost="latency_ms", score="test_accuracy", measured=measured or None,
+                       marked=doc.get("searched"))
+
+
 @dataclasses.dataclass
 class BaselineResult:
     """What `run_baseline` returns.
@@ -459,7 +547,8 @@ class BaselineResult:
 @restores_determinism
 def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets=None, steps=4,
                  multiplier=4, searched=None, trained=None, seed=None, train_seeds=None,
-                 verbose=1):
+                 latency_table=None, latency_precision="float32", min_latency_ms=None,
+                 max_latency_ms=None, measure_latency=True, verbose=1):
     """Trains random cells of a search space and ranks a searched cell among them.
 
     Every cell, random or searched, is trained by `run_training` with
@@ -480,6 +569,16 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
     `cells/NNN-seedS` (`searched-seedS`), so adding seeds to a finished
     baseline reuses its runs.
 
+    With a latency table of the trained network (`keras-darts latency-table`),
+    every cell's latency is predicted (`latency_ms`) and, unless
+    `measure_latency` is off, measured here by exporting its network to
+    TFLite (`measured_ms`); the summary's `latency` holds the Pareto fronts of
+    test accuracy against predicted and against measured latency, over the
+    random cells and the searched one, and `out_dir/baseline_latency.png`
+    plots them. A latency bound draws the random cells uniformly from those
+    predicted within it (the searched cell is trained whatever its latency,
+    and its record says whether it is within).
+
     Args:
         train_config: a `TrainConfig` (its `genotype` is ignored).
         out_dir: the run directory.
@@ -497,6 +596,12 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
             `train_config.seed`); a cell's accuracy is its mean over them.
             With `trained`, they must include `train_config.seed` (the seed
             of that run).
+        latency_table: a latency table (path or `LatencyTable`) of the network
+            `train_config` trains, or None.
+        latency_precision: the table's precision to predict and measure.
+        min_latency_ms, max_latency_ms: bounds on the random cells' predicted
+            latency (they need a table).
+        measure_latency: with a table, also measure every cell's latency here.
         verbose: 0 silent, 1 one line per cell, 2 also Keras progress.
 
     Returns:
@@ -506,7 +611,10 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         ValueError: for a non-positive sample count, bad training seeds, an
             unknown space, bad training settings (a budget of 0 epochs), a searched genotype
             outside the space, a `trained` run with other settings, or an
-            `out_dir` holding a baseline with other settings.
+            `out_dir` holding a baseline with other settings, a latency bound
+            without a table or that too few cells satisfy.
+        LatencyTableError: for a latency table of another network (naming the
+            sizes that differ) or without the precision.
         FileNotFoundError: for a `trained` directory that is not a finished run.
 
     Example:
@@ -542,10 +650,19 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         searched = get_genotype(searched)
     if searched is not None:
         check_in_space(searched, space, steps if space.family == "darts" else None)
-    genotypes = sample_genotypes(space, num_samples, seed, steps, multiplier,
-                                 exclude=[searched] if searched is not None else ())
+    bounds = Bounds(min_latency_ms=min_latency_ms, max_latency_ms=max_latency_ms)
+    if bounds.needs_latency and latency_table is None:
+        raise ValueError("min_latency_ms and max_latency_ms need a latency_table of the "
+                         "trained network (keras-darts latency-table).")
     train_config.validate()
     source = config_source(train_config)  # an unknown or bad dataset fails before any file
+    latency = _latency(latency_table, latency_precision, train_config, source.info)
+    genotypes = sample_genotypes(
+        space, num_samples, seed, steps, multiplier,
+        exclude=[searched] if searched is not None else (),
+        accept=(lambda g: bounds.admits({"latency_ms": latency.predict(g)}))
+        if bounds.needs_latency else None,
+        constraint=f"the latency bounds {_describe_bounds(bounds)}")
     for g in genotypes[:1] + ([searched] if searched is not None else []):
         check_genotype_settings(g, train_config)
     settings = {"space": space.name, "op_subsets": space.op_subsets, "steps": steps,
@@ -553,6 +670,10 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
                 "train_seeds": list(seeds),
                 "searched": None if searched is None else str(searched),
                 "train": {k: v for k, v in train_config.to_dict().items() if k != "genotype"}}
+    if latency is not None:  # the bounds change the draws; the table may be added later
+        settings["latency_bounds"] = [min_latency_ms, max_latency_ms]
+        settings["latency"] = {"table": latency.path, "precision": latency.precision,
+                               "measured": bool(measure_latency)}
     doc_path = os.path.join(out_dir, BASELINE_FILE)
     known = {}
     if os.path.isfile(doc_path):
@@ -562,11 +683,17 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         # its own directory, so a longer draw or more seeds extend a finished baseline.
         prior = read_json(doc_path)
         differ = describe_differences(prior.get("settings", {}), settings,
-                                      ignore=("num_samples", "train_seeds"))
+                                      ignore=("num_samples", "train_seeds", "latency"))
         if differ:
             raise ValueError(f"{out_dir} holds a baseline with other settings ({differ}). Use "
                              "another output directory, or delete it to start again.")
         known = _recorded_runs(prior, train_config.seed)
+        if latency is not None:  # measurements taken before are not taken again
+            for rec in prior.get("samples", []) + [prior.get("searched") or {}]:
+                if rec.get("measured_ms") is not None and \
+                        rec.get("latency_precision") == latency.precision:
+                    latency.remember(rec["genotype"], {"ms": rec["measured_ms"],
+                                                       "spread_ms": rec.get("measured_spread_ms")})
 
     def log(text):
         if verbose:
@@ -602,11 +729,28 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         text = f"test accuracy {rec['test_accuracy']:.4f}"
         if "test_accuracy_std" in rec:
             text += f" (mean of {len(seeds)} seeds, std {rec['test_accuracy_std']:.4f})"
+        if "latency_ms" in rec:
+            text += f", {rec['latency_ms']:.3f} ms predicted"
+            if "measured_ms" in rec:
+                text += f", {rec['measured_ms']:.3f} ms measured"
         return text
 
+    def with_latency(rec, genotype):
+        if latency is None:
+            return rec
+        rec.update(latency_precision=latency.precision, latency_ms=latency.predict(genotype),
+                   within_latency_bounds=bounds.admits({"latency_ms": latency.predict(genotype)}))
+        if measure_latency:
+            m = latency.measure(genotype)
+            rec.update(measured_ms=m["ms"], measured_spread_ms=m.get("spread_ms"))
+        return rec
+
     def write(samples, searched_rec):
+        summary = baseline_summary(samples, searched_rec)
+        if latency is not None:
+            summary["latency"] = latency_fronts(samples, searched_rec)
         doc = {"settings": settings, "samples": samples, "searched": searched_rec,
-               "summary": baseline_summary(samples, searched_rec)}
+               "summary": summary}
         atomic_write_json(doc_path, doc)
         return doc
 
@@ -616,16 +760,18 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
         if searched_summary is None or len(seeds) > 1:
             log(f"[baseline] training the searched cell {searched}")
         summaries, _ = train(searched, base, given=searched_summary)
-        searched_rec = {**_record(searched, summaries, seeds),
-                        "source": trained or base}
+        searched_rec = with_latency({**_record(searched, summaries, seeds),
+                                     "source": trained or base}, searched)
         log(f"[baseline] searched cell: {describe(searched_rec)}")
     samples = []
     for i, g in enumerate(genotypes):
         t = time.time()
         summaries, cached = train(g, os.path.join(out_dir, "cells", f"{i:03d}"))
-        samples.append({"index": i, **_record(g, summaries, seeds)})
+        samples.append(with_latency({"index": i, **_record(g, summaries, seeds)}, g))
         doc = write(samples, searched_rec)
         log(f"[baseline {i + 1}/{num_samples}] {describe(samples[-1])}  "
             f"({'done earlier' if cached else f'{time.time() - t:.0f} s'})  {g}")
     plot_baseline(doc, os.path.join(out_dir, PLOT_FILE))
+    if latency is not None:
+        plot_latency(doc, os.path.join(out_dir, LATENCY_PLOT_FILE))
     return BaselineResult(samples, searched_rec, doc["summary"], out_dir)

@@ -427,6 +427,7 @@ def _run_genotype(args):
 
 
 def _baseline_parser(sub):
+    from keras_darts.latency import PRECISIONS
     from keras_darts.search_space.spaces import search_space_names
     from keras_darts.training import TRAIN_PRESETS, TrainConfig
 
@@ -457,6 +458,18 @@ def _baseline_parser(sub):
     p.add_argument("--preset", choices=sorted(TRAIN_PRESETS),
                    help="training preset (default: 'nb201-small' for NAS-Bench-201 cells, "
                         "else 'small')")
+    p.add_argument("--latency-table", metavar="JSON",
+                   help="a latency table of the trained network (keras-darts latency-table): "
+                        "every cell's latency is predicted and measured, and the Pareto fronts "
+                        "of accuracy against latency reported (baseline_latency.png)")
+    p.add_argument("--latency-precision", default="float32", choices=PRECISIONS,
+                   help="the table's precision (default float32)")
+    p.add_argument("--min-latency", type=float, metavar="MS",
+                   help="draw only random cells predicted at or above this latency (ms)")
+    p.add_argument("--max-latency", type=float, metavar="MS",
+                   help="draw only random cells predicted within this latency (ms)")
+    p.add_argument("--no-measure-latency", dest="measure_latency", action="store_false",
+                   help="predict latencies only, without timing each cell's TFLite network")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     _add_config_flags(p, TrainConfig, skip=("genotype", "network"))
@@ -490,13 +503,17 @@ def _run_baseline(args):
                              == "nb201" else "small")
     skip = ("command", "preset", "out", "verbose", "func", "search", "trained", "genotype",
             "samples", "sample_seed", "train_seeds", "space", "op_subsets", "steps",
-            "multiplier")
+            "multiplier", "latency_table", "latency_precision", "min_latency", "max_latency",
+            "measure_latency")
     config = TrainConfig.from_preset(preset, **_overrides(args, skip))
     result = run_baseline(config, args.out, num_samples=args.samples, space=space,
                           op_subsets=op_subsets, steps=steps, multiplier=multiplier,
                           searched=None if args.trained else args.genotype,
                           trained=args.trained, seed=args.sample_seed,
-                          train_seeds=args.train_seeds, verbose=args.verbose)
+                          train_seeds=args.train_seeds, latency_table=args.latency_table,
+                          latency_precision=args.latency_precision,
+                          min_latency_ms=args.min_latency, max_latency_ms=args.max_latency,
+                          measure_latency=args.measure_latency, verbose=args.verbose)
     s = result.summary
     seeds = (f", mean of {len(args.train_seeds)} training seeds"
              if args.train_seeds and len(args.train_seeds) > 1 else "")
@@ -513,7 +530,17 @@ def _run_baseline(args):
         print(f"  searched cell  {result.searched['test_accuracy']:.4f}   "
               f"percentile {s['percentile']:.1f}   rank {s['rank']} of {s['completed'] + 1}"
               f"   ({verdict} the random median)")
-    print(f"Results in {os.path.abspath(args.out)} (baseline.json, baseline.png)")
+    if "latency" in s:
+        fronts = s["latency"]
+        for kind, key in (("predicted", "latency_ms"), ("measured", "measured_ms")):
+            if not fronts[kind]:
+                continue
+            points = ", ".join(f"{p[key]:.3f} ms {p['test_accuracy']:.4f}"
+                               + (" (searched)" if p["searched"] else "")
+                               for p in fronts[kind])
+            print(f"  accuracy-latency front, {kind} {args.latency_precision}: {points}")
+    plots = "baseline.png" + (", baseline_latency.png" if "latency" in s else "")
+    print(f"Results in {os.path.abspath(args.out)} (baseline.json, {plots})")
     return 0
 
 

@@ -164,7 +164,7 @@ COST_LABELS = {"params": "parameters (M)", "macs": "multiply-adds (M)",
 
 
 def plot_pareto(records, front, path, title="DARTS-PD paths", cost="params", score="accuracy",
-                measured=None, xlabel=None):
+                measured=None, xlabel=None, marked=None):
     """Writes a PNG of every scored candidate and the Pareto front (atomically).
 
     Args:
@@ -177,6 +177,8 @@ def plot_pareto(records, front, path, title="DARTS-PD paths", cost="params", sco
         measured: records with a measured latency (`"measured_ms"`), drawn
             on the same axis with their own front (None: none).
         xlabel: the x-axis label (default from `cost`).
+        marked: one record to mark (e.g. the searched cell among random
+            ones), at its measured latency where it has one, or None.
 
     Returns:
         The path.
@@ -207,8 +209,13 @@ def plot_pareto(records, front, path, title="DARTS-PD paths", cost="params", sco
         ax.plot([r["measured_ms"] for r in mfront], [r[score] for r in mfront], "--",
                 color="C0", label=f"Pareto front, measured ({len(mfront)})")
         xlabel = xlabel or "latency (ms)"
+    if marked is not None:
+        x = marked.get("measured_ms") if measured else None
+        ax.scatter([marked[cost] if x is None else x], [marked[score]], marker="*", s=160,
+                   color="C3", edgecolors="k", zorder=5, label="searched")
     ax.set_xlabel(xlabel or COST_LABELS.get(cost, cost))
-    ax.set_ylabel("validation accuracy" if score == "accuracy" else score)
+    ax.set_ylabel({"accuracy": "validation accuracy",
+                   "test_accuracy": "test accuracy"}.get(score, score))
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

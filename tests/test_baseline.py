@@ -11,8 +11,12 @@ import pytest
 from helpers import ROOT, TINY_TRAIN, child_env, cli, run_cli, same_worker
 from keras_darts.architecture import Genotype, NB201Genotype, get_genotype
 from keras_darts.baseline import (
-    baseline_summary, check_in_space, parameter_free_ops, percentile_rank, sample_genotype,
-    sample_genotypes,
+    baseline_summary, check_in_space, latency_fronts, parameter_free_ops, percentile_rank,
+    run_baseline, sample_genotype, sample_genotypes,
+)
+from keras_darts.costs import pareto_front
+from keras_darts.latency import (
+    GenotypeLatency, LatencyTable, LatencyTableError, NetworkLayout, measure_table,
 )
 from keras_darts.search_space.spaces import get_search_space
 
@@ -131,6 +135,8 @@ BAD = [
     (["--space", "nb201", "--dataset", "imagenet1k"], "Unknown dataset"),
     (["--search", "/nonexistent/run"], "is not a search run"),
     (["--space", "nb201", "--train-seeds", "1", "1"], "train_seeds must be distinct"),
+    (["--space", "nb201", "--max-latency", "1"], "need a latency_table of the trained network"),
+    (["--space", "nb201", "--latency-table", "/nonexistent/table.json"], "table.json"),
 ]
 
 
@@ -248,3 +254,67 @@ def test_baseline_of_a_search_run_ranks_its_cell_and_resumes(tmp_path, cli_searc
                           capture_output=True, text=True, env=child_env(), cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and "leave out the seed of the `trained` run" in proc.stderr
     assert not other.exists()
+
+
+@pytest.mark.slow
+def test_baseline_draws_within_a_latency_bound_and_reports_latency_fronts(tmp_path):
+    from keras_darts.training import TrainConfig
+
+    config = TrainConfig.from_preset("small", dataset="digits", layers=3, channels=4, epochs=1,
+                                     max_train=128, batch_size=16, seed=3)
+    layout = NetworkLayout("darts", (8, 8, 1), 10, layers=3, channels=4, steps=1, multiplier=1)
+    path = str(tmp_path / "table.json")
+    table = measure_table(layout, "s3", precisions=("float32",), warmup=2, runs=10, passes=1,
+                          path=path)
+    timing = dict(warmup=2, runs=10, passes=1)
+    sizes = dict(space="s3", steps=1, multiplier=1, num_samples=2)
+    draws = sample_genotypes("s3", 12, seed=0, steps=1, multiplier=1)
+    bound = float(np.median([table.predict(g) for g in draws]))
+    searched = draws[-1]
+    out = tmp_path / "baseline"
+    result = run_baseline(config, str(out), searched=searched, seed=0, max_latency_ms=bound,
+                          latency_table=GenotypeLatency(path, **timing), verbose=0, **sizes)
+    # The random cells: uniform among those predicted within the bound (the same draws as
+    # sampling with that constraint), each predicted from the table and measured.
+    within = sample_genotypes("s3", 2, seed=0, steps=1, multiplier=1, exclude=[searched],
+                              accept=lambda g: table.predict(g) <= bound)
+    assert [s["genotype"] for s in result.samples] == [str(g) for g in within]
+    for rec in result.samples + [result.searched]:
+        g = Genotype.from_text(rec["genotype"])
+        assert rec["latency_ms"] == pytest.approx(table.predict(g), abs=1e-6)
+        assert rec["measured_ms"] > 0 and rec["latency_precision"] == "float32"
+        assert rec["within_latency_bounds"] == (rec["latency_ms"] <= bound)
+    assert all(s["within_latency_bounds"] for s in result.samples)
+    fronts = result.summary["latency"]
+    assert fronts == latency_fronts(result.samples, result.searched)
+    cells = result.samples + [result.searched]
+    assert [p["genotype"] for p in fronts["measured"]] == [
+        c["genotype"] for c in pareto_front(cells, "measured_ms", "test_accuracy")]
+    assert fronts["searched_on_front_predicted"] == any(p["searched"]
+                                                         for p in fronts["predicted"])
+    assert (out / "baseline_latency.png").read_bytes()[:4] == b"\x89PNG"
+    doc = json.loads((out / "baseline.json").read_text())
+    assert doc["settings"]["latency_bounds"] == [None, bound]
+    # Run again (a fresh cache): the cells are done and their measurements are read back
+    # rather than taken again, which would give other times.
+    again = run_baseline(config, str(out), searched=searched, seed=0, max_latency_ms=bound,
+                         latency_table=GenotypeLatency(path, **timing), verbose=0, **sizes)
+    assert again.samples == result.samples and again.summary == result.summary
+
+    # Bad input: nothing written.
+    bad = tmp_path / "bad"
+    with pytest.raises(ValueError, match="need a latency_table of the trained network"):
+        run_baseline(config, str(bad), max_latency_ms=1.0, verbose=0, **sizes)
+    with pytest.raises(LatencyTableError, match=r"channels=8 \(the table's: 4\)"):
+        run_baseline(dataclasses_replace(config, channels=8), str(bad), latency_table=path,
+                     verbose=0, **sizes)
+    with pytest.raises(ValueError, match=r"within the latency bounds \[-, 1e-06\] ms"):
+        run_baseline(config, str(bad), latency_table=path, max_latency_ms=1e-6, verbose=0,
+                     **sizes)
+    assert not bad.exists()
+
+
+def dataclasses_replace(config, **changes):
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)
