@@ -16,7 +16,7 @@ from keras_darts.baseline import (
 )
 from keras_darts.costs import pareto_front
 from keras_darts.latency import (
-    GenotypeLatency, LatencyTable, LatencyTableError, NetworkLayout, measure_table,
+    GenotypeLatency, LatencyTableError, NetworkLayout, measure_table,
 )
 from keras_darts.search_space.spaces import get_search_space
 
