@@ -59,6 +59,14 @@ def plot(records, path, precision="float32"):
     plt.close(fig)
 
 
+def _relative(value):
+    """A path inside the repository, relative to it; any other value as it is."""
+    if isinstance(value, str) and os.path.isabs(value) and \
+            os.path.realpath(value).startswith(os.path.realpath(ROOT) + os.sep):
+        return os.path.relpath(os.path.realpath(value), os.path.realpath(ROOT))
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.0, 0.3, 1.0, 3.0])
@@ -88,7 +96,9 @@ def main(argv=None):
     table = LatencyTable.load(table_path)
     results = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                            "python": platform.python_version()},
-               "settings": vars(args), "table": table_path, "records": []}
+               # Paths inside the repository are recorded relative to it.
+               "settings": {k: _relative(v) for k, v in vars(args).items()},
+               "table": _relative(table_path), "records": []}
     if os.path.exists(args.out):
         with open(args.out) as f:
             results = json.load(f)
