@@ -13,6 +13,9 @@ runs again with the same `--out`.
 Usage:
     python benchmarks/latency_prediction.py                  # every layout, 20 genotypes each
     python benchmarks/latency_prediction.py --layouts nb201-small --genotypes 5
+    # after a change to the prediction: score the recorded networks again, measuring nothing
+    python benchmarks/latency_prediction.py --rescore \
+        nb201-small=benchmarks/results/latency_table_nb201_small_2cpu.json
 """
 
 import argparse
@@ -54,6 +57,40 @@ def _summary(records, precision):
             "measured_ms_range": [round(float(meas.min()), 4), round(float(meas.max()), 4)]}
 
 
+def _score(entry, table, genotypes, keys):
+    """Predicts every recorded network with `table`; the per-precision summaries."""
+    from keras_darts.latency import PRECISIONS
+
+    records = {r["genotype"]: r for r in entry["records"]}
+    for g, key in zip(genotypes, keys):
+        record = records[key]
+        record["predicted_ms"] = {p: round(table.predict(g, p), 5) for p in PRECISIONS}
+        record["measured_ms"] = {p: min(r[p] for r in record["rounds"]) for p in PRECISIONS}
+    entry["records"] = [records[k] for k in keys]
+    entry["table_units"] = len(table.entries["float32"])
+    entry["summary"] = {p: _summary(entry["records"], p) for p in PRECISIONS}
+
+
+def _rescore(results, items, args):
+    """`--rescore LAYOUT=TABLE ...`: the recorded networks predicted again, nothing measured."""
+    from keras_darts.baseline import sample_genotypes
+    from keras_darts.latency import MARKS, LatencyTable, mark_units
+
+    for item in items:
+        name, path = item.split("=", 1)
+        entry = results["layouts"][name]
+        table = LatencyTable.load(path)
+        if table.settings.get("marks", 1) < MARKS:  # structural marks only: nothing timed
+            mark_units(table)
+            table.save(path)
+        genotypes = sample_genotypes(entry["space"], len(entry["records"]),
+                                     seed=results["settings"].get("seed", args.seed))
+        _score(entry, table, genotypes, [json.dumps(g.to_dict(), sort_keys=True)
+                                         for g in genotypes])
+        save_results(results, args.out)
+        print(name, json.dumps(entry["summary"]), flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=sorted(LAYOUTS))
@@ -65,6 +102,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results",
                                                       "latency_prediction_2cpu.json"))
+    parser.add_argument("--rescore", nargs="+", metavar="LAYOUT=TABLE",
+                        help="measure nothing: predict the networks recorded in --out again "
+                             "with these tables (their graph marks brought up to date)")
     args = parser.parse_args(argv)
 
     from keras_darts.baseline import sample_genotypes
@@ -81,6 +121,8 @@ def main(argv=None):
     if os.path.exists(args.out):
         with open(args.out) as f:
             results = json.load(f)
+    if args.rescore:
+        return _rescore(results, args.rescore, args)
     for name in args.layouts:
         space, config = LAYOUTS[name]
         layout = NetworkLayout(**config)
@@ -117,13 +159,8 @@ def main(argv=None):
                     if stats["ms"] < table.entries[p][key]["ms"]:
                         table.entries[p][key] = stats
         table.save(os.path.splitext(args.out)[0] + f"_{name}_table.json")
-        entry["table_units"] = len(table.entries["float32"])
-        for g, key in zip(genotypes, keys):
-            record = records[key]
-            record["predicted_ms"] = {p: round(table.predict(g, p), 5) for p in PRECISIONS}
-            record["measured_ms"] = {p: min(r[p] for r in record["rounds"]) for p in PRECISIONS}
-        entry["records"] = [records[k] for k in keys]
-        entry["summary"] = {p: _summary(entry["records"], p) for p in PRECISIONS}
+        entry["records"] = list(records.values())
+        _score(entry, table, genotypes, keys)
         save_results(results, args.out)
         print(name, json.dumps(entry["summary"]), flush=True)
     print(json.dumps({n: e.get("summary") for n, e in results["layouts"].items()}, indent=1))

@@ -84,7 +84,10 @@ def main(argv=None):
     parser.add_argument("--plot", help="write the accuracy-latency plot here")
     args = parser.parse_args(argv)
 
-    from keras_darts.latency import LatencyTable, NetworkLayout, measure_network, measure_table
+    from keras_darts.architecture.genotype import get_genotype
+    from keras_darts.latency import (
+        MARKS, LatencyTable, NetworkLayout, mark_units, measure_network, measure_table,
+    )
     from keras_darts.networks import build_network
     from keras_darts.search import SearchConfig, run_search
     from keras_darts.training import TrainConfig, run_training
@@ -94,6 +97,9 @@ def main(argv=None):
         measure_table(NetworkLayout.from_preset(args.train_preset, args.space), args.space,
                       path=table_path)
     table = LatencyTable.load(table_path)
+    if table.settings.get("marks", 1) < MARKS:  # structural marks only: nothing timed
+        mark_units(table)
+        table.save(table_path)
     results = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                            "python": platform.python_version()},
                # Paths inside the repository are recorded relative to it.
@@ -135,6 +141,13 @@ def main(argv=None):
                 results["settings"][key + "s"] = sorted({r[key] for r in results["records"]})
             save_results(results, args.out)
             print(json.dumps(record), flush=True)
+    # Predictions are the table's: made again for every record (after a change to the
+    # prediction, a run with nothing left to measure brings them up to date).
+    for record in results["records"]:
+        genotype = get_genotype(record["genotype"])
+        record["predicted_ms"] = {p: round(table.predict(genotype, p), 5)
+                                  for p in table.precisions}
+    save_results(results, args.out)
     if args.plot:
         plot(results["records"], args.plot, args.precision)
 

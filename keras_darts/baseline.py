@@ -596,8 +596,8 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
             `train_config.seed`); a cell's accuracy is its mean over them.
             With `trained`, they must include `train_config.seed` (the seed
             of that run).
-        latency_table: a latency table (path or `LatencyTable`) of the network
-            `train_config` trains, or None.
+        latency_table: a latency table of the network `train_config` trains
+            (its path, a `LatencyTable` or a `GenotypeLatency`), or None.
         latency_precision: the table's precision to predict and measure.
         min_latency_ms, max_latency_ms: bounds on the random cells' predicted
             latency (they need a table).
@@ -670,8 +670,9 @@ def run_baseline(train_config, out_dir, num_samples=8, space="darts", op_subsets
                 "train_seeds": list(seeds),
                 "searched": None if searched is None else str(searched),
                 "train": {k: v for k, v in train_config.to_dict().items() if k != "genotype"}}
-    if latency is not None:  # the bounds change the draws; the table may be added later
+    if bounds.needs_latency:  # they change the draws
         settings["latency_bounds"] = [min_latency_ms, max_latency_ms]
+    if latency is not None:  # a table may be added to a finished baseline
         settings["latency"] = {"table": latency.path, "precision": latency.precision,
                                "measured": bool(measure_latency)}
     doc_path = os.path.join(out_dir, BASELINE_FILE)

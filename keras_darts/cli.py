@@ -324,7 +324,7 @@ def _latency_table_parser(sub):
 
 def _run_latency_table(args):
     from keras_darts.latency import (
-        LatencyTable, NetworkLayout, measure_table, write_unit_models,
+        LatencyTable, NetworkLayout, mark_units, measure_table, write_unit_models,
     )
     from keras_darts.search_space.spaces import get_search_space
 
@@ -346,6 +346,9 @@ def _run_latency_table(args):
         table = LatencyTable.from_csv(args.import_csv, layout, space.name, space.primitives,
                                       {"description": args.device} if args.device else None)
         table.check_space(space.primitives, layout, table.precisions[0])
+        # How each unit's graph begins and ends (shared and fused ReLUs) is the converted
+        # graph's, whatever the device: converted here, not timed.
+        mark_units(table)
         table.save(args.out)
     else:
         def progress(done, total, what):

@@ -11,7 +11,8 @@ from helpers import same_worker
 from keras_darts.architecture.genotype import get_genotype
 from keras_darts.baseline import sample_genotypes
 from keras_darts.latency import (
-    LatencyTable, LatencyTableError, NetworkLayout, Unit, is_free, measure_table,
+    MARKS, LatencyTable, LatencyTableError, NetworkLayout, Unit, is_free, mark_units,
+    measure_table,
 )
 from keras_darts.networks import build_network
 from keras_darts.strategies import registered_strategies
@@ -105,6 +106,10 @@ def test_measured_table_covers_the_space_and_predicts_positive_sums(tables):
     e = tables["nb201"].entries["float32"]
     assert e["nor_conv_3x3@8x8x4_c4_s1"]["relu_first"] is True
     assert e["avg_pool_3x3@8x8x4_c4_s1"]["relu_first"] is False
+    # NAS-Bench-201's residual reduction also reads its input unrectified (its shortcut): its
+    # ReLU cannot be fused into the op computing that input.
+    assert e["nb201_reduction@8x8x4_c8_s2"]["relu_first"] is False
+    assert tables["nb201"].settings["marks"] == MARKS
 
 
 @same_worker("latency-tables")
@@ -119,6 +124,21 @@ def test_table_file_round_trips_and_resumes(tables):
     resumed = measure_table(NB201, "nb201", runs=3, warmup=1, path=path,
                             progress=lambda *a: seen.append(a))
     assert seen == [] and resumed.entries == again.entries
+    # A table measured under older graph marks warns when loaded; measuring into it again
+    # brings its marks up to date and times nothing.
+    path = str(tables["dir"] / "s3.json")
+    d = LatencyTable.load(path).to_dict()
+    old = json.loads(json.dumps(d))
+    del old["settings"]["marks"]
+    for entry in old["entries"]["float32"].values():
+        entry["relu_first"] = not entry["relu_first"]
+    stale = tables["dir"] / "s3_marks1.json"
+    stale.write_text(json.dumps(old))
+    with pytest.warns(UserWarning, match="older graph marks"):
+        LatencyTable.load(str(stale))
+    remarked = measure_table(SEARCH_LAYOUT, "s3", precisions=("float32",), runs=3, warmup=1,
+                             path=str(stale), progress=lambda *a: seen.append(a))
+    assert seen == [] and remarked.to_dict() == d
 
 
 @same_worker("latency-tables")
@@ -173,6 +193,16 @@ def test_csv_import(tables, tmp_path):
     # Without the ReLU marks the shared ReLUs are counted in full: never below.
     assert imported.predict(g) >= table.predict(g)
     assert imported.device == {"name": "phone"}
+    # The marks are the converted graphs', whatever the device: given here (as
+    # `keras-darts latency-table --import` does), the same times predict the same.
+    floats = LatencyTable.from_csv(str(path), NB201, "nb201", table.primitives)
+    del floats.entries["int8"]
+    mark_units(floats)
+    for key, entry in floats.entries["float32"].items():
+        for mark in ("relu_first", "fusable_output"):
+            assert entry[mark] == table.entries["float32"][key][mark], (key, mark)
+    for g in sample_genotypes("nb201", 3, seed=2):
+        assert floats.predict(g) == table.predict(g)
     for text, message in (
             ("unit,ms\nx,1\n", "needs the columns"),
             ("unit,precision,ms\nrelu@8x8x4_c4_s1,float32,-1\n", "line 2.*non-negative"),

@@ -15,18 +15,18 @@
 """
 
 from keras_darts.latency.measure import (
-    TFLiteTimer, convert_tflite, device_description, measure_network, measure_table,
-    time_tflite, unit_model, write_unit_models,
+    TFLiteTimer, convert_tflite, device_description, graph_ends, mark_units, measure_network,
+    measure_table, time_tflite, unit_model, write_unit_models,
 )
 from keras_darts.latency.genotypes import GenotypeLatency
 from keras_darts.latency.objective import ExpectedLatency, LatencyObjective
-from keras_darts.latency.table import PRECISIONS, LatencyTable, LatencyTableError
+from keras_darts.latency.table import MARKS, PRECISIONS, LatencyTable, LatencyTableError
 from keras_darts.latency.units import (
     FIXED_UNITS, CellSlots, NetworkLayout, Unit, is_free, pair_unit,
 )
 
-__all__ = ["FIXED_UNITS", "PRECISIONS", "CellSlots", "ExpectedLatency", "GenotypeLatency",
-           "LatencyObjective", "LatencyTable", "LatencyTableError", "NetworkLayout",
-           "TFLiteTimer", "Unit", "convert_tflite", "device_description", "is_free",
-           "measure_network", "measure_table", "pair_unit", "time_tflite", "unit_model",
-           "write_unit_models"]
+__all__ = ["FIXED_UNITS", "MARKS", "PRECISIONS", "CellSlots", "ExpectedLatency",
+           "GenotypeLatency", "LatencyObjective", "LatencyTable", "LatencyTableError",
+           "NetworkLayout", "TFLiteTimer", "Unit", "convert_tflite", "device_description",
+           "graph_ends", "is_free", "mark_units", "measure_network", "measure_table",
+           "pair_unit", "time_tflite", "unit_model", "write_unit_models"]

@@ -11,11 +11,12 @@ the interquartile range.
 import os
 import platform
 import time
+import warnings
 
 import numpy as np
 
-from keras_darts.latency.table import PRECISIONS, LatencyTable, LatencyTableError
-from keras_darts.latency.units import FIXED_UNITS, PAIR, is_free
+from keras_darts.latency.table import MARKS, PRECISIONS, LatencyTable, LatencyTableError
+from keras_darts.latency.units import FIXED_UNITS, PAIR, Unit, is_free
 
 
 def device_description(threads):
@@ -241,9 +242,12 @@ def graph_ends(model):
         model: TFLite bytes.
 
     Returns:
-        `{"relu_first": the first op is a ReLU of the input (ops reading one
-        tensor share it), "fusable_output": the op computing the output fuses
-        a following ReLU (`FUSES_ACTIVATION`)}`.
+        `{"relu_first": the input is read by one op, a ReLU (ops reading one
+        tensor share it; the op computing the tensor may fuse it), "fusable_output":
+        the op computing the output fuses a following ReLU (`FUSES_ACTIVATION`)}`.
+        A unit that also reads its input unrectified (NAS-Bench-201's residual
+        reduction block: its shortcut) is not `relu_first`: the tensor must
+        exist before the ReLU, so the ReLU cannot be fused into its producer.
     """
     from ai_edge_litert.interpreter import Interpreter
 
@@ -252,8 +256,9 @@ def graph_ends(model):
     inputs = {d["index"] for d in interp.get_input_details()}
     outputs = {d["index"] for d in interp.get_output_details()}
     last = [op for op in ops if set(op["outputs"]) & outputs]
-    return {"relu_first": bool(ops) and ops[0]["op_name"] == "RELU"
-            and set(ops[0]["inputs"]) <= inputs,
+    readers = [op for op in ops if set(op["inputs"]) & inputs]
+    return {"relu_first": len(readers) == 1 and readers[0]["op_name"] == "RELU"
+            and set(readers[0]["inputs"]) <= inputs,
             "fusable_output": bool(last) and all(op["op_name"] in FUSES_ACTIVATION
                                                  for op in last)}
 
@@ -313,7 +318,40 @@ def _settings(threads, warmup, runs, passes):
     return {"threads": threads, "warmup": warmup, "runs": runs, "passes": passes, "batch": 1,
             "timing": "invoke() only; median and interquartile range of the pass with the "
                       "lowest median",
-            "int8": "full integer (int8 inputs and outputs), calibrated on random inputs"}
+            "int8": "full integer (int8 inputs and outputs), calibrated on random inputs",
+            "marks": MARKS}
+
+
+def mark_units(table, progress=None):
+    """Sets every entry's graph marks (`graph_ends`) from its unit's converted graph, in place.
+
+    The marks (how a unit's TFLite graph begins and ends) are properties of
+    the converted graph, not of the device: this gives them to a table
+    imported from times taken elsewhere (`LatencyTable.from_csv`), and brings
+    a table measured under older marks (`settings["marks"]` below `MARKS`) up
+    to date without timing anything again. Each unit is converted, not timed.
+
+    Args:
+        table: a `LatencyTable` (changed in place; `settings["marks"]` set).
+        progress: a callable `progress(done, total, key)`, or None.
+
+    Returns:
+        The table.
+
+    Example:
+
+    >>> mark_units(LatencyTable.load("old.json")).save("old.json")  # doctest: +SKIP
+    """
+    keys = sorted({key for units in table.entries.values() for key in units})
+    for i, key in enumerate(keys):
+        model = unit_model(Unit.from_key(key))
+        for p, units in table.entries.items():
+            if key in units:
+                units[key].update(graph_ends(convert_tflite(model, p)))
+        if progress:
+            progress(i + 1, len(keys), key)
+    table.settings["marks"] = MARKS
+    return table
 
 
 def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads=1, warmup=20,
@@ -370,9 +408,15 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
     table = LatencyTable(layout, space.name, primitives, {p: {} for p in precisions}, device,
                          settings)
     if path and os.path.exists(path):
-        old = LatencyTable.load(path)
-        if (old.layout == layout and old.space == space.name and old.settings == settings
+        with warnings.catch_warnings():  # older marks are brought up to date below
+            warnings.simplefilter("ignore", UserWarning)
+            old = LatencyTable.load(path)
+        same = {k: v for k, v in old.settings.items() if k != "marks"} == \
+            {k: v for k, v in settings.items() if k != "marks"}
+        if (old.layout == layout and old.space == space.name and same
                 and old.primitives == primitives):
+            if old.settings.get("marks") != MARKS:  # older marks: the times stay good
+                mark_units(old)
             for p in precisions:
                 table.entries[p].update(old.entries.get(p, {}))
     units = layout.candidate_units(primitives)
@@ -441,6 +485,6 @@ def write_unit_models(layout, space, directory, precisions=PRECISIONS, primitive
     return files
 
 
-__all__ = ["FIXED_UNITS", "TFLiteTimer", "convert_tflite", "device_description", "is_free",
-           "graph_ends", "measure_network", "measure_table", "time_tflite", "unit_model",
-           "write_unit_models"]
+__all__ = ["FIXED_UNITS", "MARKS", "TFLiteTimer", "convert_tflite", "device_description",
+           "is_free", "graph_ends", "mark_units", "measure_network", "measure_table",
+           "time_tflite", "unit_model", "write_unit_models"]

@@ -20,6 +20,11 @@ FORMAT = "keras_darts.latency_table"
 PRECISIONS = ("float32", "int8")
 """Precisions a table can hold: float32 TFLite, and full-integer int8 TFLite."""
 
+MARKS = 2
+"""Version of the graph marks (`keras_darts.latency.graph_ends`) a table's entries hold.
+2: a `relu_first` unit reads its input through the ReLU alone (version 1 also marked
+NAS-Bench-201's residual reduction, whose shortcut reads the input unrectified)."""
+
 
 class LatencyTableError(ValueError):
     """A latency table that cannot serve a request: missing units, another space, bad values."""
@@ -84,6 +89,14 @@ class LatencyTable:
                     stats["spread_ms"] = _check_ms(key, precision, stats["spread_ms"], "spread_ms")
                 checked[key] = stats
             self.entries[precision] = checked
+        if "timing" in self.settings and self.settings.get("marks", 1) < MARKS:
+            import warnings
+
+            warnings.warn("This latency table was measured under older graph marks (version "
+                          f"{self.settings.get('marks', 1)}, now {MARKS}): its predictions may "
+                          "be off. Run keras-darts latency-table again with the same --out (no "
+                          "unit is timed again), or keras_darts.latency.mark_units(table).",
+                          stacklevel=2)
 
     # ------------------------------------------------------------------ lookups
     @property
