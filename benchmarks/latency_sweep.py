@@ -27,14 +27,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reproducibility import save_results  # noqa: E402
 
 
-def plot(records, path, precision="float32"):
-    """Test accuracy against measured latency, one colour per weight, with the Pareto front."""
+def plot(records, path, precision="float32", random=None):
+    """Test accuracy against measured latency, one colour per weight, with the Pareto front;
+    with `random` (a `keras-darts baseline --latency-table` document), its random cells and
+    their front too."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_darts.path_search import pareto_front
+    from keras_darts.costs import pareto_front
 
     points = [dict(r, latency=r["measured_ms"][precision], accuracy=r["test_accuracy"])
               for r in records]
@@ -50,6 +52,15 @@ def plot(records, path, precision="float32"):
     front = pareto_front(points, cost="latency", score="accuracy")
     ax.plot([p["latency"] for p in front], [p["accuracy"] for p in front], "k--", lw=1,
             label="Pareto front (measured)", zorder=1)
+    if random:
+        cells = [dict(c, latency=c["measured_ms"], accuracy=c["test_accuracy"])
+                 for c in random["samples"] if c.get("measured_ms") is not None]
+        ax.scatter([c["latency"] for c in cells], [c["accuracy"] for c in cells], s=22,
+                   marker="s", facecolors="none", edgecolors="0.5",
+                   label=f"random cells ({len(cells)})", zorder=2)
+        rfront = pareto_front(cells, cost="latency", score="accuracy")
+        ax.plot([c["latency"] for c in rfront], [c["accuracy"] for c in rfront], ":",
+                color="0.5", lw=1, label="random cells' front", zorder=1)
     ax.set_xlabel(f"TFLite {precision} latency, batch 1 (ms; o measured, x predicted)")
     ax.set_ylabel("test accuracy")
     ax.grid(alpha=0.3)
@@ -82,6 +93,9 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results",
                                                       "latency_sweep_nb201_2cpu.json"))
     parser.add_argument("--plot", help="write the accuracy-latency plot here")
+    parser.add_argument("--baseline", help="a baseline.json of random cells with latencies "
+                                           "(keras-darts baseline --latency-table) to plot "
+                                           "beside the searched cells")
     args = parser.parse_args(argv)
 
     from keras_darts.architecture.genotype import get_genotype
@@ -148,8 +162,12 @@ def main(argv=None):
         record["predicted_ms"] = {p: round(table.predict(genotype, p), 5)
                                   for p in table.precisions}
     save_results(results, args.out)
+    if args.baseline:
+        with open(args.baseline) as f:
+            results["random"] = json.load(f)
+        save_results(results, args.out)
     if args.plot:
-        plot(results["records"], args.plot, args.precision)
+        plot(results["records"], args.plot, args.precision, results.get("random"))
 
 
 if __name__ == "__main__":
