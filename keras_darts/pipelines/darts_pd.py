@@ -9,7 +9,9 @@ darts-pd`) runs its stages. The run directory holds:
   `fairness.json` (updates per op and per path), `checkpoints/`;
 - `stage3/`: the keras-tuner directory and the path search's outputs
   (`trials.json`, `pareto.json`, `pareto/arch_*.json`, `best/`,
-  `pareto.png`, see `keras_darts.path_search.search_paths`);
+  `pareto.png`; with a latency table also `pareto_latency.json`,
+  `pareto_latency/arch_*.json`, `pareto_latency.png` and `measured.json`;
+  see `keras_darts.path_search.search_paths`);
 - `genotype.json` (the best path) and `summary.json` (timings, fairness
   counters, the Pareto front).
 """
@@ -167,7 +169,9 @@ class DartsPD(Pipeline):
        with the alphas frozen, `pd_*` settings;
     4. `search_paths`: the evolutionary (or keras-tuner) search over its
        single-op paths, scored on held-out data, `es_*` settings and bounds on
-       the stand-alone network of a path (`eval_layers`, `eval_channels`).
+       the stand-alone network of a path (`eval_layers`, `eval_channels`); with
+       the config's `latency_table` (that network's), bounds on its predicted
+       latency and the Pareto fronts on predicted and measured latency.
 
     Example:
 
