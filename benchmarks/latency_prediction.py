@@ -74,13 +74,13 @@ def _score(entry, table, genotypes, keys):
 def _rescore(results, items, args):
     """`--rescore LAYOUT=TABLE ...`: the recorded networks predicted again, nothing measured."""
     from keras_darts.baseline import sample_genotypes
-    from keras_darts.latency import MARKS, LatencyTable, mark_units
+    from keras_darts.latency import LatencyTable, mark_units
 
     for item in items:
         name, path = item.split("=", 1)
         entry = results["layouts"][name]
         table = LatencyTable.load(path)
-        if table.settings.get("marks", 1) < MARKS:  # structural marks only: nothing timed
+        if table.marks_outdated:  # structural marks only: nothing timed
             mark_units(table)
             table.save(path)
         genotypes = sample_genotypes(entry["space"], len(entry["records"]),

@@ -100,7 +100,7 @@ def main(argv=None):
 
     from keras_darts.architecture.genotype import get_genotype
     from keras_darts.latency import (
-        MARKS, LatencyTable, NetworkLayout, mark_units, measure_network, measure_table,
+        LatencyTable, NetworkLayout, mark_units, measure_network, measure_table,
     )
     from keras_darts.networks import build_network
     from keras_darts.search import SearchConfig, run_search
@@ -111,7 +111,7 @@ def main(argv=None):
         measure_table(NetworkLayout.from_preset(args.train_preset, args.space), args.space,
                       path=table_path)
     table = LatencyTable.load(table_path)
-    if table.settings.get("marks", 1) < MARKS:  # structural marks only: nothing timed
+    if table.marks_outdated:  # structural marks only: nothing timed
         mark_units(table)
         table.save(table_path)
     results = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
@@ -140,7 +140,7 @@ def main(argv=None):
                 model, summary = run_training(train, os.path.join(work, "train"), verbose=0)
                 network = build_network(search.genotype, **table.layout.network_kwargs())
                 measured = measure_network(network, table.precisions,
-                                           threads=table.settings.get("threads", 1))
+                                           threads=table.threads)
             record = {
                 "weight": weight, "seed": seed, "genotype": search.genotype.to_text(),
                 "test_accuracy": summary["test_accuracy"], "params_m": summary["params_m"],

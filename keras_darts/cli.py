@@ -390,8 +390,7 @@ def _run_latency(args):
         from keras_darts.networks import build_network
 
         model = build_network(genotype, **table.layout.network_kwargs())
-        threads = table.settings.get("threads", 1)
-        measured = measure_network(model, table.precisions, threads=threads)
+        measured = measure_network(model, table.precisions, threads=table.threads)
         result["measured_ms"] = {p: v["ms"] for p, v in measured.items()}
     if args.json:
         print(json.dumps(result))

@@ -581,13 +581,15 @@ def _latency_fronts(records, genotypes, latency, measure, out_dir, verbose):
         latency.remember(text, m)
     for i, r in enumerate(chosen):
         genotype = genotypes[r["trial_id"]]
-        if verbose and str(genotype) not in earlier:
+        new = str(genotype) not in earlier
+        if verbose and new:
             print(f"[paths] measuring {i + 1}/{len(chosen)}: {genotype}", flush=True)
         m = latency.measure(genotype)
         r["measured_ms"], r["measured_spread_ms"] = m["ms"], m.get("spread_ms")
-        earlier[str(genotype)] = m
-        known[latency.precision] = earlier
-        atomic_write_json(path, known)
+        if new:  # kept as soon as taken, for a search cut off while measuring
+            earlier[str(genotype)] = m
+            known[latency.precision] = earlier
+            atomic_write_json(path, known)
     measured = [r for r in records if r.get("measured_ms") is not None]
     return {"predicted": front, "measured": pareto_front(measured, cost="measured_ms"),
             "measure": measure, "paths_measured": len(measured), **latency.describe()}

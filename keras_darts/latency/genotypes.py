@@ -49,7 +49,7 @@ class GenotypeLatency:
             raise TypeError(f"table must be a LatencyTable or its path. Received: {table!r}")
         self.table._units(precision)  # a precision the table lacks fails here
         self.precision = precision
-        self.threads = int(threads or self.table.settings.get("threads", 1))
+        self.threads = int(threads or self.table.threads)
         self.timing = dict(warmup=warmup, runs=runs, passes=passes)
         self._predicted, self._measured = {}, {}
 

@@ -415,7 +415,7 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
             {k: v for k, v in settings.items() if k != "marks"}
         if (old.layout == layout and old.space == space.name and same
                 and old.primitives == primitives):
-            if old.settings.get("marks") != MARKS:  # older marks: the times stay good
+            if old.marks_outdated:  # the times stay good
                 mark_units(old)
             for p in precisions:
                 table.entries[p].update(old.entries.get(p, {}))

@@ -53,11 +53,12 @@ class ExpectedLatency:
     accuracy gradient under a sigmoid (its output is zero whatever its
     weight), so any latency pressure on it would make every edge `none`
     (measured: a Single-DARTS search with weight 0.05 derived an all-`none`
-    cell); the latency term trades the other ops against each other. DARTS-family nodes keep their 2 strongest incoming edges:
-    an edge counts with `min(1, 2 s_e / sum_node s)`, `s_e` its largest weight
-    (times its edge weight under edge normalisation), as the top-2 rule ranks
-    edges; nodes with two inputs keep both. The fixed parts (stem,
-    preprocessing, sums, concatenations, head) add a constant. With one-hot
+    cell); the latency term trades the other ops against each other.
+    DARTS-family nodes keep their 2 strongest incoming edges: an edge counts
+    with `min(1, 2 s_e / sum_node s)`, `s_e` its largest weight (times its
+    edge weight under edge normalisation), as the top-2 rule ranks edges;
+    nodes with two inputs keep both. The fixed parts (stem, preprocessing,
+    sums, concatenations, head) add a constant. With one-hot
     weights of a genotype the value is the table's prediction of that
     genotype's network before shared ReLUs are taken off
     (`LatencyTable.predict`).

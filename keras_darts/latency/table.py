@@ -89,7 +89,7 @@ class LatencyTable:
                     stats["spread_ms"] = _check_ms(key, precision, stats["spread_ms"], "spread_ms")
                 checked[key] = stats
             self.entries[precision] = checked
-        if "timing" in self.settings and self.settings.get("marks", 1) < MARKS:
+        if self.marks_outdated:
             import warnings
 
             warnings.warn("This latency table was measured under older graph marks (version "
@@ -99,6 +99,17 @@ class LatencyTable:
                           stacklevel=2)
 
     # ------------------------------------------------------------------ lookups
+    @property
+    def marks_outdated(self):
+        """Whether the table was measured under older graph marks than `MARKS` (its times
+        stay good; `keras_darts.latency.mark_units` brings the marks up to date)."""
+        return "timing" in self.settings and self.settings.get("marks", 1) < MARKS
+
+    @property
+    def threads(self):
+        """The interpreter threads the table was measured with (1 if it does not say)."""
+        return int(self.settings.get("threads", 1))
+
     @property
     def precisions(self):
         """The precisions the table holds."""
