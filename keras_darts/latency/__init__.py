@@ -5,7 +5,7 @@
 * `LatencyTable` (`table.py`): milliseconds per unit and precision, with the
   device; JSON files, CSV import of times taken elsewhere.
 * `measure_table`, `time_tflite` (`measure.py`): timing units with the TFLite
-  interpreter.
+  interpreter, each on what it reads in a network (`reference_activations`).
 * `GenotypeLatency` (`genotypes.py`): a finished genotype's latency,
   predicted from a table and measured (DARTS-PD's path search, the random
   baseline).
@@ -16,7 +16,8 @@
 
 from keras_darts.latency.measure import (
     TFLiteTimer, convert_tflite, device_description, graph_ends, mark_units, measure_network,
-    measure_table, time_tflite, unit_model, write_unit_models,
+    measure_table, reference_activations, time_tflite, unit_inputs, unit_model,
+    write_unit_models,
 )
 from keras_darts.latency.genotypes import GenotypeLatency
 from keras_darts.latency.objective import ExpectedLatency, LatencyObjective
@@ -29,4 +30,5 @@ __all__ = ["FIXED_UNITS", "MARKS", "PRECISIONS", "CellSlots", "ExpectedLatency",
            "GenotypeLatency", "LatencyObjective", "LatencyTable", "LatencyTableError",
            "NetworkLayout", "TFLiteTimer", "Unit", "convert_tflite", "device_description",
            "graph_ends", "is_free", "mark_units", "measure_network", "measure_table",
-           "pair_unit", "time_tflite", "unit_model", "write_unit_models"]
+           "pair_unit", "reference_activations", "time_tflite", "unit_inputs", "unit_model",
+           "write_unit_models"]

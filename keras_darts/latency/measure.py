@@ -3,9 +3,15 @@
 Every unit (`keras_darts.latency.Unit`) becomes a batch-1 Keras model of
 the very layers the stand-alone network uses (`build_op`, `ReLUConvBN`,
 `FactorizedReduce`, `ImageNetStem` ...), is converted to TFLite (float32, and
-full-integer int8 calibrated on random inputs) and timed: `invoke()` only,
-after warm-up runs, at a fixed thread count; the table keeps the median and
-the interquartile range.
+full-integer int8) and timed: `invoke()` only, after warm-up runs, at a fixed
+thread count; the table keeps the median and the interquartile range.
+
+A unit is timed (and calibrated) on what it reads inside a network: tensors
+of that shape from a network of the layout (`reference_activations`), not on
+random noise. Some kernels take time that depends on the values they read:
+TFLite's int8 ReLU, which XNNPACK does not take, costs twice as much on
+independent random values as on a network's activations of the same shape,
+whose signs follow patterns a CPU's branch predictor learns.
 """
 
 import os
@@ -105,7 +111,7 @@ def unit_model(unit):
     return keras.Model(inputs, out)
 
 
-def convert_tflite(model, precision="float32", seed=0, calibration=8):
+def convert_tflite(model, precision="float32", seed=0, calibration=8, samples=None):
     """Converts a batch-1 Keras model to TFLite bytes, as networks are exported.
 
     The model is written as a batch-1 SavedModel and converted by
@@ -116,9 +122,12 @@ def convert_tflite(model, precision="float32", seed=0, calibration=8):
     Args:
         model: the model (one or more inputs and outputs).
         precision: `"float32"`, or `"int8"` (full integer, int8 inputs and
-            outputs, calibrated on `calibration` random normal inputs).
-        seed: seed of the calibration inputs.
-        calibration: calibration samples.
+            outputs, calibrated on `samples`, or else on `calibration`
+            random normal inputs).
+        seed: seed of the random calibration inputs.
+        calibration: random calibration samples (without `samples`).
+        samples: calibration data: a list of samples, each a list of
+            float32 arrays, one per input (batch 1); None for random ones.
 
     Returns:
         The flatbuffer as bytes.
@@ -136,6 +145,10 @@ def convert_tflite(model, precision="float32", seed=0, calibration=8):
     rng = np.random.default_rng(seed)
 
     def representative():
+        if samples is not None:
+            for sample in samples:
+                yield [np.asarray(x, "float32").reshape(s) for x, s in zip(sample, shapes)]
+            return
         for _ in range(calibration):
             yield [rng.normal(size=s).astype("float32") for s in shapes]
 
@@ -151,19 +164,48 @@ def convert_tflite(model, precision="float32", seed=0, calibration=8):
         shutil.rmtree(source, ignore_errors=True)
 
 
+def _interpreter(model, threads=1, **kwargs):
+    """A LiteRT interpreter of TFLite bytes or a `.tflite` path, tensors allocated."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    if isinstance(model, (bytes, bytearray)):
+        interp = Interpreter(model_content=bytes(model), num_threads=threads, **kwargs)
+    else:
+        interp = Interpreter(model_path=str(model), num_threads=threads, **kwargs)
+    interp.allocate_tensors()
+    return interp
+
+
+def _input_value(detail, x, rng):
+    """An input tensor's value: float `x` (quantized for an integer input), or random."""
+    dtype = detail["dtype"]
+    if x is None:
+        if np.issubdtype(dtype, np.integer):
+            return rng.integers(-100, 100, size=detail["shape"]).astype(dtype)
+        return rng.normal(size=detail["shape"]).astype(dtype)
+    x = np.asarray(x, "float32").reshape(detail["shape"])
+    if not np.issubdtype(dtype, np.integer):
+        return x.astype(dtype)
+    scale, zero = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(dtype)
+
+
 class TFLiteTimer:
     """A TFLite model loaded once and timed as often as asked: `invoke()` at batch 1.
 
-    Inputs are random (seeded) and set once, before timing. Each `time` call
-    is one pass: warm-up runs, then timed runs. A shared machine has slow
-    spells of seconds to minutes; `best` keeps the pass with the lowest
-    median, so that units and networks timed at different moments are
-    compared in the machine's steady state (other load only adds time).
+    Inputs are set once, before timing: `inputs` (quantized to an int8
+    input's scale), or random (seeded). Each `time` call is one pass: warm-up
+    runs, then timed runs. A shared machine has slow spells of seconds to
+    minutes; `best` keeps the pass with the lowest median, so that units and
+    networks timed at different moments are compared in the machine's
+    steady state (other load only adds time).
 
     Args:
         model: TFLite bytes or a `.tflite` path.
         threads: the interpreter's threads.
         seed: seed of the random input.
+        inputs: float32 arrays, one per input (batch 1), or None for random ones.
 
     Example:
 
@@ -172,21 +214,16 @@ class TFLiteTimer:
     {'ms': 0.2, 'spread_ms': 0.004, 'runs': 100, 'passes': 3}
     """
 
-    def __init__(self, model, threads=1, seed=0):
-        from ai_edge_litert.interpreter import Interpreter
-
-        if isinstance(model, (bytes, bytearray)):
-            self.interp = Interpreter(model_content=bytes(model), num_threads=threads)
-        else:
-            self.interp = Interpreter(model_path=str(model), num_threads=threads)
-        self.interp.allocate_tensors()
+    def __init__(self, model, threads=1, seed=0, inputs=None):
+        self.interp = _interpreter(model, threads)
+        details = self.interp.get_input_details()
+        if inputs is None:
+            inputs = [None] * len(details)
+        elif len(inputs) != len(details):
+            raise ValueError(f"The model has {len(details)} inputs; got {len(inputs)} arrays.")
         rng = np.random.default_rng(seed)
-        for d in self.interp.get_input_details():
-            if np.issubdtype(d["dtype"], np.integer):
-                x = rng.integers(-100, 100, size=d["shape"]).astype(d["dtype"])
-            else:
-                x = rng.normal(size=d["shape"]).astype(d["dtype"])
-            self.interp.set_tensor(d["index"], x)
+        for d, x in zip(details, inputs):
+            self.interp.set_tensor(d["index"], _input_value(d, x, rng))
 
     def time(self, warmup=20, runs=100):
         """One pass; returns `(median ms, interquartile range ms, runs)`."""
@@ -263,6 +300,72 @@ def graph_ends(model):
                                                  for op in last)}
 
 
+def reference_activations(layout, space, seed=0):
+    """What a network of `layout` computes, by tensor shape: the inputs units are timed on.
+
+    A network of the layout (a random genotype of the space, `seed`) is
+    converted to float32 TFLite and run once on the random input that
+    `TFLiteTimer` gives a network (as `measure_network` times it). Every
+    4-D tensor it computes (and its input image) is kept under its shape
+    `(height, width, channels)`, tensors that a ReLU reads first (what ops
+    starting with a ReLU read), ReLU outputs left out (a ReLU's output has no
+    negative values, unlike what a ReLU reads).
+
+    Args:
+        layout: a `NetworkLayout`.
+        space: a search-space name or `SearchSpace` (of the layout's family).
+        seed: seed of the genotype and of the input.
+
+    Returns:
+        `{shape: [float32 arrays of shape (1, *shape)]}`.
+
+    Example:
+
+    >>> acts = reference_activations(layout, "darts")  # doctest: +SKIP
+    >>> acts[(28, 28, 8)][0].shape  # doctest: +SKIP
+    (1, 28, 28, 8)
+    """
+    from keras_darts.baseline import sample_genotypes
+    from keras_darts.networks import build_network
+    from keras_darts.networks.builders import inference_model
+
+    extra = {} if layout.family == "nb201" else dict(steps=layout.steps,
+                                                     multiplier=layout.multiplier)
+    genotype = sample_genotypes(space, 1, seed=seed, **extra)[0]
+    model = inference_model(build_network(genotype, **layout.network_kwargs()))
+    from ai_edge_litert.interpreter import OpResolverType
+
+    with warnings.catch_warnings():  # keeping every tensor is what this is for
+        warnings.filterwarnings("ignore", "Warning: Enabling `experimental_preserve_all_tensors")
+        interp = _interpreter(convert_tflite(model), experimental_preserve_all_tensors=True,
+                              experimental_op_resolver_type=(
+                                  OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+    (image,) = interp.get_input_details()
+    interp.set_tensor(image["index"], _input_value(image, None, np.random.default_rng(seed)))
+    interp.invoke()
+    ops = interp._get_ops_details()
+    relu_in = {op["inputs"][0] for op in ops if op["op_name"] == "RELU"}
+    relu_out = {t for op in ops if op["op_name"] == "RELU" for t in op["outputs"]}
+    computed = {t for op in ops for t in op["outputs"]} - relu_out
+    found = {}
+    for t in interp.get_tensor_details():
+        shape = tuple(int(d) for d in t["shape"])
+        if (t["index"] in computed or t["index"] == image["index"]) and len(shape) == 4 \
+                and shape[0] == 1:
+            found.setdefault(shape[1:], []).append((t["index"] not in relu_in, t["index"]))
+    return {shape: [interp.get_tensor(i).astype("float32") for _, i in sorted(tensors)]
+            for shape, tensors in found.items()}
+
+
+def unit_inputs(unit, activations):
+    """The arrays a unit is timed on: tensors of its input shape (distinct ones for each
+    input of a sum or a concatenation), or None where `activations` has none."""
+    tensors = activations.get(tuple(unit.input))
+    if not tensors:
+        return None
+    return [tensors[i % len(tensors)] for i in range(unit.inputs)]
+
+
 def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100, passes=3,
                     seed=0):
     """Measured latency of a network as deployed: exported to TFLite, then timed as units are.
@@ -314,12 +417,18 @@ def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100
     return {p: TFLiteTimer.best(results) for p, (_, results) in timers.items()}
 
 
+INPUTS = ("activations: tensors of the unit's input shape computed by a network of the "
+          "layout (a random genotype, seed 0) on a random image (reference_activations); "
+          "random normal where the network has no tensor of that shape")
+"""What a table's units are timed on (its `settings["inputs"]`)."""
+
+
 def _settings(threads, warmup, runs, passes):
     return {"threads": threads, "warmup": warmup, "runs": runs, "passes": passes, "batch": 1,
             "timing": "invoke() only; median and interquartile range of the pass with the "
                       "lowest median",
-            "int8": "full integer (int8 inputs and outputs), calibrated on random inputs",
-            "marks": MARKS}
+            "int8": "full integer (int8 inputs and outputs), calibrated on the timed input",
+            "inputs": INPUTS, "marks": MARKS}
 
 
 def mark_units(table, progress=None):
@@ -358,6 +467,8 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
                   runs=100, passes=3, path=None, progress=None):
     """Measures a latency table: every unit a network of `layout` over a space's ops can have.
 
+    Each unit is calibrated and timed on tensors of its input shape from a
+    network of the layout (`reference_activations`; `settings["inputs"]`).
     With `path`, the table is written after every unit (atomically), and a
     table already there for the same layout, space and settings is continued:
     units it holds are not measured again.
@@ -423,15 +534,19 @@ def measure_table(layout, space, primitives=None, precisions=PRECISIONS, threads
     total = len(units) * len(precisions)
     done = 0
     timers = {}  # (precision, key): (timer, passes so far)
+    activations = None
     for unit in units:
         todo = [p for p in precisions if unit.key not in table.entries[p]]
         done += len(precisions) - len(todo)
         if not todo:
             continue
+        if activations is None:
+            activations = reference_activations(layout, space)
         model = unit_model(unit)
+        inputs = unit_inputs(unit, activations)
         for p in todo:
-            flatbuffer = convert_tflite(model, p)
-            timer = TFLiteTimer(flatbuffer, threads)
+            flatbuffer = convert_tflite(model, p, samples=inputs and [inputs])
+            timer = TFLiteTimer(flatbuffer, threads, inputs=inputs)
             timers[(p, unit.key)] = (timer, [timer.time(warmup, runs)])
             table.entries[p][unit.key] = {**TFLiteTimer.best(timers[(p, unit.key)][1]),
                                           **graph_ends(flatbuffer)}
@@ -487,4 +602,5 @@ def write_unit_models(layout, space, directory, precisions=PRECISIONS, primitive
 
 __all__ = ["FIXED_UNITS", "MARKS", "TFLiteTimer", "convert_tflite", "device_description",
            "is_free", "graph_ends", "mark_units", "measure_network", "measure_table",
-           "time_tflite", "unit_model", "write_unit_models"]
+           "reference_activations", "time_tflite", "unit_inputs", "unit_model",
+           "write_unit_models"]
