@@ -111,7 +111,6 @@ def main(argv=None):
     from keras_darts.latency import (
         PRECISIONS, LatencyTable, NetworkLayout, measure_network, measure_table,
     )
-    from keras_darts.networks import build_network
 
     results = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                            "python": platform.python_version()},
@@ -144,8 +143,7 @@ def main(argv=None):
                 record = records.setdefault(key, {"genotype": key, "rounds": []})
                 if len(record["rounds"]) > r:
                     continue
-                model = build_network(g, **layout.network_kwargs())
-                measured = measure_network(model, threads=args.threads, runs=args.runs,
+                measured = measure_network(layout.build(g), threads=args.threads, runs=args.runs,
                                            passes=args.passes)
                 record["rounds"].append({p: measured[p]["ms"] for p in PRECISIONS})
                 entry["records"] = list(records.values())

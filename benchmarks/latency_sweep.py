@@ -102,7 +102,6 @@ def main(argv=None):
     from keras_darts.latency import (
         LatencyTable, NetworkLayout, mark_units, measure_network, measure_table,
     )
-    from keras_darts.networks import build_network
     from keras_darts.search import SearchConfig, run_search
     from keras_darts.training import TrainConfig, run_training
 
@@ -138,8 +137,7 @@ def main(argv=None):
                 train = TrainConfig.from_preset(args.train_preset, genotype=search.genotype,
                                                 seed=seed)
                 model, summary = run_training(train, os.path.join(work, "train"), verbose=0)
-                network = build_network(search.genotype, **table.layout.network_kwargs())
-                measured = measure_network(network, table.precisions,
+                measured = measure_network(table.layout.build(search.genotype), table.precisions,
                                            threads=table.threads)
             record = {
                 "weight": weight, "seed": seed, "genotype": search.genotype.to_text(),

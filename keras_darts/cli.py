@@ -387,10 +387,8 @@ def _run_latency(args):
     result = {"predicted_ms": {p: round(table.predict(genotype, p), 4)
                                for p in table.precisions}}
     if args.measure:
-        from keras_darts.networks import build_network
-
-        model = build_network(genotype, **table.layout.network_kwargs())
-        measured = measure_network(model, table.precisions, threads=table.threads)
+        measured = measure_network(table.layout.build(genotype), table.precisions,
+                                   threads=table.threads)
         result["measured_ms"] = {p: v["ms"] for p, v in measured.items()}
     if args.json:
         print(json.dumps(result))

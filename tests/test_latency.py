@@ -14,7 +14,6 @@ from keras_darts.latency import (
     MARKS, LatencyTable, LatencyTableError, NetworkLayout, Unit, is_free, mark_units,
     measure_table,
 )
-from keras_darts.networks import build_network
 from keras_darts.strategies import registered_strategies
 
 # Tiny layouts: a NAS-Bench-201 network, a 4-cell DARTS-family network of space s3 (structure
@@ -66,7 +65,7 @@ def test_genotype_units_are_the_networks_ops(layout, space):
 
     for g in sample_genotypes(space, 3, seed=1, steps=layout.steps, multiplier=layout.multiplier):
         units = layout.genotype_units(g)
-        model = build_network(g, **layout.network_kwargs())
+        model = layout.build(g)
         cells = [l for l in model.layers if isinstance(l, (GenotypeCell, NB201GenotypeCell))]
         if layout.family == "nb201":
             built = sum(len(c.edge_layers) for c in cells)
@@ -110,6 +109,40 @@ def test_measured_table_covers_the_space_and_predicts_positive_sums(tables):
     # ReLU cannot be fused into the op computing that input.
     assert e["nb201_reduction@8x8x4_c8_s2"]["relu_first"] is False
     assert tables["nb201"].settings["marks"] == MARKS
+
+
+def test_units_are_timed_on_a_networks_activations(tables):
+    from keras_darts.latency import (
+        TFLiteTimer, convert_tflite, reference_activations, unit_inputs, unit_model,
+    )
+    from keras_darts.latency.measure import INPUTS
+
+    assert tables["nb201"].settings["inputs"] == INPUTS
+    acts = reference_activations(NB201, "nb201")
+    again = reference_activations(NB201, "nb201")
+    assert acts.keys() == again.keys()
+    assert all(np.array_equal(a, b) for k in acts for a, b in zip(acts[k], again[k]))
+    # Every unit of the table has tensors of its input shape to be timed on.
+    for key in tables["nb201"].entries["int8"]:
+        unit = Unit.from_key(key)
+        inputs = unit_inputs(unit, acts)
+        assert inputs is not None and len(inputs) == unit.inputs, key
+        assert all(x.shape == (1,) + unit.input for x in inputs)
+    # What a ReLU reads comes first, and it has negative values (a ReLU's output has none).
+    conv = Unit("nor_conv_3x3", (4, 4, 8), 8)
+    (x,) = unit_inputs(conv, acts)
+    assert x.min() < 0 < x.max()
+    assert unit_inputs(Unit("relu", (3, 3, 5), 5), acts) is None  # no such tensor
+    # The int8 unit is calibrated on that tensor and timed on it, quantized at its scale.
+    flatbuffer = convert_tflite(unit_model(conv), "int8", samples=[[x]])
+    timer = TFLiteTimer(flatbuffer, inputs=[x])
+    (detail,) = timer.interp.get_input_details()
+    scale, zero = detail["quantization"]
+    assert scale == pytest.approx((x.max() - min(x.min(), 0)) / 255, rel=0.05)
+    np.testing.assert_array_equal(timer.interp.get_tensor(detail["index"]),
+                                  np.clip(np.round(x / scale) + zero, -128, 127))
+    with pytest.raises(ValueError, match="The model has 1 inputs; got 2 arrays"):
+        TFLiteTimer(flatbuffer, inputs=[x, x])
 
 
 @same_worker("latency-tables")
@@ -226,7 +259,7 @@ def test_prediction_follows_measured_network_latency(tables):
               "nor_conv_3x3~2|")
     measured = []
     for g in (cheap, costly):
-        model = build_network(g, **NB201.network_kwargs())
+        model = NB201.build(g)
         measured.append(time_tflite(convert_tflite(model), runs=20)["ms"])
     assert table.predict(cheap) < table.predict(costly)
     assert measured[0] < measured[1]

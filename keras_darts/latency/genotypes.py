@@ -119,13 +119,11 @@ class GenotypeLatency:
             `{"ms": median, "spread_ms": interquartile range, "runs": ...}`.
         """
         from keras_darts.latency.measure import measure_network
-        from keras_darts.networks import build_network
 
         key = str(genotype)
         if key not in self._measured:
-            model = build_network(genotype, **self.layout.network_kwargs())
-            self._measured[key] = measure_network(model, (self.precision,), self.threads,
-                                                  **self.timing)[self.precision]
+            self._measured[key] = measure_network(self.layout.build(genotype), (self.precision,),
+                                                  self.threads, **self.timing)[self.precision]
         return self._measured[key]
 
     def remember(self, genotype, measured):

@@ -326,13 +326,12 @@ def reference_activations(layout, space, seed=0):
     (1, 28, 28, 8)
     """
     from keras_darts.baseline import sample_genotypes
-    from keras_darts.networks import build_network
     from keras_darts.networks.builders import inference_model
 
     extra = {} if layout.family == "nb201" else dict(steps=layout.steps,
                                                      multiplier=layout.multiplier)
     genotype = sample_genotypes(space, 1, seed=seed, **extra)[0]
-    model = inference_model(build_network(genotype, **layout.network_kwargs()))
+    model = inference_model(layout.build(genotype))
     from ai_edge_litert.interpreter import OpResolverType
 
     with warnings.catch_warnings():  # keeping every tensor is what this is for
@@ -387,7 +386,7 @@ def measure_network(model, precisions=PRECISIONS, threads=1, warmup=20, runs=100
 
     Example:
 
-    >>> measure_network(build_network(genotype, **layout.network_kwargs()))  # doctest: +SKIP
+    >>> measure_network(layout.build(genotype))  # doctest: +SKIP
     {'float32': {'ms': 0.2, 'spread_ms': 0.004, 'runs': 100}, 'int8': {...}}
     """
     import tempfile

@@ -309,6 +309,17 @@ class NetworkLayout:
                     stem_multiplier=self.stem_multiplier, reductions=self.reductions,
                     auxiliary=False, drop_path=False)
 
+    def build(self, genotype):
+        """The Keras network of a genotype at this layout (`build_network`).
+
+        Example:
+
+        >>> model = layout.build(sample_genotypes("darts", 1)[0])  # doctest: +SKIP
+        """
+        from keras_darts.networks import build_network
+
+        return build_network(genotype, **self.network_kwargs())
+
     # ------------------------------------------------------------------ structure
     def _darts_cells(self):
         """Per cell: `(kind, s0 shape, s1 shape, channels, reduction_prev, out shape)`."""
