@@ -303,7 +303,8 @@ def graph_ends(model):
 def reference_activations(layout, space, seed=0):
     """What a network of `layout` computes, by tensor shape: the inputs units are timed on.
 
-    A network of the layout (a random genotype of the space, `seed`) is
+    A network of the layout (a random genotype of the space, weights
+    initialized after seeding Python, NumPy and Keras with `seed`) is
     converted to float32 TFLite and run once on the random input that
     `TFLiteTimer` gives a network (as `measure_network` times it). Every
     4-D tensor it computes (and its input image) is kept under its shape
@@ -325,15 +326,17 @@ def reference_activations(layout, space, seed=0):
     >>> acts[(28, 28, 8)][0].shape  # doctest: +SKIP
     (1, 28, 28, 8)
     """
+    from ai_edge_litert.interpreter import OpResolverType
+
     from keras_darts.baseline import sample_genotypes
     from keras_darts.networks.builders import inference_model
+    from keras_darts.utils.seed import set_seed
 
     extra = {} if layout.family == "nb201" else dict(steps=layout.steps,
                                                      multiplier=layout.multiplier)
     genotype = sample_genotypes(space, 1, seed=seed, **extra)[0]
+    set_seed(seed, deterministic=False)  # the network's weights
     model = inference_model(layout.build(genotype))
-    from ai_edge_litert.interpreter import OpResolverType
-
     with warnings.catch_warnings():  # keeping every tensor is what this is for
         warnings.filterwarnings("ignore", "Warning: Enabling `experimental_preserve_all_tensors")
         interp = _interpreter(convert_tflite(model), experimental_preserve_all_tensors=True,
