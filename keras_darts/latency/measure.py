@@ -9,9 +9,11 @@ thread count; the table keeps the median and the interquartile range.
 A unit is timed (and calibrated) on what it reads inside a network: tensors
 of that shape from a network of the layout (`reference_activations`), not on
 random noise. Some kernels take time that depends on the values they read:
-TFLite's int8 ReLU, which XNNPACK does not take, costs twice as much on
-independent random values as on a network's activations of the same shape,
-whose signs follow patterns a CPU's branch predictor learns.
+TFLite's int8 ReLU, which XNNPACK does not take, costs 1.5x as much on
+average (up to 1.9x) on independent random values as on a network's
+activations of the same shape, or on those activations shuffled: the order of
+the values counts, most likely through the CPU's branch predictor
+(`benchmarks/latency_inputs.py`).
 """
 
 import os
