@@ -111,6 +111,7 @@ def test_measured_table_covers_the_space_and_predicts_positive_sums(tables):
     assert tables["nb201"].settings["marks"] == MARKS
 
 
+@same_worker("latency-tables")
 def test_units_are_timed_on_a_networks_activations(tables):
     from keras_darts.latency import (
         TFLiteTimer, convert_tflite, reference_activations, unit_inputs, unit_model,
